@@ -1,0 +1,2 @@
+// Package credentials turns Secret references into environment variables and files.
+package credentials

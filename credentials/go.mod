@@ -1,0 +1,3 @@
+module github.com/kubeopencode/kubeopencode/credentials
+
+go 1.26.0

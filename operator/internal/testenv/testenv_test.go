@@ -1,0 +1,59 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+var env *Env
+
+func TestMain(m *testing.M) {
+	var err error
+	if env, err = Start(Options{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if err := env.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping envtest:", err)
+	}
+	os.Exit(code)
+}
+
+// TestRoundTrip proves the self-built kube-apiserver and etcd store and serve objects.
+func TestRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(ctx, t)
+	want := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: ns},
+		Data:       map[string]string{"greeting": "from a real API server"},
+	}
+	if err := env.Client.Create(ctx, want); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	got := &corev1.ConfigMap{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(want), got); err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	if got.Data["greeting"] != want.Data["greeting"] || got.UID == "" || got.ResourceVersion == "" {
+		t.Errorf("read back %+v; want the stored object with a UID and resourceVersion", got)
+	}
+}
+
+func TestNamespacePrefix(t *testing.T) {
+	for in, want := range map[string]string{
+		"TestT1/allowed_prefix": "testt1-allowed-prefix-",
+		"Test_" + string(make([]byte, 0)) + "x": "test-x-",
+		"TestAVeryLongNameThatGoesOnAndOnBeyondForty/sub": "testaverylongnamethatgoesonandonbeyondfo-",
+	} {
+		if got := nsPrefix(in); got != want {
+			t.Errorf("nsPrefix(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,3 @@
+module github.com/kubeopencode/kubeopencode/policy
+
+go 1.26.0

@@ -1,0 +1,2 @@
+// Package rbac builds least-privilege RBAC roles in Go.
+package rbac
