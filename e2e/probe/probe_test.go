@@ -40,9 +40,6 @@ func TestCollect(t *testing.T) {
 	}
 }
 
-
-
-
 func TestParse(t *testing.T) {
 	log := []byte("some noise\n{\"uid\":65532,\"status\":{\"NoNewPrivs\":\"1\"}}\n")
 	r, err := Parse(log)

@@ -48,8 +48,8 @@ func TestRoundTrip(t *testing.T) {
 
 func TestNamespacePrefix(t *testing.T) {
 	for in, want := range map[string]string{
-		"TestT1/allowed_prefix": "testt1-allowed-prefix-",
-		"Test_" + string(make([]byte, 0)) + "x": "test-x-",
+		"TestT1/allowed_prefix":                           "testt1-allowed-prefix-",
+		"Test_" + string(make([]byte, 0)) + "x":           "test-x-",
 		"TestAVeryLongNameThatGoesOnAndOnBeyondForty/sub": "testaverylongnamethatgoesonandonbeyondfo-",
 	} {
 		if got := nsPrefix(in); got != want {
