@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# `make verify MODULES...`: everything a reviewer would otherwise check by hand. Prints every
+# failure, then exits non-zero if there was one.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+export GOWORK=off GOFLAGS=-buildvcs=false
+LIBRARIES=(api podspec credentials policy rbac)
+failed=()
+fail() { failed+=("$1"); printf 'FAIL: %s\n' "$1" >&2; }
+step() { printf '== %s\n' "$*"; }
+
+step "gofmt"
+unformatted=$(git ls-files -co --exclude-standard '*.go' | xargs gofmt -l)
+[ -z "$unformatted" ] || fail "gofmt needed: $unformatted"
+
+for m in "$@"; do
+  step "$m: build, vet, staticcheck, tidy"
+  tags=""
+  [ "$m" = e2e ] && tags="-tags=e2e"
+  (cd "$m" && go build $tags ./...) || fail "$m: GOWORK=off go build"
+  (cd "$m" && go vet $tags ./...) || fail "$m: go vet"
+  (cd "$m" && "$ROOT/bin/staticcheck" $tags ./...) || fail "$m: staticcheck"
+  (cd "$m" && go mod tidy -diff >/dev/null) || fail "$m: go mod tidy changes go.mod/go.sum (run: cd $m && GOWORK=off go mod tidy)"
+done
+for d in hack/tools/testbin/*/; do
+  (cd "$d" && go mod tidy -diff >/dev/null) || fail "$d: go mod tidy changes go.mod/go.sum"
+done
+
+step "library dependencies"
+for m in "${LIBRARIES[@]}"; do
+  [ -d "$m" ] || continue
+  if grep -q 'sigs.k8s.io/controller-runtime' "$m/go.mod"; then
+    fail "$m/go.mod requires controller-runtime: libraries and api must not"
+  fi
+  bad=$(cd "$m" && go list -deps ./... 2>/dev/null | grep -E '^(sigs.k8s.io/controller-runtime|github.com/kubeopencode/kubeopencode/)' |
+    grep -v "^github.com/kubeopencode/kubeopencode/$m\(/\|$\)")
+  [ -z "$bad" ] || fail "$m imports what a library must not: $(echo $bad)"
+done
+
+step "generated files up to date"
+# Compare the tree before and after generation, so unrelated local edits do not count.
+snapshot() { git status --porcelain --untracked-files=all; git diff; }
+before=$(snapshot)
+make -s generate >/dev/null || fail "make generate failed"
+if [ "$before" != "$(snapshot)" ]; then
+  fail "make generate changed files (commit the regenerated files): $(git status --porcelain --untracked-files=all | head -20)"
+fi
+
+if [ ${#failed[@]} -gt 0 ]; then
+  printf '\nverify: %d problem(s)\n' "${#failed[@]}" >&2
+  exit 1
+fi
+echo "verify: all checks passed"
