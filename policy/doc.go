@@ -1,2 +1,18 @@
 // Package policy decides who may use which Agent and judges Pods against Pod Security Standards.
+// It does no I/O and depends on neither controller-runtime nor the other KubeOpenCode modules:
+// inputs are plain Go values, outputs are decisions and typed Kubernetes objects.
+//
+//   - Namespace policy (threat T1, T16): CompilePatterns and NewNamespacePolicy implement the
+//     Agent's allowedNamespaces list with the grammar of the shared contract (CONTRIBUTING.md).
+//     Matching is linear-time; an invalid policy refuses everything.
+//   - Pod security (T8): PodSecurityJudge runs k8s.io/pod-security-admission's own checks and
+//     returns the reasons in the admission plugin's words. The operator refuses to create a Pod
+//     that fails it.
+//   - Requester authorization (T2): AgentUsePolicy, AgentUsePolicyBinding and
+//     AgentUserClusterRole generate a ValidatingAdmissionPolicy that refuses a Task unless its
+//     creator may "use" the Agent, and the ClusterRole that grants it.
+//   - Egress (T17): AgentEgressNetworkPolicy generates a default-deny egress NetworkPolicy with an
+//     allow-list that never reaches the cloud metadata address.
+//
+// RenderYAML renders the generated objects deterministically.
 package policy
