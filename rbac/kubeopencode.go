@@ -1,0 +1,340 @@
+package rbac
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// Names of KubeOpenCode's API group and of the objects the predefined roles produce.
+const (
+	// APIGroup is KubeOpenCode's API group.
+	APIGroup = "kubeopencode.io"
+
+	// DefaultOperatorNamespace is where the operator runs unless OperatorOptions.Namespace says otherwise.
+	DefaultOperatorNamespace = "kubeopencode-system"
+	// DefaultOperatorServiceAccount is the operator's ServiceAccount unless OperatorOptions.ServiceAccount says otherwise.
+	DefaultOperatorServiceAccount = "kubeopencode-operator"
+	// DefaultAgentServiceAccount is the agent Pods' ServiceAccount unless AgentOptions.ServiceAccount says otherwise.
+	DefaultAgentServiceAccount = "kubeopencode-agent"
+
+	// OperatorRoleName names the operator's ClusterRole and its ClusterRoleBinding.
+	OperatorRoleName = "kubeopencode-operator"
+	// LeaderElectionRoleName names the operator's leader-election Role and RoleBinding.
+	LeaderElectionRoleName = "kubeopencode-operator-leader-election"
+	// AgentRoleName names the agent ServiceAccount's Role and RoleBinding in each Agent namespace.
+	AgentRoleName = "kubeopencode-agent"
+	// TaskAuthorRoleName names the task-author persona ClusterRole.
+	TaskAuthorRoleName = "kubeopencode-task-author"
+	// AgentUserRoleName names the agent-user persona ClusterRole. The policy module emits the same
+	// ClusterRole (same name, same single rule) for the admission policy of threat T2.
+	AgentUserRoleName = "kubeopencode-agent-user"
+	// ViewerRoleName names the viewer persona ClusterRole.
+	ViewerRoleName = "kubeopencode-viewer"
+)
+
+// OperatorOptions configure the operator's roles. The zero value is the documented default.
+type OperatorOptions struct {
+	// Namespace the operator runs in; its leader-election Role lives there.
+	// Default DefaultOperatorNamespace.
+	Namespace string
+	// ServiceAccount the operator runs as, in Namespace. Default DefaultOperatorServiceAccount.
+	ServiceAccount string
+	// WithoutNetworkPolicies drops the NetworkPolicy rules (and agents/finalizers, needed only to
+	// own them). Default false: the operator manages the per-Agent egress NetworkPolicy an Agent
+	// may ask for (threat T17); without the rules such an Agent cannot be served.
+	WithoutNetworkPolicies bool
+}
+
+func (o OperatorOptions) withDefaults() OperatorOptions {
+	if o.Namespace == "" {
+		o.Namespace = DefaultOperatorNamespace
+	}
+	if o.ServiceAccount == "" {
+		o.ServiceAccount = DefaultOperatorServiceAccount
+	}
+	return o
+}
+
+var (
+	readVerbs = []string{"get", "list", "watch"}
+)
+
+// OperatorRules are the cluster-wide permissions of the reference operator, and nothing else
+// (threat T14). Each rule says why it is needed. There is nothing on Secrets (the kubelet mounts
+// them; the operator only names them in Pod specs), ServiceAccounts, nodes, or any pods/
+// subresource.
+func OperatorRules(opts OperatorOptions) []Rule {
+	rules := []Rule{
+		// Reconcile Tasks; update/patch add and remove the operator's finalizer (threat T5).
+		// No create or delete: Tasks belong to their authors.
+		{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"get", "list", "watch", "update", "patch"}},
+		// Report progress. Status is read through the main resource, so no get here.
+		{Group: APIGroup, Resources: []string{"tasks/status"}, Verbs: []string{"update", "patch"}},
+		// Owner references with blockOwnerDeletion (controller references) to a Task need this
+		// where the OwnerReferencesPermissionEnforcement admission plugin is on.
+		{Group: APIGroup, Resources: []string{"tasks/finalizers"}, Verbs: []string{"update"}},
+		// Read Agents to build Pods and count running Tasks; the operator never edits an Agent's
+		// spec or metadata (no finalizer on Agents: what they own is garbage-collected).
+		{Group: APIGroup, Resources: []string{"agents"}, Verbs: readVerbs},
+		// Report Agent readiness.
+		{Group: APIGroup, Resources: []string{"agents/status"}, Verbs: []string{"update", "patch"}},
+		// Cluster defaults (agent Pod defaults, UID/GID); read-only.
+		{Group: APIGroup, Resources: []string{"kubeopencodeconfigs"}, Verbs: readVerbs},
+		// Run agent Pods and remove them on stop, timeout and deletion (T5, T6). No update or
+		// patch: a Pod is never changed once created; stopping deletes it.
+		{Group: CoreGroup, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
+		// Copy Task ConfigMap content into a ConfigMap the operator owns (T3) and write task.md
+		// and context files; update keeps the copy current, delete cleans it up.
+		{Group: CoreGroup, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "watch", "create", "update", "delete"}},
+		// Events on Tasks and Agents (for example T1's refusal); patch updates an event series.
+		{Group: "events.k8s.io", Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+	}
+	if !opts.WithoutNetworkPolicies {
+		rules = append(rules,
+			// The per-Agent default-deny egress NetworkPolicy (T17): create, keep it equal to the
+			// Agent's allow-list, delete it when the Agent no longer asks for one.
+			Rule{Group: "networking.k8s.io", Resources: []string{"networkpolicies"}, Verbs: []string{"get", "list", "watch", "create", "update", "delete"}},
+			// The NetworkPolicy is owned by its Agent (garbage-collected with it); a controller
+			// reference sets blockOwnerDeletion, which needs this where
+			// OwnerReferencesPermissionEnforcement is on. It lets the holder set blockOwnerDeletion
+			// on references to Agents and nothing else.
+			Rule{Group: APIGroup, Resources: []string{"agents/finalizers"}, Verbs: []string{"update"}},
+		)
+	}
+	return rules
+}
+
+// LeaderElectionRules are the operator's permissions in its own namespace for leader election
+// with controller-runtime v0.25: a coordination.k8s.io Lease it gets, creates and renews
+// (update), and the core/v1 Events client-go's leader election records on that Lease
+// ("became leader"), which controller-runtime still sends through the core Events API.
+func LeaderElectionRules() []Rule {
+	return []Rule{
+		{Group: "coordination.k8s.io", Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
+		{Group: CoreGroup, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+	}
+}
+
+// OperatorClusterRole is the operator's ClusterRole, named OperatorRoleName.
+func OperatorClusterRole(opts OperatorOptions) (*rbacv1.ClusterRole, error) {
+	return ClusterRole(RoleSpec{Name: OperatorRoleName, Rules: OperatorRules(opts)})
+}
+
+// LeaderElectionRole is the operator's leader-election Role in its namespace, named
+// LeaderElectionRoleName.
+func LeaderElectionRole(opts OperatorOptions) (*rbacv1.Role, error) {
+	opts = opts.withDefaults()
+	return Role(RoleSpec{Name: LeaderElectionRoleName, Namespace: opts.Namespace, Rules: LeaderElectionRules()})
+}
+
+// OperatorObjects are the operator's ClusterRole and leader-election Role, each bound to the
+// operator's ServiceAccount (a ClusterRoleBinding and a RoleBinding of the same names).
+func OperatorObjects(opts OperatorOptions) ([]runtime.Object, error) {
+	opts = opts.withDefaults()
+	sa := ServiceAccountSubject(opts.Namespace, opts.ServiceAccount)
+	cr, err := OperatorClusterRole(opts)
+	if err != nil {
+		return nil, fmt.Errorf("operator ClusterRole: %w", err)
+	}
+	crb, err := ClusterRoleBinding(BindingSpec{Name: OperatorRoleName, RoleRef: RoleRefToClusterRole(cr.Name), Subjects: []rbacv1.Subject{sa}})
+	if err != nil {
+		return nil, fmt.Errorf("operator ClusterRoleBinding: %w", err)
+	}
+	le, err := LeaderElectionRole(opts)
+	if err != nil {
+		return nil, fmt.Errorf("leader-election Role: %w", err)
+	}
+	leb, err := RoleBinding(BindingSpec{Name: LeaderElectionRoleName, Namespace: opts.Namespace, RoleRef: RoleRefToRole(le.Name), Subjects: []rbacv1.Subject{sa}})
+	if err != nil {
+		return nil, fmt.Errorf("leader-election RoleBinding: %w", err)
+	}
+	return []runtime.Object{cr, crb, le, leb}, nil
+}
+
+// AgentOptions configure the agent ServiceAccount's Role in one Agent namespace.
+type AgentOptions struct {
+	// Namespace of the Agents (required).
+	Namespace string
+	// ServiceAccount the agent Pods run as (the Agents' spec.serviceAccountName).
+	// Default DefaultAgentServiceAccount.
+	ServiceAccount string
+}
+
+// AgentRules are what an agent Pod's ServiceAccount may do in its Agent's namespace: get a Task
+// or an Agent by name. That is all, because the agent is an AI that does whatever its prompt says
+// and anything it can reach a task author can reach:
+//
+//   - get only, no list or watch: the agent knows its Task and Agent (the operator tells it
+//     their names), and cannot enumerate other tenants' Tasks and prompts;
+//   - no update or patch on tasks or tasks/status: RBAC cannot limit a writer to its own Task,
+//     so it could rewrite or falsify every Task in the namespace (threat T15), and the operator
+//     derives the Task's state from the Pod anyway;
+//   - nothing on Secrets, ConfigMaps, Pods or logs: the agent's inputs are mounted into its Pod.
+//
+// The token reaches the agent only if the Agent sets automountServiceAccountToken.
+func AgentRules() []Rule {
+	return []Rule{
+		{Group: APIGroup, Resources: []string{"tasks", "agents"}, Verbs: []string{"get"}},
+	}
+}
+
+// AgentObjects are the agent Role (AgentRoleName) in opts.Namespace and its RoleBinding to the
+// agent ServiceAccount there.
+func AgentObjects(opts AgentOptions) ([]runtime.Object, error) {
+	if opts.ServiceAccount == "" {
+		opts.ServiceAccount = DefaultAgentServiceAccount
+	}
+	role, err := Role(RoleSpec{Name: AgentRoleName, Namespace: opts.Namespace, Rules: AgentRules()})
+	if err != nil {
+		return nil, fmt.Errorf("agent Role in namespace %q: %w", opts.Namespace, err)
+	}
+	rb, err := RoleBinding(BindingSpec{
+		Name: AgentRoleName, Namespace: opts.Namespace, RoleRef: RoleRefToRole(role.Name),
+		Subjects: []rbacv1.Subject{ServiceAccountSubject(opts.Namespace, opts.ServiceAccount)},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("agent RoleBinding in namespace %q: %w", opts.Namespace, err)
+	}
+	return []runtime.Object{role, rb}, nil
+}
+
+// Persona is a kind of human user of KubeOpenCode. Each has a ClusterRole that the platform
+// team binds with RoleBindings in the namespaces where it applies. None is aggregated into the
+// built-in view/edit/admin roles: those are handed out broadly, Task prompts may be
+// confidential, and "use" on Agents must stay an explicit decision (threat T2).
+type Persona string
+
+// The personas.
+const (
+	// PersonaTaskAuthor writes Tasks: create, get, list, watch, delete, and patch (patch sets
+	// the kubeopencode.io/stop annotation; the spec is immutable). It also needs "use" on the
+	// Agent it names, from PersonaAgentUser in the Agent's namespace.
+	PersonaTaskAuthor Persona = "task-author"
+	// PersonaAgentUser may run Tasks on Agents: the custom verb "use" on agents, checked by the
+	// admission policy (T2), and nothing else, not even get; identical to the policy module's
+	// ClusterRole. Bind it in the Agent's namespace.
+	PersonaAgentUser Persona = "agent-user"
+	// PersonaViewer reads Tasks and Agents (get, list, watch).
+	PersonaViewer Persona = "viewer"
+)
+
+// Personas returns every persona, in the order the CLI lists them.
+func Personas() []Persona {
+	return []Persona{PersonaTaskAuthor, PersonaAgentUser, PersonaViewer}
+}
+
+// ParsePersonas parses a comma-separated list of persona names ("task-author,viewer"). Spaces
+// around names are ignored; an empty string means no persona. Unknown and repeated names are
+// errors. The result follows the order of Personas.
+func ParsePersonas(list string) ([]Persona, error) {
+	if strings.TrimSpace(list) == "" {
+		return nil, nil
+	}
+	seen := map[Persona]bool{}
+	for _, raw := range strings.Split(list, ",") {
+		p := Persona(strings.TrimSpace(raw))
+		if !slices.Contains(Personas(), p) {
+			return nil, fmt.Errorf("unknown persona %q (known: %s)", raw, personaNames())
+		}
+		if seen[p] {
+			return nil, fmt.Errorf("persona %q listed twice", p)
+		}
+		seen[p] = true
+	}
+	var out []Persona
+	for _, p := range Personas() {
+		if seen[p] {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func personaNames() string {
+	var names []string
+	for _, p := range Personas() {
+		names = append(names, string(p))
+	}
+	return strings.Join(names, ", ")
+}
+
+// RoleName is the persona's ClusterRole name.
+func (p Persona) RoleName() string {
+	switch p {
+	case PersonaTaskAuthor:
+		return TaskAuthorRoleName
+	case PersonaAgentUser:
+		return AgentUserRoleName
+	case PersonaViewer:
+		return ViewerRoleName
+	}
+	return ""
+}
+
+// Rules are the persona's rules; nil for an unknown persona.
+func (p Persona) Rules() []Rule {
+	switch p {
+	case PersonaTaskAuthor:
+		return []Rule{{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"create", "get", "list", "watch", "delete", "patch"}}}
+	case PersonaAgentUser:
+		return []Rule{{Group: APIGroup, Resources: []string{"agents"}, Verbs: []string{"use"}}}
+	case PersonaViewer:
+		return []Rule{{Group: APIGroup, Resources: []string{"tasks", "agents"}, Verbs: readVerbs}}
+	}
+	return nil
+}
+
+// PersonaClusterRole is the persona's ClusterRole.
+func PersonaClusterRole(p Persona) (*rbacv1.ClusterRole, error) {
+	if p.RoleName() == "" {
+		return nil, fmt.Errorf("unknown persona %q (known: %s)", p, personaNames())
+	}
+	return ClusterRole(RoleSpec{Name: p.RoleName(), Rules: p.Rules()})
+}
+
+// ManifestOptions choose the role set Manifest renders. The zero value renders the operator's
+// roles with their defaults, and nothing else.
+type ManifestOptions struct {
+	// Operator configures the operator's roles.
+	Operator OperatorOptions
+	// SkipOperator leaves the operator's roles out. Default false.
+	SkipOperator bool
+	// AgentNamespaces get the agent Role and RoleBinding each. Default none: the agent's
+	// ServiceAccount gets no permission at all unless asked for.
+	AgentNamespaces []string
+	// AgentServiceAccount is bound in every AgentNamespaces entry. Default DefaultAgentServiceAccount.
+	AgentServiceAccount string
+	// Personas get their ClusterRoles. Default none.
+	Personas []Persona
+}
+
+// Manifest renders the chosen roles and bindings, in WriteYAML order.
+func Manifest(opts ManifestOptions) ([]runtime.Object, error) {
+	var objs []runtime.Object
+	if !opts.SkipOperator {
+		op, err := OperatorObjects(opts.Operator)
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, op...)
+	}
+	for _, ns := range opts.AgentNamespaces {
+		agent, err := AgentObjects(AgentOptions{Namespace: ns, ServiceAccount: opts.AgentServiceAccount})
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, agent...)
+	}
+	for _, p := range opts.Personas {
+		role, err := PersonaClusterRole(p)
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, role)
+	}
+	return SortObjects(objs)
+}
