@@ -39,7 +39,7 @@ const (
 	// Agent, exactly as `kubectl auth can-i use agents.kubeopencode.io/<name> -n <namespace>`.
 	AgentUseExpression = `authorizer.group('kubeopencode.io').resource('agents').namespace(variables.agentNamespace).name(variables.agentName).check('use').allowed()`
 	// AgentUseMessageExpression names the user and the Agent, and says what to do.
-	AgentUseMessageExpression = `'user "' + request.userInfo.username + '" may not use Agent "' + variables.agentNamespace + '/' + variables.agentName + '": ask the platform team for the "use" verb on this Agent (ClusterRole ` + DefaultAgentUserRoleName + `, bound in namespace ' + variables.agentNamespace + ')'`
+	AgentUseMessageExpression = `'user "' + request.userInfo.username + '" may not use Agent "' + variables.agentNamespace + '/' + variables.agentName + '": ask the platform team to grant the "use" verb on agents.kubeopencode.io "' + variables.agentName + '" in namespace "' + variables.agentNamespace + '"'`
 	// AgentRefRequiredExpression refuses a Task that names no Agent: without a name there is
 	// nothing to authorize, so the policy fails closed.
 	AgentRefRequiredExpression = `variables.agentName != ''`

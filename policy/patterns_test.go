@@ -38,16 +38,16 @@ func referenceMatch(pattern, name string) bool {
 
 func TestCompilePatternsReportsEveryBadPattern(t *testing.T) {
 	_, err := CompilePatterns([]string{
-		"team-a",             // 0 ok
-		"",                   // 1
-		"Team-A",             // 2
-		"-team",              // 3
-		"team-",              // 4
-		"team_a",             // 5
+		"team-a",                // 0 ok
+		"",                      // 1
+		"Team-A",                // 2
+		"-team",                 // 3
+		"team-",                 // 4
+		"team_a",                // 5
 		strings.Repeat("a", 64), // 6
-		"team-*",             // 7 ok
-		"tëam",               // 8
-		"a b",                // 9
+		"team-*",                // 7 ok
+		"tëam",                  // 8
+		"a b",                   // 9
 	})
 	var got PatternErrors
 	if !errors.As(err, &got) {
@@ -90,16 +90,16 @@ func TestMatch(t *testing.T) {
 		want     bool
 	}{
 		{[]string{"team-a"}, "team-a", true},
-		{[]string{"team-a"}, "team-ab", false},     // whole names only
-		{[]string{"team-a"}, "xteam-a", false},     // whole names only
-		{[]string{"team-*"}, "team-", true},        // '*' matches the empty run
+		{[]string{"team-a"}, "team-ab", false}, // whole names only
+		{[]string{"team-a"}, "xteam-a", false}, // whole names only
+		{[]string{"team-*"}, "team-", true},    // '*' matches the empty run
 		{[]string{"team-*"}, "team-payments", true},
 		{[]string{"team-*"}, "team", false},
-		{[]string{"team-*"}, "Team-a", false},      // case-sensitive
+		{[]string{"team-*"}, "Team-a", false}, // case-sensitive
 		{[]string{"*-prod"}, "a-prod", true},
 		{[]string{"*-prod"}, "a-prod-x", false},
 		{[]string{"team-?"}, "team-a", true},
-		{[]string{"team-?"}, "team-", false},       // '?' is exactly one
+		{[]string{"team-?"}, "team-", false}, // '?' is exactly one
 		{[]string{"team-?"}, "team-ab", false},
 		{[]string{"*"}, "anything", true},
 		{[]string{"**"}, "anything", true},
