@@ -1,0 +1,44 @@
+package podspec
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestSharedContract pins the values CONTRIBUTING.md duplicates across the libraries. Changing one
+// here means changing it in api, credentials and policy too.
+func TestSharedContract(t *testing.T) {
+	if DefaultUID != 65532 || DefaultGID != 65532 {
+		t.Errorf("agent UID/GID default = %d/%d, contract says 65532", DefaultUID, DefaultGID)
+	}
+	if ToolsDir != "/tools" || InternalDir != "/kubeopencode" || HomeDir != "/home/agent" || TmpDir != "/tmp" {
+		t.Errorf("reserved paths changed: %s %s %s %s", ToolsDir, InternalDir, HomeDir, TmpDir)
+	}
+	if TaskFile != "task.md" || ContextFile != ".kubeopencode/context.md" || !strings.HasPrefix(ContextFile, contextDir+"/") {
+		t.Errorf("workspace files changed: %s %s", TaskFile, ContextFile)
+	}
+	want := [...]string{"/dev", "/proc", "/run/secrets/kubernetes.io", "/sys", "/var/run/secrets/kubernetes.io"}
+	if systemReservedPaths != want {
+		t.Errorf("system reserved paths = %v, want %v", systemReservedPaths, want)
+	}
+	if LabelManagedBy != "app.kubernetes.io/managed-by" || ManagedByValue != "kubeopencode" ||
+		LabelTaskUID != "kubeopencode.io/task-uid" || LabelTaskName != "kubeopencode.io/task-name" ||
+		LabelTaskNamespace != "kubeopencode.io/task-namespace" || LabelAgent != "kubeopencode.io/agent" {
+		t.Error("operator label keys changed")
+	}
+	for key, want := range map[string]bool{
+		"kubeopencode.io/x": true, "a.kubeopencode.io/x": true, "a.b.kubeopencode.io/x": true,
+		"app.kubernetes.io/managed-by": true, "KUBEOPENCODE.IO/x": true,
+		"kubeopencode.io": false, "notkubeopencode.io/x": false, "kubeopencode.io.evil.com/x": false,
+		"app.kubernetes.io/name": false, "x/kubeopencode.io": false,
+	} {
+		if got := IsReservedKey(key); got != want {
+			t.Errorf("IsReservedKey(%q) = %v, want %v", key, got, want)
+		}
+	}
+	for name, want := range map[string]bool{"A": true, "_x9": true, "GITHUB_TOKEN": true, "9A": false, "A-B": false, "": false, "É": false} {
+		if got := IsEnvName(name); got != want {
+			t.Errorf("IsEnvName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -1,0 +1,179 @@
+package podspec
+
+import (
+	"path"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/api/validate/content"
+)
+
+// TestDNSLabel pins derived names: they must not change between releases, or an upgraded
+// controller would not recognise the objects its predecessor created.
+func TestDNSLabel(t *testing.T) {
+	cases := []struct{ readable, id, want string }{
+		{"fix-login-bug", "uid-1", "fix-login-bug-2rnefnpfqbfq"},
+		{"Fix_Login.Bug", "uid-1", "fix-login-bug-5elgw3ado45d"}, // same readable prefix, different hash
+		{"", "uid-1", "ky54j4ja6gua"},
+		{"---", "uid-1", "dx3urjrmwnsu"},
+		{"été", "uid-1", "t-rcfle332lidz"},
+		{strings.Repeat("a", 100), "uid-1", strings.Repeat("a", 50) + "-gkswpihrqkf4"},
+		{strings.Repeat("ab-", 30), "uid-1", strings.Repeat("ab-", 16) + "ab-ifqbhpjyaybj"},
+	}
+	for _, tc := range cases {
+		got := DNSLabel(tc.readable, tc.id)
+		if got != tc.want {
+			t.Errorf("DNSLabel(%q, %q) = %q, want %q", tc.readable, tc.id, got, tc.want)
+		}
+		checkDNSLabel(t, got)
+	}
+	if DNSLabel("a", "b", "c") == DNSLabel("a", "bc") || DNSLabel("ab", "c") == DNSLabel("a", "bc") {
+		t.Error("identity parts are not hashed unambiguously")
+	}
+}
+
+func TestLabelValue(t *testing.T) {
+	long := strings.Repeat("x", 64)
+	cases := []struct{ in, want string }{
+		{"team-a", "team-a"},
+		{"Agent_v1.2", "Agent_v1.2"},
+		{"", ""},
+		{strings.Repeat("x", 63), strings.Repeat("x", 63)},
+		{long, strings.Repeat("x", 50) + "-zeoixnwz6qrm"},
+		{"_leading.and.trailing_", "leading.and.trailing-lcf3hkzx55dc"},
+		{"with space", "with-space-3jufev74qz5y"},
+	}
+	for _, tc := range cases {
+		got := LabelValue(tc.in)
+		if got != tc.want {
+			t.Errorf("LabelValue(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if msgs := content.IsLabelValue(got); len(msgs) > 0 || len(got) > 63 {
+			t.Errorf("LabelValue(%q) = %q is not a label value: %v", tc.in, got, msgs)
+		}
+	}
+}
+
+func checkDNSLabel(t *testing.T, s string) {
+	t.Helper()
+	if msgs := content.IsDNS1123Label(s); len(msgs) > 0 || !isDNSLabel(s) || len(s) > MaxNameLength {
+		t.Fatalf("%q is not a DNS label of at most 63 characters: %v", s, msgs)
+	}
+}
+
+func FuzzDNSLabel(f *testing.F) {
+	f.Add("fix-login-bug", "0f6c3a52-6a0e-4d3c-9d5e-2b7f1e9a4c11")
+	f.Add("Fix_Login.Bug", "0f6c3a52-6a0e-4d3c-9d5e-2b7f1e9a4c11")
+	f.Add(strings.Repeat("very-long-", 30), "")
+	f.Add("", "")
+	f.Add("-", "-")
+	f.Add("ÄÖÜ", "\x00")
+	seen := map[string][2]string{} // per fuzzing process: output -> input
+	f.Fuzz(func(t *testing.T, readable, id string) {
+		got := DNSLabel(readable, id)
+		checkDNSLabel(t, got)
+		if again := DNSLabel(readable, id); again != got {
+			t.Fatalf("not deterministic: %q then %q", got, again)
+		}
+		in := [2]string{readable, id}
+		if prev, ok := seen[got]; ok && prev != in {
+			t.Fatalf("collision: %q and %q both give %q", prev, in, got)
+		}
+		seen[got] = in
+	})
+}
+
+func FuzzLabelValue(f *testing.F) {
+	f.Add("team-a")
+	f.Add(strings.Repeat("x", 64))
+	f.Add("_x_")
+	f.Add("")
+	seen := map[string]string{}
+	f.Fuzz(func(t *testing.T, v string) {
+		got := LabelValue(v)
+		if msgs := content.IsLabelValue(got); len(msgs) > 0 || len(got) > MaxNameLength {
+			t.Fatalf("LabelValue(%q) = %q: %v", v, got, msgs)
+		}
+		if len(v) <= MaxNameLength && len(content.IsLabelValue(v)) == 0 && got != v {
+			t.Fatalf("valid value %q was changed to %q", v, got)
+		}
+		if prev, ok := seen[got]; ok && prev != v {
+			t.Fatalf("collision: %q and %q both give %q", prev, v, got)
+		}
+		seen[got] = v
+	})
+}
+
+func FuzzVolumeNameForPath(f *testing.F) {
+	f.Add("/workspace/.kubeopencode/context.md")
+	f.Add("/home/agent/.config/My_Tool/settings.v2.json")
+	f.Add("/home/agent/.config/my-tool/settings-v2-json")
+	f.Add("/" + strings.Repeat("deep/", 300))
+	seen := map[string]string{}
+	f.Fuzz(func(t *testing.T, p string) {
+		got := volumeNameForPath("file", p)
+		checkDNSLabel(t, got)
+		if !strings.HasPrefix(got, "file-") {
+			t.Fatalf("%q lost its readable kind prefix", got)
+		}
+		if prev, ok := seen[got]; ok && prev != p {
+			t.Fatalf("collision: %q and %q both give %q", prev, p, got)
+		}
+		seen[got] = p
+	})
+}
+
+func FuzzCheckPath(f *testing.F) {
+	for _, p := range []string{"/workspace", "/", "", "/a/../b", "/a/./b", "//a", "/a/", "a/b", "/a\x00b", "/home/agent/.ssh/id_rsa", "/..."} {
+		f.Add(p, "/home/agent")
+	}
+	f.Fuzz(func(t *testing.T, p, dir string) {
+		if CheckPath(p) != "" {
+			return
+		}
+		// Clean-path invariants of every accepted path.
+		if !path.IsAbs(p) || path.Clean(p) != p || p == "/" || len(p) > MaxPathLength || strings.HasSuffix(p, "/") ||
+			strings.Contains(p, "//") {
+			t.Fatalf("CheckPath accepted %q", p)
+		}
+		for _, el := range strings.Split(p[1:], "/") {
+			if el == "" || el == "." || el == ".." {
+				t.Fatalf("CheckPath accepted %q with element %q", p, el)
+			}
+		}
+		if !Within(p, path.Dir(p)) || Within(path.Dir(p), p) || !Within(p, p) || !Within(p, "/") {
+			t.Fatalf("Within is inconsistent for %q", p)
+		}
+		if CheckPath(dir) != "" {
+			return
+		}
+		want := p == dir || strings.HasPrefix(p, dir+"/")
+		if Within(p, dir) != want {
+			t.Fatalf("Within(%q, %q) = %v, want %v", p, dir, !want, want)
+		}
+		if p != dir && Within(p, dir) && Within(dir, p) {
+			t.Fatalf("Within is not antisymmetric for %q, %q", p, dir)
+		}
+	})
+}
+
+func TestCheckPath(t *testing.T) {
+	for p, want := range map[string]string{
+		"/workspace":                             "",
+		"/home/agent/.ssh/id_rsa":                "",
+		"/...":                                   "",
+		"":                                       "must not be empty",
+		"/":                                      "must not be the root directory",
+		"workspace":                              "must be an absolute path",
+		"/a/../b":                                `must be clean (no ".", "..", "//" or trailing "/")`,
+		"/a/./b":                                 `must be clean (no ".", "..", "//" or trailing "/")`,
+		"/a//b":                                  `must be clean (no ".", "..", "//" or trailing "/")`,
+		"/a/":                                    `must be clean (no ".", "..", "//" or trailing "/")`,
+		"/a\nb":                                  "must not contain control characters",
+		"/" + strings.Repeat("a", MaxPathLength): "must be at most 1024 bytes",
+	} {
+		if got := CheckPath(p); got != want {
+			t.Errorf("CheckPath(%q) = %q, want %q", p, got, want)
+		}
+	}
+}

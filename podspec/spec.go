@@ -1,0 +1,187 @@
+package podspec
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Shared contract values (CONTRIBUTING.md). They are duplicated on purpose in the other libraries,
+// which do not import this one; contract_test.go pins them.
+const (
+	// DefaultUID and DefaultGID are the agent's user and group when Spec.UID/GID are zero.
+	DefaultUID int64 = 65532
+	DefaultGID int64 = 65532
+
+	// ToolsDir holds the agent binary, copied there by the agent init container.
+	ToolsDir = "/tools"
+	// InternalDir is operator-internal (staged credentials, contexts); only Spec.Files may use it.
+	InternalDir = "/kubeopencode"
+	// HomeDir is HOME of the agent container: a writable emptyDir.
+	HomeDir = "/home/agent"
+	// TmpDir is a writable emptyDir.
+	TmpDir = "/tmp"
+	// DefaultWorkspaceDir is the workspace (a writable emptyDir) when Spec.WorkspaceDir is empty.
+	DefaultWorkspaceDir = "/workspace"
+	// TaskFile and ContextFile are relative to the workspace and written by the operator
+	// (through Spec.Files); other mounts may not use them.
+	TaskFile    = "task.md"
+	ContextFile = ".kubeopencode/context.md"
+
+	// DefaultFileMode is the mode of a Spec.Files entry whose Mode is zero.
+	DefaultFileMode int32 = 0o444
+	// DefaultDeadline becomes activeDeadlineSeconds when Spec.Deadline is zero.
+	DefaultDeadline = time.Hour
+)
+
+// Names podspec gives to the objects it adds. Caller containers and volumes may not use them.
+const (
+	AgentContainerName     = "agent"
+	AgentInitContainerName = "agent-init"
+
+	ToolsVolumeName     = "tools"
+	HomeVolumeName      = "home"
+	TmpVolumeName       = "tmp"
+	WorkspaceVolumeName = "workspace"
+)
+
+// Environment variables podspec sets on the agent container (Spec.Env may not set them).
+const (
+	EnvHome         = "HOME"
+	EnvWorkspaceDir = "WORKSPACE_DIR"
+)
+
+// Labels podspec puts on every Pod. Spec.Labels may not set these keys, nor any other key with a
+// kubeopencode.io prefix (or a subdomain of it).
+const (
+	LabelManagedBy     = "app.kubernetes.io/managed-by"
+	ManagedByValue     = "kubeopencode"
+	LabelTaskUID       = "kubeopencode.io/task-uid"
+	LabelTaskName      = "kubeopencode.io/task-name"
+	LabelTaskNamespace = "kubeopencode.io/task-namespace"
+	LabelAgent         = "kubeopencode.io/agent"
+)
+
+// Spec is a plain description of one agent run. The zero value of every optional field is the
+// hardened default; the only ways to weaken the Pod are the fields of [Relax].
+type Spec struct {
+	// Identity names the run; the Pod name and the reserved labels derive from it. Required.
+	Identity Identity
+	// Namespace of the Pod (a DNS label). Required. It may differ from Identity.TaskNamespace.
+	Namespace string
+	// Labels and Annotations are added to the Pod. Reserved keys are refused, never overwritten.
+	Labels      map[string]string
+	Annotations map[string]string
+
+	// AgentImage runs as the init container that copies the agent binary into ToolsDir. Required.
+	AgentImage string
+	// AgentInitCommand overrides the AgentImage entrypoint; empty keeps the entrypoint.
+	AgentInitCommand []string
+	// ExecutorImage runs the agent in the worker container. Required.
+	ExecutorImage string
+	// ImagePullPolicy for the agent init and agent containers; empty leaves the API default.
+	ImagePullPolicy  corev1.PullPolicy
+	ImagePullSecrets []corev1.LocalObjectReference
+
+	// WorkspaceDir is the working directory of the agent, a writable emptyDir. Default
+	// DefaultWorkspaceDir.
+	WorkspaceDir string
+	// Command and Args of the agent container. Command is required (e.g. "/tools/opencode").
+	Command []string
+	Args    []string
+	// Env is added to the agent container after HOME and WORKSPACE_DIR, which it may not set.
+	// Names must be C identifiers and unique. This is trusted input: unlike credentials, it may set
+	// TASK_*, OPENCODE_* or KUBEOPENCODE_* variables.
+	Env []corev1.EnvVar
+	// Files are placed read-only into the agent container from ConfigMaps (contexts, task.md).
+	Files []File
+
+	// Volumes are added to the Pod; only the volume types Pod Security "restricted" allows.
+	Volumes []corev1.Volume
+	// VolumeMounts are added to the agent container.
+	VolumeMounts []corev1.VolumeMount
+	// InitContainers run after the agent init container, in order. Set RestartPolicy Always for a
+	// native sidecar. Their securityContext is replaced by the hardened one.
+	InitContainers []corev1.Container
+	// Sidecars run next to the agent as native sidecars (init containers with RestartPolicy
+	// Always), so they stop when the agent ends. Their securityContext is replaced likewise.
+	Sidecars []corev1.Container
+	// Projections add volumes, mounts, environment and init containers after podspec has built
+	// its own, e.g. a credentials.Projection. Each is applied to the agent container and to the
+	// containers listed in ProjectInto. Everything they add is hardened and checked like the rest.
+	Projections []Projection
+	// ProjectInto names further caller containers (InitContainers or Sidecars) that receive every
+	// Projection, e.g. a git-clone init container that needs a credential.
+	ProjectInto []string
+
+	// ServiceAccountName; empty uses the namespace's default. Its token is not mounted unless
+	// Relax.AutomountServiceAccountToken.
+	ServiceAccountName string
+	// RuntimeClassName (e.g. "gvisor"); empty uses the cluster default.
+	RuntimeClassName string
+	Scheduling       Scheduling
+	// Resources of the agent container; empty leaves them unset.
+	Resources corev1.ResourceRequirements
+	// Deadline becomes activeDeadlineSeconds (rounded up to a second). Zero means DefaultDeadline.
+	Deadline time.Duration
+
+	// UID and GID the agent runs as, in every container; also the Pod's fsGroup. Zero means
+	// DefaultUID/DefaultGID: root cannot be chosen.
+	UID, GID int64
+
+	// Relax lists the only hardening defaults a caller can switch off.
+	Relax Relax
+}
+
+// Identity is what the Pod name and the reserved labels derive from.
+type Identity struct {
+	// TaskUID makes the names collision-resistant across tenants. Required.
+	TaskUID string
+	// TaskName is the readable part of the Pod name. Required.
+	TaskName      string
+	TaskNamespace string
+	AgentName     string
+}
+
+// File is one file placed read-only into the agent container from a key of a ConfigMap, through a
+// subPath mount. Files are a snapshot taken at container start.
+type File struct {
+	// Path in the agent container: clean and absolute. Files may use InternalDir and the
+	// workspace's TaskFile and ContextFile, which other mounts may not.
+	Path      string
+	ConfigMap string // name of the ConfigMap in the Pod's namespace
+	Key       string // key in the ConfigMap
+	// Mode of the file, 0 means DefaultFileMode (0444). Between 0o001 and 0o777.
+	Mode int32
+}
+
+// Scheduling holds placement fields copied as they are onto the Pod.
+type Scheduling struct {
+	NodeSelector              map[string]string
+	Tolerations               []corev1.Toleration
+	Affinity                  *corev1.Affinity
+	TopologySpreadConstraints []corev1.TopologySpreadConstraint
+	PriorityClassName         string
+}
+
+// Relax holds the only hardening defaults that can be switched off. Each field is an explicit,
+// named relaxation; the zero value keeps every default. None of them takes the Pod out of Pod
+// Security "restricted". Capabilities, privilege escalation, non-root, seccomp and the Pod's
+// host namespaces cannot be relaxed at all.
+type Relax struct {
+	// AutomountServiceAccountToken mounts the service-account token into every container
+	// (automountServiceAccountToken: true). Default: not mounted.
+	AutomountServiceAccountToken bool
+	// WritableRootFilesystem sets readOnlyRootFilesystem: false on every container.
+	// Default: read-only root filesystem, with writable emptyDirs for HOME, /tmp and the workspace.
+	WritableRootFilesystem bool
+	// EnableServiceLinks injects the Docker-link environment variables of every Service in the
+	// namespace. Default: off (they leak the namespace's topology and can shadow variables).
+	EnableServiceLinks bool
+}
+
+// Projection adds volumes, mounts, environment variables and init containers to a PodSpec for
+// the named containers. credentials.Projection implements it; podspec depends on no implementation.
+type Projection interface {
+	Apply(spec *corev1.PodSpec, containerNames ...string) error
+}
