@@ -59,9 +59,8 @@ func (o OperatorOptions) withDefaults() OperatorOptions {
 	return o
 }
 
-var (
-	readVerbs = []string{"get", "list", "watch"}
-)
+// readVerbs returns a fresh get/list/watch list (a shared slice could be changed by a caller).
+func readVerbs() []string { return []string{"get", "list", "watch"} }
 
 // OperatorRules are the cluster-wide permissions of the reference operator, and nothing else
 // (threat T14). Each rule says why it is needed. There is nothing on Secrets (the kubelet mounts
@@ -79,11 +78,11 @@ func OperatorRules(opts OperatorOptions) []Rule {
 		{Group: APIGroup, Resources: []string{"tasks/finalizers"}, Verbs: []string{"update"}},
 		// Read Agents to build Pods and count running Tasks; the operator never edits an Agent's
 		// spec or metadata (no finalizer on Agents: what they own is garbage-collected).
-		{Group: APIGroup, Resources: []string{"agents"}, Verbs: readVerbs},
+		{Group: APIGroup, Resources: []string{"agents"}, Verbs: readVerbs()},
 		// Report Agent readiness.
 		{Group: APIGroup, Resources: []string{"agents/status"}, Verbs: []string{"update", "patch"}},
 		// Cluster defaults (agent Pod defaults, UID/GID); read-only.
-		{Group: APIGroup, Resources: []string{"kubeopencodeconfigs"}, Verbs: readVerbs},
+		{Group: APIGroup, Resources: []string{"kubeopencodeconfigs"}, Verbs: readVerbs()},
 		// Run agent Pods and remove them on stop, timeout and deletion (T5, T6). No update or
 		// patch: a Pod is never changed once created; stopping deletes it.
 		{Group: CoreGroup, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
@@ -283,7 +282,7 @@ func (p Persona) Rules() []Rule {
 	case PersonaAgentUser:
 		return []Rule{{Group: APIGroup, Resources: []string{"agents"}, Verbs: []string{"use"}}}
 	case PersonaViewer:
-		return []Rule{{Group: APIGroup, Resources: []string{"tasks", "agents"}, Verbs: readVerbs}}
+		return []Rule{{Group: APIGroup, Resources: []string{"tasks", "agents"}, Verbs: readVerbs()}}
 	}
 	return nil
 }
