@@ -8,7 +8,7 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
-	"k8s.io/apimachinery/pkg/api/validation/path"
+	"k8s.io/apimachinery/pkg/api/validate/content"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -141,7 +141,7 @@ func objectMeta(name, namespace string, namespaced bool, labels, annotations map
 	if name == "" {
 		errs = append(errs, field.Required(p.Child("name"), ""))
 	}
-	for _, msg := range path.IsValidPathSegmentName(name) {
+	for _, msg := range content.IsPathSegmentName(name) {
 		errs = append(errs, field.Invalid(p.Child("name"), name, msg))
 	}
 	switch {
@@ -180,7 +180,7 @@ func validateRoleRef(p *field.Path, ref rbacv1.RoleRef, fromRoleBinding bool) fi
 	if ref.Name == "" {
 		errs = append(errs, field.Required(p.Child("name"), ""))
 	}
-	for _, msg := range path.IsValidPathSegmentName(ref.Name) {
+	for _, msg := range content.IsPathSegmentName(ref.Name) {
 		errs = append(errs, field.Invalid(p.Child("name"), ref.Name, msg))
 	}
 	return errs
