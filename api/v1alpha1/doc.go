@@ -8,3 +8,7 @@
 // +kubebuilder:object:generate=true
 // +groupName=kubeopencode.io
 package v1alpha1
+
+// Generate zz_generated.deepcopy.go here and the CRDs in ../crds with controller-gen from PATH
+// (`make generate` puts the pinned bin/controller-gen there).
+//go:generate controller-gen object paths=. crd:crdVersions=v1 output:crd:artifacts:config=../crds

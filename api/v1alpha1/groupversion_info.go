@@ -17,7 +17,11 @@ var (
 )
 
 func addKnownTypes(scheme *runtime.Scheme) error {
-	scheme.AddKnownTypes(GroupVersion)
+	scheme.AddKnownTypes(GroupVersion,
+		&Agent{}, &AgentList{},
+		&Task{}, &TaskList{},
+		&KubeOpenCodeConfig{}, &KubeOpenCodeConfigList{},
+	)
 	metav1.AddToGroupVersion(scheme, GroupVersion)
 	return nil
 }

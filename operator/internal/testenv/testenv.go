@@ -1,8 +1,11 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -10,6 +13,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -32,8 +36,11 @@ type Env struct {
 
 // Options configure Start. The zero value starts a bare API server.
 type Options struct {
-	// CRDs are installed before Start returns.
+	// CRDs are installed before Start returns (decode YAML manifests with DecodeCRDs).
 	CRDs []*apiextensionsv1.CustomResourceDefinition
+	// AddToScheme functions register extra kinds (e.g. kubeopencode.io/v1alpha1) in Scheme,
+	// after the built-in kinds. Default: none.
+	AddToScheme []func(*runtime.Scheme) error
 }
 
 // Start launches etcd and kube-apiserver from the test-bed cache. It fails with instructions
@@ -47,6 +54,11 @@ func Start(opts Options) (*Env, error) {
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return nil, fmt.Errorf("building scheme: %w", err)
 	}
+	for _, add := range opts.AddToScheme {
+		if err := add(scheme); err != nil {
+			return nil, fmt.Errorf("building scheme: %w", err)
+		}
+	}
 	e := &envtest.Environment{BinaryAssetsDirectory: assets, CRDs: opts.CRDs, ErrorIfCRDPathMissing: true}
 	cfg, err := e.Start()
 	if err != nil {
@@ -58,6 +70,33 @@ func Start(opts Options) (*Env, error) {
 		return nil, fmt.Errorf("creating client: %w", err)
 	}
 	return &Env{Config: cfg, Client: c, Scheme: scheme, env: e}, nil
+}
+
+// DecodeCRDs decodes YAML manifests (each may hold several "---"-separated documents) into
+// CustomResourceDefinitions. Empty documents are skipped; any other kind is an error.
+func DecodeCRDs(manifests ...[]byte) ([]*apiextensionsv1.CustomResourceDefinition, error) {
+	var crds []*apiextensionsv1.CustomResourceDefinition
+	for i, m := range manifests {
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(m), 4096)
+		for {
+			crd := &apiextensionsv1.CustomResourceDefinition{}
+			err := dec.Decode(crd)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("decoding manifest %d: %w", i, err)
+			}
+			if crd.Kind == "" && crd.Name == "" {
+				continue // an empty document
+			}
+			if crd.Kind != "CustomResourceDefinition" {
+				return nil, fmt.Errorf("manifest %d: got kind %q, want CustomResourceDefinition", i, crd.Kind)
+			}
+			crds = append(crds, crd)
+		}
+	}
+	return crds, nil
 }
 
 // Stop shuts the control plane down.

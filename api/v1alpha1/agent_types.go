@@ -1,0 +1,366 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Namespaced,shortName=ag,categories=kubeopencode
+// +kubebuilder:printcolumn:name="Service Account",type=string,JSONPath=`.spec.serviceAccountName`
+// +kubebuilder:printcolumn:name="Max Tasks",type=integer,JSONPath=`.spec.maxConcurrentTasks`,priority=1
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// Agent says how an AI coding agent runs: its images, workspace, credentials, Pod settings and
+// which namespaces may send it Tasks. Platform teams own Agents; task authors reference them.
+type Agent struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the desired configuration of the Agent.
+	// +required
+	Spec AgentSpec `json:"spec"`
+
+	// status is the Agent's state as observed by the operator.
+	// +optional
+	Status AgentStatus `json:"status,omitempty"`
+}
+
+// AgentSpec is the configuration of an Agent.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.credentials) || !has(self.contexts) || !self.credentials.exists(c, has(c.mountPath) && self.contexts.exists(x, has(x.mountPath) && (x.mountPath == c.mountPath || x.mountPath.startsWith(c.mountPath + '/') || c.mountPath.startsWith(x.mountPath + '/'))))",message="a context mountPath must not equal, contain or lie under a credential mountPath",fieldPath=".contexts"
+// +kubebuilder:validation:XValidation:rule="!has(self.credentials) || !self.credentials.exists(c, has(c.mountPath) && (c.mountPath == self.workspaceDir || self.workspaceDir.startsWith(c.mountPath + '/') || c.mountPath == self.workspaceDir + '/task.md' || c.mountPath == self.workspaceDir + '/.kubeopencode' || c.mountPath.startsWith(self.workspaceDir + '/.kubeopencode/')))",message="a credential mountPath must not be workspaceDir, contain it, or be <workspaceDir>/task.md or <workspaceDir>/.kubeopencode (written by the operator)",fieldPath=".credentials"
+// +kubebuilder:validation:XValidation:rule="!has(self.contexts) || !self.contexts.exists(c, has(c.mountPath) && (c.mountPath == self.workspaceDir || self.workspaceDir.startsWith(c.mountPath + '/') || c.mountPath == self.workspaceDir + '/task.md' || c.mountPath == self.workspaceDir + '/.kubeopencode' || c.mountPath.startsWith(self.workspaceDir + '/.kubeopencode/')))",message="a context mountPath must not be workspaceDir, contain it, or be <workspaceDir>/task.md or <workspaceDir>/.kubeopencode (written by the operator)",fieldPath=".contexts"
+type AgentSpec struct {
+	// profile is a short human-readable summary of what the Agent is for. Documentation only.
+	// At most 1024 characters.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Profile string `json:"profile,omitempty"`
+
+	// agentImage is the image of the init container that copies the OpenCode binary to /tools.
+	// Unset: the operator's default. At most 512 characters, no whitespace.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9._/:@-]*$`
+	AgentImage string `json:"agentImage,omitempty"`
+
+	// executorImage is the image of the container the agent runs in (its development
+	// environment). Unset: the operator's default. At most 512 characters, no whitespace.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9._/:@-]*$`
+	ExecutorImage string `json:"executorImage,omitempty"`
+
+	// workspaceDir is the agent's working directory (an AbsolutePath; see its rules). The
+	// operator writes <workspaceDir>/task.md and <workspaceDir>/.kubeopencode/context.md and
+	// exports it as WORKSPACE_DIR.
+	// +required
+	WorkspaceDir AbsolutePath `json:"workspaceDir"`
+
+	// command overrides the agent container's entrypoint. At most 32 arguments of at most 4096
+	// characters each.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=4096
+	Command []string `json:"command,omitempty"`
+
+	// contexts are given to every Task of this Agent, before the Task's own. At most 16; no two
+	// mountPaths may be equal or lie under one another, nor collide with credential mountPaths,
+	// workspaceDir, <workspaceDir>/task.md or <workspaceDir>/.kubeopencode.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:XValidation:rule="self.all(a, !has(a.mountPath) || self.exists_one(b, has(b.mountPath) && b.mountPath == a.mountPath))",message="mountPath must be unique within contexts"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(a, has(a.mountPath) && self.exists(b, has(b.mountPath) && b.mountPath.startsWith(a.mountPath + '/')))",message="a context mountPath must not lie under another context's mountPath"
+	// +kubebuilder:validation:XValidation:rule="self.all(a, !has(a.name) || self.exists_one(b, has(b.name) && b.name == a.name))",message="name must be unique within contexts"
+	Contexts []ContextItem `json:"contexts,omitempty"`
+
+	// config is the OpenCode configuration (opencode.json) as a JSON string. At most 65536
+	// characters; the operator reports invalid JSON in the Ready condition.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=65536
+	Config string `json:"config,omitempty"`
+
+	// credentials expose Secrets of the Agent's namespace to the agent, as environment
+	// variables or files. At most 32, with unique names; no two mountPaths may be equal or lie
+	// under one another. See Credential for the allowed combinations.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:XValidation:rule="self.all(a, !has(a.mountPath) || self.exists_one(b, has(b.mountPath) && b.mountPath == a.mountPath))",message="mountPath must be unique within credentials"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(a, has(a.mountPath) && self.exists(b, has(b.mountPath) && b.mountPath.startsWith(a.mountPath + '/')))",message="a credential mountPath must not lie under another credential's mountPath"
+	// +kubebuilder:validation:XValidation:rule="self.all(a, !has(a.env) || self.exists_one(b, has(b.env) && b.env == a.env))",message="env must be unique within credentials"
+	Credentials []Credential `json:"credentials,omitempty"`
+
+	// podSpec holds Pod-level settings for agent Pods.
+	// +optional
+	PodSpec *AgentPodSpec `json:"podSpec,omitempty"`
+
+	// serviceAccountName is the ServiceAccount, in the Agent's namespace, that agent Pods run
+	// as; its RBAC is what the agent may do in the cluster. A DNS subdomain (RFC 1123), at most
+	// 253 characters.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	ServiceAccountName string `json:"serviceAccountName"`
+
+	// automountServiceAccountToken mounts the ServiceAccount token into agent Pods. Default
+	// false: the agent gets no Kubernetes credentials unless the platform team asks for them.
+	// +optional
+	// +kubebuilder:default=false
+	AutomountServiceAccountToken *bool `json:"automountServiceAccountToken,omitempty"`
+
+	// allowedNamespaces lists the namespaces whose Tasks may use this Agent, as names or glob
+	// patterns. Pattern grammar: 1–63 characters from [a-z0-9-*?], first and last character
+	// from [a-z0-9*?]; `*` matches any run of characters (including none), `?` exactly one; a
+	// pattern matches the whole namespace name, case-sensitively. An empty list means the
+	// Agent's own namespace only; "*" means every namespace. At most 64 distinct entries.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:XValidation:rule="self.matches('^[a-z0-9*?]([-a-z0-9*?]*[a-z0-9*?])?$')",message="must be a namespace name or glob: 1-63 characters from [a-z0-9-*?], first and last character from [a-z0-9*?]"
+	AllowedNamespaces []string `json:"allowedNamespaces,omitempty"`
+
+	// maxConcurrentTasks caps how many Tasks of this Agent run at once, counted across all
+	// namespaces; others wait in phase Queued. Unset: no cap. 1–10000.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000
+	MaxConcurrentTasks *int32 `json:"maxConcurrentTasks,omitempty"`
+
+	// quota limits how many Tasks of this Agent may start within a sliding window.
+	// +optional
+	Quota *QuotaConfig `json:"quota,omitempty"`
+
+	// networkPolicy, when set, makes the operator isolate agent Pods with a default-deny egress
+	// NetworkPolicy that allows only the listed destinations.
+	// +optional
+	NetworkPolicy *AgentNetworkPolicy `json:"networkPolicy,omitempty"`
+}
+
+// Credential exposes a Secret (or one key of it) to the agent. The allowed combinations are:
+//
+//	secretRef.key  env  mountPath  result
+//	set            set  -          one environment variable `env` holding that key's value
+//	set            -    set        one file at mountPath holding that key's value
+//	-              -    -          every key of the Secret as an environment variable (envFrom)
+//	-              -    set        the whole Secret as a directory at mountPath, one file per key
+//
+// Everything else is refused: env and mountPath together, env without secretRef.key, a key with
+// neither env nor mountPath, and fileMode without mountPath. Files get fileMode (default 0600).
+// The operator sets its own variables (HOME, PATH, WORKSPACE_DIR, TASK_*, ...) with `env`, which
+// takes precedence over whole-Secret envFrom keys of the same name.
+//
+// +kubebuilder:validation:XValidation:rule="!(has(self.env) && has(self.mountPath))",message="env and mountPath are mutually exclusive",fieldPath=".mountPath"
+// +kubebuilder:validation:XValidation:rule="!has(self.env) || has(self.secretRef.key)",message="env requires secretRef.key (omit env and mountPath to expose every key of the Secret)",fieldPath=".env"
+// +kubebuilder:validation:XValidation:rule="!has(self.secretRef.key) || has(self.env) || has(self.mountPath)",message="secretRef.key requires env or mountPath",fieldPath=".secretRef.key"
+// +kubebuilder:validation:XValidation:rule="!has(self.fileMode) || has(self.mountPath)",message="fileMode requires mountPath",fieldPath=".fileMode"
+type Credential struct {
+	// name identifies the credential within the Agent. A DNS label (RFC 1123): 1–63 characters
+	// from [a-z0-9-], starting and ending with a letter or digit.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// secretRef names the Secret, in the Agent's namespace, and optionally one key of it.
+	// +required
+	SecretRef SecretReference `json:"secretRef"`
+
+	// env is the environment variable that receives secretRef.key. A C identifier
+	// ([A-Za-z_][A-Za-z0-9_]*, at most 128 characters) that is not reserved: HOME, PATH,
+	// SHELL, USER, WORKSPACE_DIR and names starting with TASK_, KUBEOPENCODE_ or OPENCODE_ are
+	// refused.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z_][A-Za-z0-9_]*$')",message="must be a C identifier: [A-Za-z_][A-Za-z0-9_]*"
+	// +kubebuilder:validation:XValidation:rule="!(self in ['HOME', 'PATH', 'SHELL', 'USER', 'WORKSPACE_DIR']) && !self.startsWith('TASK_') && !self.startsWith('KUBEOPENCODE_') && !self.startsWith('OPENCODE_')",message="is reserved: HOME, PATH, SHELL, USER, WORKSPACE_DIR and names starting with TASK_, KUBEOPENCODE_ or OPENCODE_ are set by the operator"
+	Env string `json:"env,omitempty"`
+
+	// mountPath is where the key (a file) or the whole Secret (a directory) is mounted; an
+	// AbsolutePath (see its rules).
+	// +optional
+	MountPath AbsolutePath `json:"mountPath,omitempty"`
+
+	// fileMode of the mounted file(s): 0–0777 without group/other write; default 0600. Only
+	// with mountPath.
+	// +optional
+	FileMode *FileMode `json:"fileMode,omitempty"`
+}
+
+// AgentPodSpec holds Pod-level settings for agent Pods.
+type AgentPodSpec struct {
+	// labels are added to agent Pods (e.g. to match a NetworkPolicy). At most 32; keys and
+	// values must be valid label keys and values. Keys with the prefix kubeopencode.io or any
+	// subdomain of it, and app.kubernetes.io/managed-by, are reserved for the operator.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 317 && k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$') && (!k.contains('/') || k.indexOf('/') <= 253))",message="keys must be valid label keys: an optional DNS subdomain prefix (at most 253 characters) and /, then a name of 1-63 characters from [A-Za-z0-9-_.] starting and ending with a letter or digit"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.startsWith('kubeopencode.io/') || k.matches('^[^/]*[.]kubeopencode[.]io/') || k == 'app.kubernetes.io/managed-by')",message="keys with the prefix kubeopencode.io (or a subdomain of it) and app.kubernetes.io/managed-by are reserved for the operator"
+	Labels map[string]LabelValue `json:"labels,omitempty"`
+
+	// annotations are added to agent Pods. At most 32; keys must be valid annotation keys and
+	// values at most 4096 characters. Keys with the prefix kubeopencode.io or any subdomain of
+	// it, and app.kubernetes.io/managed-by, are reserved for the operator.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 317 && k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$') && (!k.contains('/') || k.indexOf('/') <= 253))",message="keys must be valid annotation keys: an optional DNS subdomain prefix (at most 253 characters) and /, then a name of 1-63 characters from [A-Za-z0-9-_.] starting and ending with a letter or digit"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.startsWith('kubeopencode.io/') || k.matches('^[^/]*[.]kubeopencode[.]io/') || k == 'app.kubernetes.io/managed-by')",message="keys with the prefix kubeopencode.io (or a subdomain of it) and app.kubernetes.io/managed-by are reserved for the operator"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(self[k]) <= 4096)",message="values must be at most 4096 characters"
+	Annotations map[string]string `json:"annotations,omitempty"`
+
+	// scheduling constrains the nodes agent Pods run on.
+	// +optional
+	Scheduling *PodScheduling `json:"scheduling,omitempty"`
+
+	// runtimeClassName selects a RuntimeClass (e.g. gvisor or kata) for stronger isolation. A
+	// DNS subdomain (RFC 1123), at most 253 characters.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	RuntimeClassName string `json:"runtimeClassName,omitempty"`
+
+	// resources of the agent container. Unset: KubeOpenCodeConfig's agentPodDefaults.
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+}
+
+// LabelValue is a label value: empty, or 1–63 characters from [A-Za-z0-9-_.] starting and ending
+// with a letter or digit.
+// +kubebuilder:validation:MaxLength=63
+// +kubebuilder:validation:Pattern=`^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$`
+type LabelValue string
+
+// PodScheduling constrains the nodes agent Pods run on.
+type PodScheduling struct {
+	// nodeSelector must match a node's labels for the Pod to be scheduled there. At most 32.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// tolerations let agent Pods run on tainted nodes. At most 32.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+
+	// affinity holds node and Pod (anti-)affinity rules.
+	// +optional
+	Affinity *corev1.Affinity `json:"affinity,omitempty"`
+}
+
+// QuotaConfig limits the rate of Task starts: at most maxTaskStarts within any windowSeconds.
+type QuotaConfig struct {
+	// maxTaskStarts is how many Tasks may start within the window. 1–100000.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	MaxTaskStarts int32 `json:"maxTaskStarts"`
+
+	// windowSeconds is the length of the sliding window. 1–604800 (one week).
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=604800
+	WindowSeconds int32 `json:"windowSeconds"`
+}
+
+// AgentNetworkPolicy asks for a default-deny egress NetworkPolicy on agent Pods. The generated
+// policy allows only the destinations in egress, and always excludes the cloud metadata
+// addresses (169.254.169.254/32, fd00:ec2::254/128) even when a listed CIDR contains them.
+type AgentNetworkPolicy struct {
+	// egress lists the allowed destinations. Empty: no egress at all. At most 32 rules.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	Egress []EgressRule `json:"egress,omitempty"`
+}
+
+// EgressRule allows traffic to some CIDRs, on some ports.
+type EgressRule struct {
+	// cidrs are the destination networks, e.g. 10.0.0.0/8 or 2001:db8::/32. Each is a valid
+	// CIDR in canonical form (no host bits set). 1–16 entries.
+	// +required
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=64
+	// +kubebuilder:validation:items:XValidation:rule="isCIDR(self)",message="must be a valid CIDR, e.g. 10.0.0.0/8"
+	// +kubebuilder:validation:items:XValidation:rule="!isCIDR(self) || string(cidr(self).masked()) == self",message="must be in canonical form: the address must have no bits set beyond the prefix length"
+	CIDRs []string `json:"cidrs"`
+
+	// ports are the allowed destination ports. Empty: every port. At most 16.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	Ports []EgressPort `json:"ports,omitempty"`
+}
+
+// Protocol is a network protocol of a NetworkPolicy port.
+// +kubebuilder:validation:Enum=TCP;UDP;SCTP
+type Protocol string
+
+// The protocols a NetworkPolicy port may name.
+const (
+	ProtocolTCP  Protocol = "TCP"
+	ProtocolUDP  Protocol = "UDP"
+	ProtocolSCTP Protocol = "SCTP"
+)
+
+// EgressPort is one destination port.
+type EgressPort struct {
+	// port number, 1–65535.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port"`
+
+	// protocol is TCP (default), UDP or SCTP.
+	// +optional
+	// +kubebuilder:default=TCP
+	Protocol Protocol `json:"protocol,omitempty"`
+}
+
+// AgentStatus is the state of an Agent as observed by the operator.
+type AgentStatus struct {
+	// observedGeneration is the metadata.generation the status describes.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions describe the Agent; Ready is False with reason InvalidConfiguration and a
+	// message when the operator cannot use the Agent as written.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// AgentList is a list of Agents.
+type AgentList struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// items are the Agents.
+	Items []Agent `json:"items"`
+}

@@ -1,0 +1,132 @@
+package v1alpha1
+
+// This file holds the types and constants shared by Agent, Task and KubeOpenCodeConfig. Several
+// values are part of the shared contract in CONTRIBUTING.md: they are duplicated on purpose in
+// the other libraries, and a test in each place pins them.
+
+// AbsolutePath is an absolute, normalized path inside the agent container.
+//
+// It is 2–1024 characters from [A-Za-z0-9/._+@-] (no spaces, quotes or other shell
+// metacharacters), starts with "/", is not "/", has no empty segment ("//"), no trailing "/" and
+// no "." or ".." segment. It is not, does not contain and does not lie under an operator-reserved
+// path: /tools, /kubeopencode, /proc, /sys, /dev, /var/run/secrets/kubernetes.io and
+// /run/secrets/kubernetes.io. It is not /home/agent or /tmp, which the operator mounts as
+// writable emptyDirs (paths below them are fine).
+//
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=1024
+// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="must be an absolute path (start with /)"
+// +kubebuilder:validation:XValidation:rule="self != '/'",message="must not be the root directory /"
+// +kubebuilder:validation:XValidation:rule="self == '/' || !self.endsWith('/')",message="must not end with /"
+// +kubebuilder:validation:XValidation:rule="!self.contains('//')",message="must not contain an empty segment (//)"
+// +kubebuilder:validation:XValidation:rule="!(self + '/').contains('/./') && !(self + '/').contains('/../')",message="must be normalized: no . or .. segments"
+// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9/._+@-]*$')",message="may contain only letters, digits and / . _ + @ - (no spaces or shell metacharacters)"
+// +kubebuilder:validation:XValidation:rule="!['/tools', '/kubeopencode', '/proc', '/sys', '/dev', '/var/run/secrets/kubernetes.io', '/run/secrets/kubernetes.io'].exists(p, self == p || self.startsWith(p + '/') || p.startsWith(self + '/'))",message="must not be, contain or lie under an operator-reserved path (/tools, /kubeopencode, /proc, /sys, /dev, /var/run/secrets/kubernetes.io, /run/secrets/kubernetes.io)"
+// +kubebuilder:validation:XValidation:rule="!(self in ['/home/agent', '/tmp'])",message="must not be /home/agent or /tmp: the operator mounts them (paths below them are allowed)"
+type AbsolutePath string
+
+// FileMode is a Unix permission mode for a file the operator mounts: 0–0777 (0–511 in decimal)
+// without the group-write or other-write bit (mode & 0o022 == 0). In YAML write it with a leading
+// 0, e.g. 0400; JSON has no octal literals, so there it is decimal (0400 = 256).
+//
+// +kubebuilder:validation:Minimum=0
+// +kubebuilder:validation:Maximum=511
+// +kubebuilder:validation:XValidation:rule="(self / 16) % 2 == 0 && (self / 2) % 2 == 0",message="must not grant group or other write permission (mode & 0022 must be 0)"
+type FileMode int32
+
+// Reserved paths, names and keys (shared contract, see CONTRIBUTING.md).
+const (
+	// ToolsDir holds the agent binary, copied there by the init container.
+	ToolsDir = "/tools"
+	// InternalDir is operator-internal: staged credentials and contexts.
+	InternalDir = "/kubeopencode"
+	// HomeDir is the agent's HOME, a writable emptyDir.
+	HomeDir = "/home/agent"
+	// TmpDir is a writable emptyDir.
+	TmpDir = "/tmp"
+	// TaskFileName is written by the operator at <workspaceDir>/task.md.
+	TaskFileName = "task.md"
+	// InternalWorkspaceDir is written by the operator at <workspaceDir>/.kubeopencode
+	// (it holds context.md).
+	InternalWorkspaceDir = ".kubeopencode"
+	// DefaultAgentUID is the UID agent containers run as unless KubeOpenCodeConfig says otherwise.
+	DefaultAgentUID int64 = 65532
+	// DefaultAgentGID is the GID agent containers run as unless KubeOpenCodeConfig says otherwise.
+	DefaultAgentGID int64 = 65532
+	// DefaultCredentialFileMode is the mode of a credential file when fileMode is unset (0600).
+	DefaultCredentialFileMode int32 = 0o600
+	// MaxTaskTimeout is the longest spec.timeout a Task may ask for.
+	MaxTaskTimeout = "24h"
+)
+
+// ReservedPaths are the paths no mountPath or workspaceDir may be, contain or lie under.
+func ReservedPaths() []string {
+	return []string{ToolsDir, InternalDir, "/proc", "/sys", "/dev",
+		"/var/run/secrets/kubernetes.io", "/run/secrets/kubernetes.io"}
+}
+
+// ReservedEnvNames are the environment variable names a credential may not set; in addition, no
+// name may start with one of ReservedEnvPrefixes.
+func ReservedEnvNames() []string {
+	return []string{"HOME", "PATH", "SHELL", "USER", "WORKSPACE_DIR"}
+}
+
+// ReservedEnvPrefixes are the prefixes a credential env name may not start with.
+func ReservedEnvPrefixes() []string {
+	return []string{"TASK_", "KUBEOPENCODE_", "OPENCODE_"}
+}
+
+// Labels and annotations.
+const (
+	// ReservedKeyDomain is the label/annotation prefix (with its subdomains) that Agents may not
+	// set in podSpec.labels or podSpec.annotations.
+	ReservedKeyDomain = "kubeopencode.io"
+	// ManagedByLabel marks every object the operator creates; Agents may not set it.
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	// ManagedByValue is the value of ManagedByLabel on objects the operator creates.
+	ManagedByValue = "kubeopencode"
+	// TaskUIDLabel carries the UID of the Task an object belongs to.
+	TaskUIDLabel = "kubeopencode.io/task-uid"
+	// TaskNameLabel carries the name of the Task an object belongs to.
+	TaskNameLabel = "kubeopencode.io/task-name"
+	// TaskNamespaceLabel carries the namespace of the Task an object belongs to.
+	TaskNamespaceLabel = "kubeopencode.io/task-namespace"
+	// AgentLabel carries the name of the Agent a Pod runs.
+	AgentLabel = "kubeopencode.io/agent"
+	// StopAnnotation on a Task, set to "true", asks the operator to stop it: the Pod is deleted
+	// wherever it runs and the Task ends Failed with reason Stopped.
+	StopAnnotation = "kubeopencode.io/stop"
+	// StopAnnotationValue is the only value of StopAnnotation that stops a Task.
+	StopAnnotationValue = "true"
+)
+
+// SecretReference names a Secret in the Agent's namespace and, optionally, one of its keys.
+type SecretReference struct {
+	// name of the Secret, in the Agent's namespace. A DNS subdomain (RFC 1123), at most 253
+	// characters.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+
+	// key selects one key of the Secret. Unset means the whole Secret (see Credential for what
+	// that does). A Secret key: 1–253 characters from [-._a-zA-Z0-9], not "." or "..", not
+	// starting with "..".
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	// +kubebuilder:validation:XValidation:rule="self != '.' && !self.startsWith('..')",message="must not be . or start with .."
+	Key string `json:"key,omitempty"`
+}
+
+// LocalSecretReference names a Secret in the namespace of the object that holds the reference.
+type LocalSecretReference struct {
+	// name of the Secret. A DNS subdomain (RFC 1123), at most 253 characters.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+}

@@ -1,0 +1,49 @@
+package v1alpha1
+
+// Condition types. Every condition's reason is one of the Reason constants below, so clients can
+// switch on it; the message is for people.
+const (
+	// ConditionReady on an Agent (or KubeOpenCodeConfig) is True when the operator can use it as
+	// written, and False with reason InvalidConfiguration and an explanation otherwise.
+	ConditionReady = "Ready"
+	// ConditionQueued on a Task is True while it waits for its Agent's capacity.
+	ConditionQueued = "Queued"
+	// ConditionSucceeded on a Task is True once it Completed, False once it Failed; the reason
+	// says why.
+	ConditionSucceeded = "Succeeded"
+	// ConditionStopped on a Task is True once the stop annotation has been acted on.
+	ConditionStopped = "Stopped"
+)
+
+// Condition reasons.
+const (
+	// ReasonValid: the object passed the operator's checks.
+	ReasonValid = "Valid"
+	// ReasonInvalidConfiguration: the object cannot be used as written; the message says why.
+	ReasonInvalidConfiguration = "InvalidConfiguration"
+	// ReasonAgentNotFound: the referenced Agent does not exist.
+	ReasonAgentNotFound = "AgentNotFound"
+	// ReasonNamespaceNotAllowed: the Agent's allowedNamespaces does not match the Task's
+	// namespace. The message does not disclose the Agent's patterns.
+	ReasonNamespaceNotAllowed = "NamespaceNotAllowed"
+	// ReasonMaxConcurrentTasks: the Task waits because the Agent runs maxConcurrentTasks Tasks.
+	ReasonMaxConcurrentTasks = "MaxConcurrentTasks"
+	// ReasonQuotaExceeded: the Task waits because the Agent's quota window is full.
+	ReasonQuotaExceeded = "QuotaExceeded"
+	// ReasonPathConflict: a Task mountPath collides with one of the Agent's; the message names
+	// both paths.
+	ReasonPathConflict = "PathConflict"
+	// ReasonPodStartFailed: the agent Pod could not start (e.g. CreateContainerConfigError for a
+	// missing Secret, or it stayed unschedulable); the message carries the kubelet's reason.
+	ReasonPodStartFailed = "PodStartFailed"
+	// ReasonPodMissing: the agent Pod disappeared before the Task finished.
+	ReasonPodMissing = "PodMissing"
+	// ReasonAgentFailed: the agent exited with a non-zero status.
+	ReasonAgentFailed = "AgentFailed"
+	// ReasonAgentSucceeded: the agent exited with status zero.
+	ReasonAgentSucceeded = "AgentSucceeded"
+	// ReasonTimedOut: spec.timeout elapsed; the Pod was deleted.
+	ReasonTimedOut = "TimedOut"
+	// ReasonStopped: the stop annotation was set; the Pod was deleted.
+	ReasonStopped = "Stopped"
+)
