@@ -68,9 +68,10 @@ func readVerbs() []string { return []string{"get", "list", "watch"} }
 // subresource.
 func OperatorRules(opts OperatorOptions) []Rule {
 	rules := []Rule{
-		// Reconcile Tasks; update/patch add and remove the operator's finalizer (threat T5).
-		// No create or delete: Tasks belong to their authors.
-		{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"get", "list", "watch", "update", "patch"}},
+		// Reconcile Tasks; update/patch add and remove the operator's finalizer (threat T5);
+		// delete removes finished Tasks when KubeOpenCodeConfig spec.cleanup asks for it
+		// (ttlSecondsAfterFinished, maxRetainedTasks). No create: Tasks belong to their authors.
+		{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"get", "list", "watch", "update", "patch", "delete"}},
 		// Report progress. Status is read through the main resource, so no get here.
 		{Group: APIGroup, Resources: []string{"tasks/status"}, Verbs: []string{"update", "patch"}},
 		// Owner references with blockOwnerDeletion (controller references) to a Task need this
@@ -81,8 +82,10 @@ func OperatorRules(opts OperatorOptions) []Rule {
 		{Group: APIGroup, Resources: []string{"agents"}, Verbs: readVerbs()},
 		// Report Agent readiness.
 		{Group: APIGroup, Resources: []string{"agents/status"}, Verbs: []string{"update", "patch"}},
-		// Cluster defaults (agent Pod defaults, UID/GID); read-only.
+		// Cluster defaults (cleanup, helper image, agent Pod defaults); the spec is read-only.
 		{Group: APIGroup, Resources: []string{"kubeopencodeconfigs"}, Verbs: readVerbs()},
+		// Report the configuration's Ready condition.
+		{Group: APIGroup, Resources: []string{"kubeopencodeconfigs/status"}, Verbs: []string{"update", "patch"}},
 		// Run agent Pods and remove them on stop, timeout and deletion (T5, T6). No update or
 		// patch: a Pod is never changed once created; stopping deletes it.
 		{Group: CoreGroup, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
