@@ -18,6 +18,9 @@ func Build(s Spec) (*corev1.Pod, error) {
 		return nil, err
 	}
 	pod := b.pod()
+	// Harden before the projections, so they see the final users and groups (credentials checks
+	// that the containers it serves run as the agent UID), and again after them.
+	b.harden(&pod.Spec)
 	for i, p := range s.Projections {
 		if p == nil {
 			return nil, invalid(fmt.Sprintf("Projections[%d]", i), "is nil")

@@ -213,8 +213,13 @@ func TestProjectionTargets(t *testing.T) {
 	s := fullSpec()
 	s.ProjectInto = []string{"git-clone"}
 	var got []string
-	s.Projections = []Projection{projectionFunc(func(_ *corev1.PodSpec, names ...string) error {
+	s.Projections = []Projection{projectionFunc(func(ps *corev1.PodSpec, names ...string) error {
 		got = names
+		// A projection sees the final users: credentials relies on it to check the agent UID.
+		if sc := ps.Containers[0].SecurityContext; sc == nil || sc.RunAsUser == nil || *sc.RunAsUser != 1000 ||
+			ps.SecurityContext == nil || *ps.SecurityContext.FSGroup != 2000 {
+			t.Errorf("projection ran before hardening: %+v", sc)
+		}
 		return nil
 	})}
 	if _, err := Build(s); err != nil {
