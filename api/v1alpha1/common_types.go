@@ -21,7 +21,7 @@ package v1alpha1
 // +kubebuilder:validation:XValidation:rule="!self.contains('//')",message="must not contain an empty segment (//)"
 // +kubebuilder:validation:XValidation:rule="!(self + '/').contains('/./') && !(self + '/').contains('/../')",message="must be normalized: no . or .. segments"
 // +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9/._+@-]*$')",message="may contain only letters, digits and / . _ + @ - (no spaces or shell metacharacters)"
-// +kubebuilder:validation:XValidation:rule="!['/tools', '/kubeopencode', '/proc', '/sys', '/dev', '/var/run/secrets/kubernetes.io', '/run/secrets/kubernetes.io'].exists(p, self == p || self.startsWith(p + '/') || p.startsWith(self + '/'))",message="must not be, contain or lie under an operator-reserved path (/tools, /kubeopencode, /proc, /sys, /dev, /var/run/secrets/kubernetes.io, /run/secrets/kubernetes.io)"
+// +kubebuilder:validation:XValidation:rule="!self.startsWith('/') || !['/tools', '/kubeopencode', '/proc', '/sys', '/dev', '/var/run/secrets/kubernetes.io', '/run/secrets/kubernetes.io'].exists(p, self == p || self.startsWith(p + '/') || p.startsWith(self + '/'))",message="must not be, contain or lie under an operator-reserved path (/tools, /kubeopencode, /proc, /sys, /dev, /var/run/secrets/kubernetes.io, /run/secrets/kubernetes.io)"
 // +kubebuilder:validation:XValidation:rule="!(self in ['/home/agent', '/tmp'])",message="must not be /home/agent or /tmp: the operator mounts them (paths below them are allowed)"
 type AbsolutePath string
 
