@@ -27,11 +27,13 @@
 // The Pod gets the same runAsNonRoot/runAsUser/runAsGroup/seccompProfile, fsGroup = the agent GID,
 // os.name: linux, restartPolicy: Never, activeDeadlineSeconds from Spec.Deadline (default 1h),
 // automountServiceAccountToken: false, enableServiceLinks: false, and no host namespaces. The
-// hardening is applied after the Projections, so a Projection cannot weaken the Pod.
+// hardening is applied before the Projections, so they see the final users and groups, and again
+// after them, so a Projection cannot weaken the Pod.
 //
 // Build also refuses input that would take the Pod out of Pod Security "restricted" or make it
 // ambiguous: volume types other than those "restricted" allows, host ports, probe or lifecycle
-// hosts, subPathExpr, mount propagation, duplicate container, volume or environment variable names.
+// hosts, subPathExpr, mount propagation, duplicate container or volume names, and duplicate
+// environment variable names in the agent container.
 //
 // The only defaults that can be relaxed are the fields of [Relax], each named for what it switches
 // off (service-account token, read-only root filesystem, service links). None of them leaves

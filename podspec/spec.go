@@ -138,9 +138,11 @@ type Identity struct {
 	// TaskUID makes the names collision-resistant across tenants. Required.
 	TaskUID string
 	// TaskName is the readable part of the Pod name. Required.
-	TaskName      string
+	TaskName string
+	// TaskNamespace is the Task's namespace (label only); empty means Spec.Namespace.
 	TaskNamespace string
-	AgentName     string
+	// AgentName is the Agent's name (label only); empty omits the label.
+	AgentName string
 }
 
 // File is one file placed read-only into the agent container from a key of a ConfigMap, through a
