@@ -229,3 +229,15 @@ func ExampleAgentEgressNetworkPolicy() {
 	// 0.0.0.0/0 [169.254.169.254/32]
 	// allow[0].cidr "169.254.169.254/32": is the cloud metadata address 169.254.169.254/32, which is never allowed
 }
+
+func ExamplePatternErrors_Error() {
+	_, err := policy.CompilePatterns([]string{"team-a", "", "-x"})
+	fmt.Println(err)
+	// Output: allowedNamespaces[1] "": must not be empty; allowedNamespaces[2] "-x": must not start with '-'
+}
+
+func ExamplePatternError_Error() {
+	err := &policy.PatternError{Index: 3, Pattern: "a_b", Problem: "bad"}
+	fmt.Println(err)
+	// Output: allowedNamespaces[3] "a_b": bad
+}

@@ -58,6 +58,9 @@ type Patterns struct {
 func CompilePatterns(patterns []string) (*Patterns, error) {
 	var errs PatternErrors
 	p := &Patterns{}
+	if n := countWildcardPatterns(patterns); n > 0 {
+		p.globs = make([]glob, 0, n) // globs are ~330 bytes: avoid regrowing
+	}
 	for i, pat := range patterns {
 		if problem := patternProblem(pat); problem != "" {
 			errs = append(errs, &PatternError{Index: i, Pattern: pat, Problem: problem})
@@ -76,6 +79,16 @@ func CompilePatterns(patterns []string) (*Patterns, error) {
 		return nil, errs
 	}
 	return p, nil
+}
+
+func countWildcardPatterns(patterns []string) int {
+	n := 0
+	for _, pat := range patterns {
+		if strings.ContainsAny(pat, "*?") {
+			n++
+		}
+	}
+	return n
 }
 
 // ValidatePattern reports why a single pattern breaks the grammar, or nil. The error's Index is 0.

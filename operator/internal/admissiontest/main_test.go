@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 
+	"github.com/kubeopencode/kubeopencode/api/crds"
 	"github.com/kubeopencode/kubeopencode/operator/internal/testenv"
 	"github.com/kubeopencode/kubeopencode/policy"
 )
@@ -22,8 +23,20 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	var err error
-	if env, err = testenv.Start(testenv.Options{CRDs: standInCRDs()}); err != nil {
+	// The real CRDs, so that the policy's expressions meet the Task schema the cluster will have
+	// (e.g. agentRef.namespace, a CEL reserved word that CRD validation rules must escape, is read
+	// unescaped by admission policies).
+	docs, err := crds.Documents()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defs, err := testenv.DecodeCRDs(docs...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if env, err = testenv.Start(testenv.Options{CRDs: defs}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -41,45 +54,26 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// installAdmissionPolicy creates exactly what policy generates (the objects RenderYAML would
-// emit) and waits until the API server enforces the policy.
+// installAdmissionPolicy applies the YAML that policy.RenderYAML emits (the artefact platform
+// teams apply), decoded document by document, and waits until the API server enforces it.
 func installAdmissionPolicy(ctx context.Context) error {
 	opts := policy.AdmissionPolicyOptions{}
-	for _, obj := range []client.Object{
+	manifest, err := policy.RenderYAML(
 		policy.AgentUsePolicy(opts),
 		policy.AgentUsePolicyBinding(opts),
 		policy.AgentUserClusterRole(policy.AgentUserRoleOptions{}),
-	} {
+	)
+	if err != nil {
+		return err
+	}
+	for i, doc := range strings.Split(string(manifest), "---\n") {
+		obj := &unstructured.Unstructured{}
+		if err := yaml.UnmarshalStrict([]byte(doc), &obj.Object); err != nil {
+			return fmt.Errorf("decoding document %d: %w", i, err)
+		}
 		if err := env.Client.Create(ctx, obj); err != nil {
-			return fmt.Errorf("creating %s %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
+			return fmt.Errorf("creating %s %s: %w", obj.GetKind(), obj.GetName(), err)
 		}
 	}
 	return waitForPolicyEnforced(ctx)
-}
-
-// standInCRDs are minimal stand-ins for the kubeopencode.io/v1alpha1 Task and Agent CRDs: same
-// group, version, names and scope, but a schema that preserves every field. They make this test
-// depend only on the admission policy's behaviour (which reads spec.agentRef), not on the api
-// module's validation rules, which have their own tests there.
-func standInCRDs() []*apiextensionsv1.CustomResourceDefinition {
-	crd := func(kind, plural string) *apiextensionsv1.CustomResourceDefinition {
-		preserve := true
-		return &apiextensionsv1.CustomResourceDefinition{
-			ObjectMeta: metav1.ObjectMeta{Name: plural + "." + policy.APIGroup},
-			Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-				Group: policy.APIGroup,
-				Names: apiextensionsv1.CustomResourceDefinitionNames{Kind: kind, ListKind: kind + "List", Plural: plural, Singular: kind},
-				Scope: apiextensionsv1.NamespaceScoped,
-				Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{
-					Name: "v1alpha1", Served: true, Storage: true,
-					Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
-						Type: "object", XPreserveUnknownFields: &preserve,
-					}},
-				}},
-			},
-		}
-	}
-	tasks, agents := crd("Task", "tasks"), crd("Agent", "agents")
-	tasks.Spec.Names.Singular, agents.Spec.Names.Singular = "task", "agent"
-	return []*apiextensionsv1.CustomResourceDefinition{tasks, agents}
 }
