@@ -123,10 +123,10 @@ type AgentSpec struct {
 	AutomountServiceAccountToken *bool `json:"automountServiceAccountToken,omitempty"`
 
 	// allowedNamespaces lists the namespaces whose Tasks may use this Agent, as names or glob
-	// patterns. Pattern grammar: 1–63 characters from [a-z0-9-*?], first and last character
-	// from [a-z0-9*?]; `*` matches any run of characters (including none), `?` exactly one; a
-	// pattern matches the whole namespace name, case-sensitively. An empty list means the
-	// Agent's own namespace only; "*" means every namespace. At most 64 distinct entries.
+	// patterns. Pattern grammar: 1–63 characters from `[a-z0-9-*?]`, first and last character from
+	// `[a-z0-9*?]`; `*` matches any run of characters (including none), `?` exactly one; a pattern
+	// matches the whole namespace name, case-sensitively. An empty list means the Agent's own
+	// namespace only; `"*"` means every namespace. At most 64 distinct entries.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -38,7 +39,7 @@ func run(m *testing.M) int {
 	}
 	env, err = testenv.Start(testenv.Options{
 		CRDs:        defs,
-		AddToScheme: []func(*runtime.Scheme) error{v1alpha1.AddToScheme},
+		AddToScheme: []func(*runtime.Scheme) error{v1alpha1.AddToScheme, apiextensionsv1.AddToScheme},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
