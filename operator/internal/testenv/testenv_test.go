@@ -57,3 +57,26 @@ func TestNamespacePrefix(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeCRDs(t *testing.T) {
+	crd := func(name string) string {
+		return "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: " + name + "\n"
+	}
+	got, err := DecodeCRDs([]byte("---\n"+crd("a.example.com")+"---\n"+crd("b.example.com")), []byte(crd("c.example.com")))
+	if err != nil {
+		t.Fatalf("DecodeCRDs: %v", err)
+	}
+	var names []string
+	for _, c := range got {
+		names = append(names, c.Name)
+	}
+	if fmt.Sprint(names) != "[a.example.com b.example.com c.example.com]" {
+		t.Errorf("decoded %v", names)
+	}
+	if _, err := DecodeCRDs([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")); err == nil {
+		t.Error("a ConfigMap decoded as a CRD")
+	}
+	if _, err := DecodeCRDs([]byte("kind: [")); err == nil {
+		t.Error("malformed YAML decoded")
+	}
+}
