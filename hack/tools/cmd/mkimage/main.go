@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"strings"
@@ -55,7 +56,9 @@ func run(tag, out string, entrypoint []string, user string, files []string) erro
 	if err != nil {
 		return err
 	}
-	l, err := tarball.LayerFromReader(bytes.NewReader(layer))
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(layer)), nil
+	})
 	if err != nil {
 		return fmt.Errorf("creating layer: %w", err)
 	}
