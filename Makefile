@@ -70,7 +70,7 @@ testbed-up: ## Bring the local cluster up (writes .testbed/kubeconfig).
 testbed-down: ## Tear the local cluster down (only what the test bed started).
 	@hack/testbed/down.sh
 
-##@ Tools
+# Tools, built from the pinned tool module into ./bin.
 $(TOOLS_BIN)/controller-gen: $(TOOLS_DEPS)
 	@cd hack/tools && GOWORK=off go build -o $@ sigs.k8s.io/controller-tools/cmd/controller-gen
 
