@@ -58,9 +58,11 @@ type AgentSpec struct {
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9._/:@-]*$`
 	ExecutorImage string `json:"executorImage,omitempty"`
 
-	// workspaceDir is the agent's working directory (an AbsolutePath; see its rules). The
-	// operator writes <workspaceDir>/task.md and <workspaceDir>/.kubeopencode/context.md and
-	// exports it as WORKSPACE_DIR.
+	// workspaceDir is the agent's working directory. The operator writes <workspaceDir>/task.md and
+	// <workspaceDir>/.kubeopencode/context.md and exports it as WORKSPACE_DIR. A path: absolute and
+	// normalized (no empty, . or .. segment, no trailing /), not /, at most 1024 characters from
+	// [A-Za-z0-9/._+@-]; not, containing or under /tools, /kubeopencode, /proc, /sys, /dev,
+	// /var/run/secrets/kubernetes.io or /run/secrets/kubernetes.io; not /home/agent or /tmp.
 	// +required
 	WorkspaceDir AbsolutePath `json:"workspaceDir"`
 
@@ -193,8 +195,10 @@ type Credential struct {
 	// +kubebuilder:validation:XValidation:rule="!(self in ['HOME', 'PATH', 'SHELL', 'USER', 'WORKSPACE_DIR']) && !self.startsWith('TASK_') && !self.startsWith('KUBEOPENCODE_') && !self.startsWith('OPENCODE_')",message="is reserved: HOME, PATH, SHELL, USER, WORKSPACE_DIR and names starting with TASK_, KUBEOPENCODE_ or OPENCODE_ are set by the operator"
 	Env string `json:"env,omitempty"`
 
-	// mountPath is where the key (a file) or the whole Secret (a directory) is mounted; an
-	// AbsolutePath (see its rules).
+	// mountPath is where the key (a file) or the whole Secret (a directory) is mounted. A path:
+	// absolute and normalized (no empty, . or .. segment, no trailing /), not /, at most 1024
+	// characters from [A-Za-z0-9/._+@-]; not, containing or under /tools, /kubeopencode, /proc, /sys,
+	// /dev, /var/run/secrets/kubernetes.io or /run/secrets/kubernetes.io; not /home/agent or /tmp.
 	// +optional
 	MountPath AbsolutePath `json:"mountPath,omitempty"`
 

@@ -49,11 +49,14 @@ type ContextItem struct {
 	// +required
 	Type ContextType `json:"type"`
 
-	// mountPath is where the content is mounted in the agent container (an AbsolutePath; see
-	// its rules). Unset: the content is appended to <workspaceDir>/.kubeopencode/context.md.
-	// Within one list no two mountPaths may be equal or lie under one another. Paths that
-	// depend on the Agent (its workspaceDir, its credentials) are checked when the Task runs:
-	// a collision fails the Task with both paths named.
+	// mountPath is where the content is mounted in the agent container. Unset: the content is
+	// appended to <workspaceDir>/.kubeopencode/context.md. Within one list no two mountPaths may be
+	// equal or lie under one another. Collisions with the Agent's workspaceDir, task.md or
+	// credentials are refused at admission for an Agent's contexts, and make a Task fail (naming
+	// both paths) for a Task's. A path: absolute and normalized (no empty, . or .. segment, no
+	// trailing /), not /, at most 1024 characters from [A-Za-z0-9/._+@-]; not, containing or
+	// under /tools, /kubeopencode, /proc, /sys, /dev, /var/run/secrets/kubernetes.io or
+	// /run/secrets/kubernetes.io; not /home/agent or /tmp.
 	// +optional
 	MountPath AbsolutePath `json:"mountPath,omitempty"`
 
