@@ -127,7 +127,7 @@ func TestTestbedRealNode(t *testing.T) {
 			if pod.Spec.NodeName == "kwok-node-0" || pod.Spec.NodeName == "" {
 				t.Fatalf("pod ran on %q, want the real node", pod.Spec.NodeName)
 			}
-			rep := readReport(ctx, t, cfg, ns, pod.Name)
+			rep := readReport(ctx, t, cfg, ns, pod.Name, "probe")
 			type seen struct {
 				UID, GID                            int
 				CapEff, NoNewPrivs, Seccomp         string
@@ -157,13 +157,13 @@ func TestTestbedRealNode(t *testing.T) {
 
 // readReport fetches the container log through the API server (which reaches the kubelet) and
 // decodes the probe's report.
-func readReport(ctx context.Context, t *testing.T, cfg *envconf.Config, ns, pod string) probe.Report {
+func readReport(ctx context.Context, t *testing.T, cfg *envconf.Config, ns, pod, container string) probe.Report {
 	t.Helper()
 	cs, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	stream, err := cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{}).Stream(ctx)
+	stream, err := cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container}).Stream(ctx)
 	if err != nil {
 		t.Fatalf("reading logs of %s/%s: %v", ns, pod, err)
 	}

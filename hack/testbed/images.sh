@@ -3,13 +3,15 @@
 # docker-archive tarballs that `ctr images import` accepts. Rebuilt every time (seconds), because
 # they come from this repository's code, not from pinned versions.
 #   example.local/pause:v1     the sandbox image of the real node
-#   example.local/probe:v1     test workload that reports what a container can see and do
+#   example.local/probe:v1     test workload that reports what a container can see and do; it also
+#                              carries /stage-credentials, the credentials module's staging program
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 mkdir -p "$TESTBED_IMAGES"
 tools=$REPO_ROOT/hack/tools
 (cd "$REPO_ROOT/e2e" && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$TESTBED_BIN/probe" ./cmd/probe)
+(cd "$REPO_ROOT/credentials" && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$TESTBED_BIN/stage-credentials" ./cmd/stage-credentials)
 (cd "$tools" && GOWORK=off go build -o "$TESTBED_BIN/mkimage" ./cmd/mkimage)
 "$TESTBED_BIN/mkimage" -tag example.local/pause:v1 -out "$TESTBED_IMAGES/pause.tar" -entrypoint /probe,pause "$TESTBED_BIN/probe:/probe"
-"$TESTBED_BIN/mkimage" -tag example.local/probe:v1 -out "$TESTBED_IMAGES/probe.tar" -entrypoint /probe "$TESTBED_BIN/probe:/probe"
+"$TESTBED_BIN/mkimage" -tag example.local/probe:v1 -out "$TESTBED_IMAGES/probe.tar" -entrypoint /probe "$TESTBED_BIN/probe:/probe" "$TESTBED_BIN/stage-credentials:/stage-credentials"
 log "images ready in $TESTBED_IMAGES"
