@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubeopencode/kubeopencode/api/crds"
 	"github.com/kubeopencode/kubeopencode/operator/internal/testenv"
 	"github.com/kubeopencode/kubeopencode/policy"
 )
@@ -19,39 +18,14 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
 	// The real CRDs, so that the policy's expressions meet the Task schema the cluster will have
 	// (e.g. agentRef.namespace, a CEL reserved word that CRD validation rules must escape, is read
 	// unescaped by admission policies).
-	docs, err := crds.Documents()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defs, err := testenv.DecodeCRDs(docs...)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if env, err = testenv.Start(testenv.Options{CRDs: defs}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() {
-		if err := env.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stopping envtest:", err)
-		}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := installAdmissionPolicy(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(testenv.Run(m, testenv.Options{KubeOpenCodeAPI: true}, &env, func(*testenv.Env) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		return installAdmissionPolicy(ctx)
+	}))
 }
 
 // installAdmissionPolicy applies the YAML that policy.RenderYAML emits (the artefact platform

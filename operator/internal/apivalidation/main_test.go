@@ -15,42 +15,16 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/kubeopencode/kubeopencode/api/crds"
-	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	"github.com/kubeopencode/kubeopencode/operator/internal/testenv"
 )
 
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	docs, err := crds.Documents()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defs, err := testenv.DecodeCRDs(docs...)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	env, err = testenv.Start(testenv.Options{
-		CRDs:        defs,
-		AddToScheme: []func(*runtime.Scheme) error{v1alpha1.AddToScheme, apiextensionsv1.AddToScheme},
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() {
-		if err := env.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stopping envtest:", err)
-		}
-	}()
-	return m.Run()
+	os.Exit(testenv.Run(m, testenv.Options{
+		KubeOpenCodeAPI: true,
+		AddToScheme:     []func(*runtime.Scheme) error{apiextensionsv1.AddToScheme},
+	}, &env, nil))
 }
 
 // toUnstructured converts a typed object (with its kind set from the scheme) to the map the API

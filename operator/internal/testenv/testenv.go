@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -19,6 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/kubeopencode/kubeopencode/api/crds"
+	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	"github.com/kubeopencode/kubeopencode/hack/testbed"
 )
 
@@ -41,6 +44,43 @@ type Options struct {
 	// AddToScheme functions register extra kinds (e.g. kubeopencode.io/v1alpha1) in Scheme,
 	// after the built-in kinds. Default: none.
 	AddToScheme []func(*runtime.Scheme) error
+	// KubeOpenCodeAPI installs the kubeopencode.io CRDs embedded in the api module (in addition
+	// to CRDs) and registers kubeopencode.io/v1alpha1 in Scheme. Default false: a bare API server.
+	KubeOpenCodeAPI bool
+}
+
+// KubeOpenCodeCRDs decodes the kubeopencode.io CRDs embedded in the api module: exactly what the
+// types generate, so tests exercise what users install.
+func KubeOpenCodeCRDs() ([]*apiextensionsv1.CustomResourceDefinition, error) {
+	docs, err := crds.Documents()
+	if err != nil {
+		return nil, fmt.Errorf("reading the embedded CRDs: %w", err)
+	}
+	return DecodeCRDs(docs...)
+}
+
+// Run is the whole body of a package's TestMain: it starts an environment with opts, stores it in
+// *env, runs setup (when not nil), runs the tests, stops the environment and returns the exit code
+// for os.Exit. Failures to start are printed with the make target that fixes them.
+func Run(m *testing.M, opts Options, env **Env, setup func(*Env) error) int {
+	e, err := Start(opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() {
+		if err := e.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping envtest:", err)
+		}
+	}()
+	*env = e
+	if setup != nil {
+		if err := setup(e); err != nil {
+			fmt.Fprintln(os.Stderr, "setting up the test environment:", err)
+			return 1
+		}
+	}
+	return m.Run()
 }
 
 // Start launches etcd and kube-apiserver from the test-bed cache. It fails with instructions
@@ -54,12 +94,22 @@ func Start(opts Options) (*Env, error) {
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return nil, fmt.Errorf("building scheme: %w", err)
 	}
-	for _, add := range opts.AddToScheme {
+	adds := opts.AddToScheme
+	defs := opts.CRDs
+	if opts.KubeOpenCodeAPI {
+		kocCRDs, err := KubeOpenCodeCRDs()
+		if err != nil {
+			return nil, err
+		}
+		defs = append(append([]*apiextensionsv1.CustomResourceDefinition{}, defs...), kocCRDs...)
+		adds = append(append([]func(*runtime.Scheme) error{}, adds...), v1alpha1.AddToScheme)
+	}
+	for _, add := range adds {
 		if err := add(scheme); err != nil {
 			return nil, fmt.Errorf("building scheme: %w", err)
 		}
 	}
-	e := &envtest.Environment{BinaryAssetsDirectory: assets, CRDs: opts.CRDs, ErrorIfCRDPathMissing: true}
+	e := &envtest.Environment{BinaryAssetsDirectory: assets, CRDs: defs, ErrorIfCRDPathMissing: true}
 	cfg, err := e.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting envtest from %s: %w", assets, err)

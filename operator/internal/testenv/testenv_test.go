@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -78,5 +80,20 @@ func TestDecodeCRDs(t *testing.T) {
 	}
 	if _, err := DecodeCRDs([]byte("kind: [")); err == nil {
 		t.Error("malformed YAML decoded")
+	}
+}
+
+func TestKubeOpenCodeCRDs(t *testing.T) {
+	defs, err := KubeOpenCodeCRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range defs {
+		got = append(got, d.Name)
+	}
+	want := []string{"agents.kubeopencode.io", "kubeopencodeconfigs.kubeopencode.io", "tasks.kubeopencode.io"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("embedded CRDs (-want +got):\n%s", d)
 	}
 }
