@@ -22,6 +22,9 @@ const (
 	EnvAssets = "KUBEBUILDER_ASSETS"
 )
 
+// ClusterName is the kwokctl cluster name the scripts use (TESTBED_CLUSTER in env.sh).
+const ClusterName = "kubeopencode"
+
 // versionsFile is the repository-relative path of the pinned versions.
 const versionsFile = "hack/testbed/versions.env"
 
@@ -147,6 +150,20 @@ func EnvtestAssets() (string, error) {
 		}
 	}
 	return dir, nil
+}
+
+// AuditLog returns the API server's audit log of the running local cluster (written when the
+// cluster was started with an audit policy, as `make test-e2e` does).
+func AuditLog() (string, error) {
+	kc, err := Kubeconfig()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(filepath.Dir(kc), "kwok", "clusters", ClusterName, "logs", "audit.log")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("no audit log at %s: start the cluster with TESTBED_AUDIT_POLICY (make test-e2e does): %w", p, err)
+	}
+	return p, nil
 }
 
 // Kubeconfig returns the kubeconfig of the running local cluster, or an error telling the user to

@@ -123,3 +123,30 @@ func TestRepoRoot(t *testing.T) {
 		t.Fatal("RepoRoot outside a repository: want an error")
 	}
 }
+
+func TestAuditLog(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(EnvDir, dir)
+	writeFile(t, filepath.Join(dir, "kubeconfig"), "apiVersion: v1\n")
+	if _, err := AuditLog(); err == nil || !strings.Contains(err.Error(), "TESTBED_AUDIT_POLICY") {
+		t.Fatalf("AuditLog() without a log: error = %v, want one naming TESTBED_AUDIT_POLICY", err)
+	}
+	want := filepath.Join(dir, "kwok", "clusters", ClusterName, "logs", "audit.log")
+	writeFile(t, want, "")
+	if got, err := AuditLog(); err != nil || got != want {
+		t.Fatalf("AuditLog() = %q, %v; want %q", got, err, want)
+	}
+}
+
+// TestClusterNameMatchesShell pins ClusterName to env.sh's default.
+func TestClusterNameMatchesShell(t *testing.T) {
+	cmd := exec.Command("bash", "-c", `. ./env.sh && echo "$TESTBED_CLUSTER"`)
+	cmd.Env = append(os.Environ(), "TESTBED_CLUSTER=")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != ClusterName {
+		t.Errorf("env.sh cluster name %q, Go says %q", got, ClusterName)
+	}
+}
