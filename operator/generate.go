@@ -7,3 +7,4 @@
 package operator
 
 //go:generate go run -C ../rbac ./cmd/kubeopencode-rbac --output ../operator/config/rbac/role.yaml
+//go:generate go run ./internal/cmd/genconfig
