@@ -1,0 +1,46 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestRun(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	cases := []struct {
+		name   string
+		args   []string
+		want   int
+		stdout string
+		stderr string
+	}{
+		{name: "no command", args: nil, want: 2, stderr: "Usage:"},
+		{name: "help", args: []string{"--help"}, want: 0, stdout: "kubeopencode controller"},
+		{name: "unknown command", args: []string{"frobnicate"}, want: 2, stderr: `unknown command "frobnicate"`},
+		{name: "controller help", args: []string{"controller", "--help"}, want: 0, stdout: "-leader-elect"},
+		{name: "controller help names the system image", args: []string{"controller", "-h"}, want: 0, stdout: "-system-image"},
+		{name: "controller bad flag", args: []string{"controller", "--no-such-flag"}, want: 2, stderr: "no-such-flag"},
+		{name: "controller bad concurrency", args: []string{"controller", "--concurrency=0"}, want: 2, stderr: "--concurrency"},
+		{name: "controller bad log format", args: []string{"controller", "--log-format=xml"}, want: 2, stderr: "--log-format"},
+		{name: "controller bad pull policy", args: []string{"controller", "--system-image-pull-policy=Sometimes"}, want: 2, stderr: "pull-policy"},
+		{name: "controller stray argument", args: []string{"controller", "extra"}, want: 2, stderr: "unexpected arguments"},
+		{name: "stage help", args: []string{"stage-credentials", "--help"}, want: 0, stdout: "KUBEOPENCODE_STAGE_MANIFEST"},
+		{name: "stage without manifest", args: []string{"stage-credentials"}, want: 1, stderr: "KUBEOPENCODE_STAGE_MANIFEST"},
+		{name: "stage stray argument", args: []string{"stage-credentials", "x"}, want: 2, stderr: "unexpected arguments"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if got := run(tc.args, &stdout, &stderr, noEnv); got != tc.want {
+				t.Errorf("exit code %d, want %d (stderr %q)", got, tc.want, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tc.stdout) {
+				t.Errorf("stdout %q does not contain %q", stdout.String(), tc.stdout)
+			}
+			if !strings.Contains(stderr.String(), tc.stderr) {
+				t.Errorf("stderr %q does not contain %q", stderr.String(), tc.stderr)
+			}
+		})
+	}
+}

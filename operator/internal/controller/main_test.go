@@ -1,0 +1,330 @@
+package controller_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
+	"github.com/kubeopencode/kubeopencode/operator/internal/setup"
+	"github.com/kubeopencode/kubeopencode/operator/internal/testenv"
+	"github.com/kubeopencode/kubeopencode/rbac"
+)
+
+var (
+	env *testenv.Env
+	// operatorConfig authenticates as the operator's ServiceAccount, bound to exactly the roles
+	// rbac.OperatorObjects generates (T14): every manager in these tests runs with it.
+	operatorConfig *rest.Config
+	// operatorNS holds the operator's ServiceAccount and its leader-election Lease.
+	operatorNS string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(testenv.Run(m, testenv.Options{KubeOpenCodeAPI: true}, &env, func(*testenv.Env) error {
+		return installOperatorIdentity(context.Background())
+	}))
+}
+
+// installOperatorIdentity creates the operator's namespace, ServiceAccount and generated roles,
+// and a token for that ServiceAccount from the TokenRequest API.
+func installOperatorIdentity(ctx context.Context) error {
+	operatorNS = rbac.DefaultOperatorNamespace
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNS}}); err != nil {
+		return err
+	}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNS, Name: rbac.DefaultOperatorServiceAccount}}
+	if err := env.Client.Create(ctx, sa); err != nil {
+		return err
+	}
+	objs, err := rbac.OperatorObjects(rbac.OperatorOptions{Namespace: operatorNS})
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if err := env.Client.Create(ctx, o.(client.Object)); err != nil {
+			return fmt.Errorf("creating %T: %w", o, err)
+		}
+	}
+	admin := kubernetes.NewForConfigOrDie(env.Config)
+	tr, err := admin.CoreV1().ServiceAccounts(operatorNS).CreateToken(ctx, sa.Name,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](24 * 3600)}}, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("requesting a token: %w", err)
+	}
+	operatorConfig = rest.AnonymousClientConfig(env.Config)
+	operatorConfig.BearerToken = tr.Status.Token
+	review, err := kubernetes.NewForConfigOrDie(operatorConfig).AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil {
+		return err
+	}
+	if want := "system:serviceaccount:" + operatorNS + ":" + sa.Name; review.Status.UserInfo.Username != want {
+		return fmt.Errorf("token authenticates as %q, want %q", review.Status.UserInfo.Username, want)
+	}
+	return nil
+}
+
+// operator is a running manager.
+type operator struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// stop stops the manager and waits for it.
+func (o *operator) stop(t *testing.T) {
+	t.Helper()
+	o.cancel()
+	select {
+	case err := <-o.done:
+		if err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Error("manager did not stop within a minute")
+	}
+	o.cancel = func() {}
+	o.done = closedErr()
+}
+
+func closedErr() chan error {
+	c := make(chan error, 1)
+	c <- nil
+	return c
+}
+
+// startOperator runs the manager as the operator's ServiceAccount, watching namespaces, until the
+// test ends. change adjusts the options.
+func startOperator(t *testing.T, namespaces []string, change ...func(*setup.Options)) *operator {
+	t.Helper()
+	opts := setup.Options{
+		Config:                       operatorConfig,
+		LeaderElectionNamespace:      operatorNS,
+		LeaseDuration:                3 * time.Second,
+		RenewDeadline:                2 * time.Second,
+		RetryPeriod:                  200 * time.Millisecond,
+		ReleaseLeaseOnCancel:         true,
+		Namespaces:                   namespaces,
+		Concurrency:                  8,
+		SkipControllerNameValidation: true,
+		Logger:                       testLogger(),
+	}
+	for _, c := range change {
+		c(&opts)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	mgr, err := setup.New(ctx, opts)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	o := &operator{cancel: cancel, done: make(chan error, 1)}
+	go func() { o.done <- mgr.Start(ctx) }()
+	t.Cleanup(func() { o.stop(t) })
+	select {
+	case <-mgr.Elected():
+	case err := <-o.done:
+		t.Fatalf("manager stopped before it was elected: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("manager not elected within a minute")
+	}
+	return o
+}
+
+func testLogger() logr.Logger {
+	if os.Getenv("KUBEOPENCODE_TEST_LOG") != "" {
+		return zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr))
+	}
+	return logr.Discard()
+}
+
+// eventually polls cond every 50ms until it is true, fails the test on error or after timeout.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
+	t.Helper()
+	var last error
+	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		ok, err := cond(ctx)
+		if err != nil {
+			last = err
+			return false, nil
+		}
+		return ok, nil
+	})
+	if err != nil {
+		t.Fatalf("waiting for %s: %v (last error: %v)", what, err, last)
+	}
+}
+
+func agent(ns, name string, change ...func(*v1alpha1.Agent)) *v1alpha1.Agent {
+	a := &v1alpha1.Agent{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1alpha1.AgentSpec{
+			WorkspaceDir:       "/workspace",
+			ServiceAccountName: "agent",
+		},
+	}
+	for _, c := range change {
+		c(a)
+	}
+	return a
+}
+
+func task(ns, name string, agentNS, agentName string, change ...func(*v1alpha1.Task)) *v1alpha1.Task {
+	t := &v1alpha1.Task{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1alpha1.TaskSpec{
+			Description: "fix the bug in " + name,
+			AgentRef:    v1alpha1.AgentReference{Name: agentName},
+		},
+	}
+	if agentNS != ns {
+		t.Spec.AgentRef.Namespace = agentNS
+	}
+	for _, c := range change {
+		c(t)
+	}
+	return t
+}
+
+func create(t *testing.T, objs ...client.Object) {
+	t.Helper()
+	for _, o := range objs {
+		if err := env.Client.Create(context.Background(), o); err != nil {
+			t.Fatalf("creating %T %s/%s: %v", o, o.GetNamespace(), o.GetName(), err)
+		}
+	}
+}
+
+// waitTask waits until the Task satisfies cond and returns it.
+func waitTask(t *testing.T, tk *v1alpha1.Task, what string, cond func(*v1alpha1.Task) bool) *v1alpha1.Task {
+	t.Helper()
+	got := &v1alpha1.Task{}
+	eventually(t, 30*time.Second, fmt.Sprintf("Task %s/%s %s", tk.Namespace, tk.Name, what), func(ctx context.Context) (bool, error) {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(tk), got); err != nil {
+			return false, err
+		}
+		return cond(got), nil
+	})
+	return got
+}
+
+func waitPhase(t *testing.T, tk *v1alpha1.Task, phase v1alpha1.TaskPhase) *v1alpha1.Task {
+	t.Helper()
+	return waitTask(t, tk, "in phase "+string(phase), func(got *v1alpha1.Task) bool { return got.Status.Phase == phase })
+}
+
+// succeeded returns the Task's Succeeded condition (or an empty one).
+func succeeded(tk *v1alpha1.Task) metav1.Condition {
+	if c := meta.FindStatusCondition(tk.Status.Conditions, v1alpha1.ConditionSucceeded); c != nil {
+		return *c
+	}
+	return metav1.Condition{}
+}
+
+// podsOf lists the Pods of a Task by its UID label, in every namespace.
+func podsOf(t *testing.T, tk *v1alpha1.Task) []corev1.Pod {
+	t.Helper()
+	pods := &corev1.PodList{}
+	if err := env.Client.List(context.Background(), pods, client.MatchingLabels{v1alpha1.TaskUIDLabel: string(tk.UID)}); err != nil {
+		t.Fatal(err)
+	}
+	return pods.Items
+}
+
+// waitPod waits for the Task's single Pod and returns it.
+func waitPod(t *testing.T, tk *v1alpha1.Task) *corev1.Pod {
+	t.Helper()
+	var pod corev1.Pod
+	eventually(t, 30*time.Second, "the Pod of Task "+tk.Name, func(ctx context.Context) (bool, error) {
+		if tk.UID == "" {
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(tk), tk); err != nil {
+				return false, err
+			}
+		}
+		pods := &corev1.PodList{}
+		if err := env.Client.List(ctx, pods, client.MatchingLabels{v1alpha1.TaskUIDLabel: string(tk.UID)}); err != nil {
+			return false, err
+		}
+		if len(pods.Items) > 1 {
+			return false, fmt.Errorf("Task %s has %d Pods", tk.Name, len(pods.Items))
+		}
+		if len(pods.Items) == 1 {
+			pod = pods.Items[0]
+			return true, nil
+		}
+		return false, nil
+	})
+	return &pod
+}
+
+// setPodStatus plays the kubelet: it writes the Pod's status as the admin.
+func setPodStatus(t *testing.T, pod *corev1.Pod, change func(*corev1.PodStatus)) {
+	t.Helper()
+	ctx := context.Background()
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		cur := &corev1.Pod{}
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(pod), cur); err != nil {
+			return false, err
+		}
+		change(&cur.Status)
+		if err := env.Client.Status().Update(ctx, cur); err != nil {
+			return false, nil // conflict: retry
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("updating the status of Pod %s/%s: %v", pod.Namespace, pod.Name, err)
+	}
+}
+
+func phase(p corev1.PodPhase) func(*corev1.PodStatus) {
+	return func(s *corev1.PodStatus) { s.Phase = p }
+}
+
+// taskEvents returns the events.k8s.io Events regarding the Task, oldest first.
+func taskEvents(t *testing.T, tk *v1alpha1.Task) []eventsv1.Event {
+	t.Helper()
+	list := &eventsv1.EventList{}
+	if err := env.Client.List(context.Background(), list, client.InNamespace(tk.Namespace)); err != nil {
+		t.Fatal(err)
+	}
+	var out []eventsv1.Event
+	for _, e := range list.Items {
+		if e.Regarding.UID == tk.UID {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].EventTime.Before(&out[j].EventTime) })
+	return out
+}
+
+// waitEvent waits for an Event regarding the Task with that reason and returns it.
+func waitEvent(t *testing.T, tk *v1alpha1.Task, reason string) eventsv1.Event {
+	t.Helper()
+	var found eventsv1.Event
+	eventually(t, 30*time.Second, "Event "+reason+" on Task "+tk.Name, func(context.Context) (bool, error) {
+		for _, e := range taskEvents(t, tk) {
+			if e.Reason == reason {
+				found = e
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	return found
+}

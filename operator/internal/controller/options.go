@@ -1,0 +1,83 @@
+package controller
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubeopencode/kubeopencode/policy"
+)
+
+// Defaults of Options.
+const (
+	// DefaultAgentImage copies the OpenCode binary into /tools when an Agent sets no agentImage.
+	DefaultAgentImage = "quay.io/kubeopencode/kubeopencode-agent-opencode:latest"
+	// DefaultExecutorImage runs the agent when an Agent sets no executorImage.
+	DefaultExecutorImage = "quay.io/kubeopencode/kubeopencode-agent-devbox:latest"
+	// DefaultSystemImage is the operator's own image, used for its init steps (credential staging)
+	// unless KubeOpenCodeConfig spec.systemImage.image says otherwise.
+	DefaultSystemImage = "quay.io/kubeopencode/kubeopencode:latest"
+	// SystemBinary is the path of the kubeopencode binary in the system image; its
+	// stage-credentials subcommand stages credential files.
+	SystemBinary = "/usr/local/bin/kubeopencode"
+	// DefaultPodStartTimeout is how long a Pod may stay unschedulable before its Task fails.
+	DefaultPodStartTimeout = 10 * time.Minute
+	// DefaultQueuedRecheck is how often a queued Task re-checks capacity even if no slot frees
+	// (a safety net; freed slots wake queued Tasks at once).
+	DefaultQueuedRecheck = time.Minute
+	// NoTimeoutDeadline is the Pod's activeDeadlineSeconds for a Task without spec.timeout: the
+	// longest timeout a Task may ask for (podspec cannot express "no deadline").
+	NoTimeoutDeadline = 24 * time.Hour
+)
+
+// DefaultCommand is the agent container's command when an Agent sets no spec.command. Kubernetes
+// expands $(TASK_DESCRIPTION) itself (no shell), from the environment variable the operator sets
+// to the Task's description.
+func DefaultCommand() []string {
+	return []string{"/tools/opencode", "run", "$(" + EnvTaskDescription + ")"}
+}
+
+// Options configure the reconcilers. The zero value of each field is its documented default,
+// except Judge, which is required.
+type Options struct {
+	// DefaultAgentImage, DefaultExecutorImage and SystemImage; see the constants of the same names.
+	DefaultAgentImage    string
+	DefaultExecutorImage string
+	SystemImage          string
+	// SystemImagePullPolicy of the system image unless KubeOpenCodeConfig sets one.
+	SystemImagePullPolicy corev1.PullPolicy
+	// DefaultCommand replaces DefaultCommand() when set.
+	DefaultCommand []string
+	// PodStartTimeout bounds how long a Pod may stay unschedulable. Default DefaultPodStartTimeout.
+	PodStartTimeout time.Duration
+	// QueuedRecheck; default DefaultQueuedRecheck.
+	QueuedRecheck time.Duration
+	// Judge is the Pod Security verdict every Pod must pass before it is created (restricted,
+	// latest). Required.
+	Judge *policy.PodSecurityJudge
+	// MutatePod, when set, changes each built Pod before it is judged. It exists for tests that
+	// prove an unsafe Pod is refused rather than created (T8); production leaves it nil.
+	MutatePod func(*corev1.Pod)
+}
+
+func (o Options) withDefaults() Options {
+	if o.DefaultAgentImage == "" {
+		o.DefaultAgentImage = DefaultAgentImage
+	}
+	if o.DefaultExecutorImage == "" {
+		o.DefaultExecutorImage = DefaultExecutorImage
+	}
+	if o.SystemImage == "" {
+		o.SystemImage = DefaultSystemImage
+	}
+	if len(o.DefaultCommand) == 0 {
+		o.DefaultCommand = DefaultCommand()
+	}
+	if o.PodStartTimeout <= 0 {
+		o.PodStartTimeout = DefaultPodStartTimeout
+	}
+	if o.QueuedRecheck <= 0 {
+		o.QueuedRecheck = DefaultQueuedRecheck
+	}
+	return o
+}

@@ -1,0 +1,224 @@
+package controller
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
+	"github.com/kubeopencode/kubeopencode/credentials"
+	"github.com/kubeopencode/kubeopencode/podspec"
+)
+
+// Environment variables the operator sets on the agent container (reserved for it by the shared
+// contract: credentials may not set TASK_*, KUBEOPENCODE_* or OPENCODE_*).
+const (
+	EnvTaskName           = "TASK_NAME"
+	EnvTaskNamespace      = "TASK_NAMESPACE"
+	EnvTaskUID            = "TASK_UID"
+	EnvTaskDescription    = "TASK_DESCRIPTION"
+	EnvAgentName          = "KUBEOPENCODE_AGENT_NAME"
+	EnvAgentNamespace     = "KUBEOPENCODE_AGENT_NAMESPACE"
+	EnvOpenCodeConfig     = "OPENCODE_CONFIG_CONTENT"
+	DescriptionAnnotation = "kubeopencode.io/task-description"
+)
+
+// ReasonPodSecurityViolation: the Pod the operator would create fails Pod Security "restricted";
+// it is not created and the Task fails with the verdict.
+const ReasonPodSecurityViolation = "PodSecurityViolation"
+
+// taskError is a decision that ends a Task: a condition reason and a message for its author.
+type taskError struct {
+	reason  string
+	message string
+}
+
+func (e *taskError) Error() string { return e.reason + ": " + e.message }
+
+// podInputs is what buildPod needs besides the Task.
+type podInputs struct {
+	agent  *v1alpha1.Agent
+	config *v1alpha1.KubeOpenCodeConfig // nil: defaults
+	opts   Options
+}
+
+// buildPod assembles the agent Pod of a Task with podspec and credentials. It does no I/O. An
+// error is a *taskError: the Agent cannot run this Task as written (threat T16: never a weaker
+// Pod).
+func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, error) {
+	agent := in.agent
+	spec := agent.Spec
+	opts := in.opts
+	var defaults v1alpha1.AgentPodDefaults
+	var sysImage v1alpha1.SystemImageConfig
+	if in.config != nil {
+		if d := in.config.Spec.AgentPodDefaults; d != nil {
+			defaults = *d
+		}
+		if s := in.config.Spec.SystemImage; s != nil {
+			sysImage = *s
+		}
+	}
+	if sysImage.Image == "" {
+		sysImage.Image = opts.SystemImage
+	}
+	if sysImage.ImagePullPolicy == "" {
+		sysImage.ImagePullPolicy = opts.SystemImagePullPolicy
+	}
+	uid, gid := ptr.Deref(defaults.RunAsUser, v1alpha1.DefaultAgentUID), ptr.Deref(defaults.RunAsGroup, v1alpha1.DefaultAgentGID)
+
+	invalid := func(format string, args ...any) error {
+		return &taskError{reason: v1alpha1.ReasonInvalidConfiguration, message: agentProblem(task, agent, fmt.Sprintf(format, args...))}
+	}
+	if spec.Config != "" && !json.Valid([]byte(spec.Config)) {
+		return nil, invalid("spec.config is not valid JSON")
+	}
+
+	creds := make([]credentials.Credential, 0, len(spec.Credentials))
+	for _, c := range spec.Credentials {
+		creds = append(creds, credentials.Credential{
+			Name: c.Name, SecretName: c.SecretRef.Name, Key: c.SecretRef.Key, Env: c.Env,
+			EnvPrefix: credentialEnvPrefix(c), MountPath: string(c.MountPath), FileMode: (*int32)(c.FileMode),
+		})
+	}
+	proj, err := credentials.Project(creds, credentials.Options{
+		UID: uid, GID: gid,
+		StagingImage: sysImage.Image, StagingImagePullPolicy: sysImage.ImagePullPolicy,
+		StagingCommand: []string{SystemBinary, "stage-credentials"},
+	})
+	if err != nil {
+		reason := v1alpha1.ReasonInvalidConfiguration
+		if errors.Is(err, credentials.ErrConflict) {
+			reason = v1alpha1.ReasonPathConflict
+		}
+		return nil, &taskError{reason: reason, message: agentProblem(task, agent, "spec.credentials: "+err.Error())}
+	}
+
+	s := podspec.Spec{
+		Identity: podspec.Identity{
+			TaskUID: string(task.UID), TaskName: task.Name, TaskNamespace: task.Namespace, AgentName: agent.Name,
+		},
+		Namespace:          agent.Namespace,
+		AgentImage:         orDefault(spec.AgentImage, opts.DefaultAgentImage),
+		ExecutorImage:      orDefault(spec.ExecutorImage, opts.DefaultExecutorImage),
+		WorkspaceDir:       string(spec.WorkspaceDir),
+		Command:            opts.DefaultCommand,
+		Env:                agentEnv(task, agent),
+		ServiceAccountName: spec.ServiceAccountName,
+		Deadline:           NoTimeoutDeadline,
+		UID:                uid,
+		GID:                gid,
+		Projections:        []podspec.Projection{proj},
+		Relax:              podspec.Relax{AutomountServiceAccountToken: ptr.Deref(spec.AutomountServiceAccountToken, false)},
+	}
+	if len(spec.Command) > 0 {
+		s.Command = spec.Command
+	}
+	if task.Spec.Timeout != nil {
+		s.Deadline = task.Spec.Timeout.Duration
+	}
+	if defaults.Resources != nil {
+		s.Resources = *defaults.Resources.DeepCopy()
+	}
+	if ps := spec.PodSpec; ps != nil {
+		if len(ps.Labels) > 0 {
+			s.Labels = make(map[string]string, len(ps.Labels))
+			for k, v := range ps.Labels {
+				s.Labels[k] = string(v)
+			}
+		}
+		s.Annotations = ps.Annotations
+		s.RuntimeClassName = ps.RuntimeClassName
+		if ps.Resources != nil {
+			s.Resources = *ps.Resources.DeepCopy()
+		}
+		if sch := ps.Scheduling; sch != nil {
+			s.Scheduling = podspec.Scheduling{NodeSelector: sch.NodeSelector, Tolerations: sch.Tolerations, Affinity: sch.Affinity}
+		}
+	}
+	pod, err := podspec.Build(s)
+	if err != nil {
+		reason := v1alpha1.ReasonInvalidConfiguration
+		if errors.Is(err, podspec.ErrConflict) {
+			reason = v1alpha1.ReasonPathConflict
+		}
+		return nil, &taskError{reason: reason, message: agentProblem(task, agent, err.Error())}
+	}
+	// The description travels in an annotation the operator sets (after podspec, which keeps
+	// kubeopencode.io keys away from Agents): the agent reads it through the downward API, so it
+	// costs no extra object and no extra write.
+	if pod.Annotations == nil {
+		pod.Annotations = map[string]string{}
+	}
+	pod.Annotations[DescriptionAnnotation] = task.Spec.Description
+	if task.Namespace == agent.Namespace {
+		// Same namespace: the garbage collector removes the Pod with its Task even if the
+		// finalizer were removed by hand. (blockOwnerDeletion needs tasks/finalizers update.)
+		pod.OwnerReferences = []metav1.OwnerReference{{
+			APIVersion: v1alpha1.GroupVersion.String(), Kind: "Task", Name: task.Name, UID: task.UID,
+			Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+		}}
+	}
+	if opts.MutatePod != nil {
+		opts.MutatePod(pod)
+	}
+	return pod, nil
+}
+
+// agentEnv is what the operator tells the agent about its Task and Agent.
+func agentEnv(task *v1alpha1.Task, agent *v1alpha1.Agent) []corev1.EnvVar {
+	env := []corev1.EnvVar{
+		{Name: EnvTaskName, Value: task.Name},
+		{Name: EnvTaskNamespace, Value: task.Namespace},
+		{Name: EnvTaskUID, Value: string(task.UID)},
+		{Name: EnvTaskDescription, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{
+			FieldPath: "metadata.annotations['" + DescriptionAnnotation + "']",
+		}}},
+		{Name: EnvAgentName, Value: agent.Name},
+		{Name: EnvAgentNamespace, Value: agent.Namespace},
+	}
+	if agent.Spec.Config != "" {
+		env = append(env, corev1.EnvVar{Name: EnvOpenCodeConfig, Value: agent.Spec.Config})
+	}
+	return env
+}
+
+// agentProblem words a problem of the Agent for the Task's author. A Task from another namespace
+// learns only that the Agent is misconfigured: the details (Secret names, paths) belong to the
+// platform team and are in the Agent's Ready condition.
+func agentProblem(task *v1alpha1.Task, agent *v1alpha1.Agent, detail string) string {
+	if task.Namespace != agent.Namespace {
+		return fmt.Sprintf("Agent %s/%s cannot run Tasks as configured; its Ready condition says why (ask the platform team that owns namespace %q)",
+			agent.Namespace, agent.Name, agent.Namespace)
+	}
+	return fmt.Sprintf("Agent %s/%s cannot run this Task: %s", agent.Namespace, agent.Name, detail)
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// validationTask is the stand-in Task the AgentReconciler builds a Pod for, to find what the
+// schema cannot check.
+func validationTask(agent *v1alpha1.Agent) *v1alpha1.Task {
+	return &v1alpha1.Task{
+		ObjectMeta: metav1.ObjectMeta{Name: "validation", Namespace: agent.Namespace, UID: "00000000-0000-0000-0000-000000000000"},
+		Spec: v1alpha1.TaskSpec{
+			Description: "validation", AgentRef: v1alpha1.AgentReference{Name: agent.Name},
+			Timeout: &metav1.Duration{Duration: time.Hour},
+		},
+	}
+}
+
+// credentialEnvPrefix is the prefix of a whole-Secret environment credential. The api has no
+// envPrefix field yet, so such a credential is refused by the credentials library (its keys could
+// name PATH or TASK_*), and the Task fails with InvalidConfiguration.
+func credentialEnvPrefix(v1alpha1.Credential) string { return "" }

@@ -1,0 +1,102 @@
+package controller
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
+)
+
+// fatalWaiting are the kubelet's waiting reasons that do not resolve by themselves: a missing
+// Secret, ConfigMap key or ServiceAccount (CreateContainerConfigError) or an image that cannot be
+// pulled. The Task fails at once with the kubelet's words instead of holding its slot (T6).
+var fatalWaiting = map[string]bool{
+	"CreateContainerConfigError": true,
+	"InvalidImageName":           true,
+	"ErrImageNeverPull":          true,
+	"ImagePullBackOff":           true,
+}
+
+// outcome is what the Pod's status means for its Task.
+type outcome struct {
+	// done: the Task ends with phase, reason and message.
+	done            bool
+	phase           v1alpha1.TaskPhase
+	reason, message string
+	// deletePod: the Pod must be deleted first (it would otherwise linger or keep trying).
+	deletePod bool
+	// recheck: nothing happened yet, look again after this long (zero: wait for a Pod event).
+	recheck time.Duration
+}
+
+// readPod interprets the Pod's status. It reads only status the kubelet (or, in tests, the
+// admin) writes, never anything the Task's author controls.
+func readPod(pod *corev1.Pod, now time.Time, startTimeout time.Duration) outcome {
+	where := pod.Namespace + "/" + pod.Name
+	switch pod.Status.Phase {
+	case corev1.PodSucceeded:
+		return outcome{done: true, phase: v1alpha1.TaskPhaseCompleted, reason: v1alpha1.ReasonAgentSucceeded,
+			message: fmt.Sprintf("the agent in Pod %s exited with status 0", where)}
+	case corev1.PodFailed:
+		if pod.Status.Reason == "DeadlineExceeded" {
+			return outcome{done: true, phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonTimedOut,
+				message: fmt.Sprintf("Pod %s exceeded its activeDeadlineSeconds: %s", where, pod.Status.Message)}
+		}
+		return outcome{done: true, phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonAgentFailed,
+			message: fmt.Sprintf("Pod %s failed: %s", where, failureDetail(pod))}
+	}
+	if pod.DeletionTimestamp != nil {
+		return outcome{done: true, phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodMissing,
+			message: fmt.Sprintf("the agent Pod %s was deleted before the agent finished", where)}
+	}
+	statuses := append(append([]corev1.ContainerStatus(nil), pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
+	for _, cs := range statuses {
+		if w := cs.State.Waiting; w != nil && fatalWaiting[w.Reason] {
+			return outcome{done: true, deletePod: true, phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
+				message: fmt.Sprintf("Pod %s cannot start: container %q: %s: %s", where, cs.Name, w.Reason, w.Message)}
+		}
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type != corev1.PodScheduled || c.Status != corev1.ConditionFalse || c.Reason != corev1.PodReasonUnschedulable {
+			continue
+		}
+		since := c.LastTransitionTime.Time
+		if since.IsZero() {
+			since = pod.CreationTimestamp.Time
+		}
+		if left := since.Add(startTimeout).Sub(now); left > 0 {
+			return outcome{recheck: left}
+		}
+		return outcome{done: true, deletePod: true, phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
+			message: fmt.Sprintf("Pod %s stayed unschedulable for %s: %s", where, startTimeout, c.Message)}
+	}
+	return outcome{}
+}
+
+// failureDetail names the containers that failed, with their exit codes and reasons.
+func failureDetail(pod *corev1.Pod) string {
+	var parts []string
+	statuses := append(append([]corev1.ContainerStatus(nil), pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
+	for _, cs := range statuses {
+		if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
+			p := fmt.Sprintf("container %q exited with status %d", cs.Name, t.ExitCode)
+			if t.Reason != "" {
+				p += " (" + t.Reason + ")"
+			}
+			if t.Message != "" {
+				p += ": " + truncate(t.Message, 512)
+			}
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 0 {
+		if pod.Status.Reason != "" || pod.Status.Message != "" {
+			return strings.TrimSpace(pod.Status.Reason + " " + pod.Status.Message)
+		}
+		return "no container status"
+	}
+	return strings.Join(parts, "; ")
+}

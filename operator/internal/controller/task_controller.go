@@ -1,0 +1,465 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
+	"github.com/kubeopencode/kubeopencode/policy"
+)
+
+// TaskReconciler runs Tasks as agent Pods. Create it with NewTaskReconciler.
+type TaskReconciler struct {
+	// Client reads from the cache (Tasks, Agents, KubeOpenCodeConfig, the operator's Pods) and
+	// writes directly.
+	Client client.Client
+	// APIReader reads from the API server; used only for the metadata of the Task's own Pod when
+	// the cache may lag behind the operator's writes.
+	APIReader client.Reader
+	// Recorder emits events.k8s.io Events regarding Tasks.
+	Recorder events.EventRecorder
+
+	opts   Options
+	ledger *ledger
+	wake   chan event.TypedGenericEvent[*v1alpha1.Task]
+	now    func() time.Time
+}
+
+// NewTaskReconciler returns a TaskReconciler with opts' defaults applied.
+func NewTaskReconciler(c client.Client, apiReader client.Reader, rec events.EventRecorder, opts Options) (*TaskReconciler, error) {
+	if opts.Judge == nil {
+		return nil, errors.New("controller: Options.Judge is required")
+	}
+	return &TaskReconciler{
+		Client: c, APIReader: apiReader, Recorder: rec,
+		opts:   opts.withDefaults(),
+		ledger: newLedger(),
+		wake:   make(chan event.TypedGenericEvent[*v1alpha1.Task], 4096),
+		now:    time.Now,
+	}, nil
+}
+
+// SetupWithManager registers the indexes and the controller. concurrency is the number of
+// parallel reconciles (at least 1).
+func (r *TaskReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int, ctrlOpts controller.Options) error {
+	if err := registerIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
+	ctrlOpts.MaxConcurrentReconciles = max(concurrency, 1)
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("task").
+		For(&v1alpha1.Task{}).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.podToTask)).
+		Watches(&v1alpha1.Agent{}, handler.EnqueueRequestsFromMapFunc(r.agentToTasks)).
+		Watches(&v1alpha1.KubeOpenCodeConfig{}, handler.EnqueueRequestsFromMapFunc(r.configToTasks)).
+		WatchesRawSource(source.Channel(r.wake, &handler.TypedEnqueueRequestForObject[*v1alpha1.Task]{})).
+		WithOptions(ctrlOpts).
+		Complete(r)
+}
+
+// Reconcile moves one Task one step forward. See the package documentation for the flow.
+func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	if err := r.ledger.build(ctx, r.Client); err != nil {
+		return ctrl.Result{}, err
+	}
+	task := &v1alpha1.Task{}
+	if err := r.Client.Get(ctx, req.NamespacedName, task); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.wakeAll(r.ledger.releaseKey(req.NamespacedName))
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("reading Task %s: %w", req.NamespacedName, err)
+	}
+	if r.ledger.isStale(task.UID, task.ResourceVersion) {
+		// The operator already wrote a newer version; its watch event reconciles it again.
+		return ctrl.Result{}, nil
+	}
+	switch {
+	case task.DeletionTimestamp != nil:
+		return r.finalize(ctx, task)
+	case isFinal(task):
+		r.wakeAll(r.ledger.release(task.UID))
+		r.ledger.forget(task)
+		return r.cleanup(ctx, task)
+	}
+	pod, err := r.findPod(ctx, task)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if pod != nil {
+		return r.follow(ctx, task, pod)
+	}
+	if task.Status.Phase == v1alpha1.TaskPhaseRunning {
+		// Running, but the cache has no Pod: either the cache lags behind the create, or the Pod
+		// is gone. Ask the API server (metadata only, the deterministic name, ours only).
+		live, ours, err := r.livePod(ctx, task)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if live != nil && ours {
+			return ctrl.Result{RequeueAfter: time.Second}, nil
+		}
+		return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodMissing,
+			message: fmt.Sprintf("the agent Pod %s/%s disappeared before the agent finished", agentNamespace(task), podName(task))}, nil)
+	}
+	return r.start(ctx, task)
+}
+
+// start admits the Task and creates its Pod.
+func (r *TaskReconciler) start(ctx context.Context, task *v1alpha1.Task) (ctrl.Result, error) {
+	agent := &v1alpha1.Agent{}
+	key := types.NamespacedName{Namespace: agentNamespace(task), Name: task.Spec.AgentRef.Name}
+	if err := r.Client.Get(ctx, key, agent); err != nil {
+		if apierrors.IsNotFound(err) {
+			return r.deny(ctx, task, v1alpha1.ReasonAgentNotFound, fmt.Sprintf("Agent %s does not exist", key))
+		}
+		return ctrl.Result{}, fmt.Errorf("reading Agent %s: %w", key, err)
+	}
+	// T1: re-checked on every attempt, so a queued Task is checked again when it starts.
+	decision := policy.NewNamespacePolicy(agent.Namespace, agent.Name, agent.Spec.AllowedNamespaces).Decide(task.Namespace)
+	if !decision.Allowed {
+		reason := v1alpha1.ReasonInvalidConfiguration
+		if decision.Reason == policy.ReasonNamespaceNotAllowed {
+			reason = v1alpha1.ReasonNamespaceNotAllowed
+		}
+		return r.deny(ctx, task, reason, decision.Message)
+	}
+	if stopRequested(task) {
+		return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonStopped,
+			message: "stopped (annotation " + v1alpha1.StopAnnotation + ") before it started"}, nil)
+	}
+	cfg, err := r.config(ctx)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	pod, err := buildPod(task, podInputs{agent: agent, config: cfg, opts: r.opts})
+	if err != nil {
+		var te *taskError
+		if errors.As(err, &te) {
+			return r.deny(ctx, task, te.reason, te.message)
+		}
+		return ctrl.Result{}, err
+	}
+	// T8: the operator never creates a Pod that fails Pod Security "restricted".
+	if v := r.opts.Judge.Judge(pod); !v.Allowed {
+		return r.deny(ctx, task, ReasonPodSecurityViolation, "the agent Pod was not created: it "+v.Message())
+	}
+	adm := r.ledger.admit(task, agent.Spec.MaxConcurrentTasks, agent.Spec.Quota, r.now())
+	if !adm.ok {
+		return r.queue(ctx, task, adm)
+	}
+	if !controllerutil.ContainsFinalizer(task, Finalizer) {
+		before := task.ResourceVersion
+		controllerutil.AddFinalizer(task, Finalizer)
+		if err := r.Client.Update(ctx, task); err != nil {
+			r.wakeAll(r.ledger.unreserve(task.UID))
+			return ctrl.Result{}, fmt.Errorf("adding the finalizer to Task %s/%s: %w", task.Namespace, task.Name, err)
+		}
+		r.ledger.superseded(task.UID, before)
+	}
+	if err := r.Client.Create(ctx, pod); err != nil {
+		switch {
+		case apierrors.IsAlreadyExists(err):
+			_, ours, lerr := r.livePod(ctx, task)
+			if lerr != nil {
+				r.wakeAll(r.ledger.unreserve(task.UID))
+				return ctrl.Result{}, lerr
+			}
+			if !ours {
+				// T4: never adopt an object that is not the Task's.
+				r.wakeAll(r.ledger.unreserve(task.UID))
+				return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
+					message: fmt.Sprintf("a Pod named %s already exists in namespace %s and does not belong to this Task; it was left alone",
+						pod.Name, pod.Namespace)}, nil)
+			}
+			// Ours: created by an earlier attempt whose status write did not happen.
+		case apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
+			// Refused by admission (quota, missing ServiceAccount, policy): it will not pass by
+			// retrying the same Pod (T6).
+			r.wakeAll(r.ledger.unreserve(task.UID))
+			return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
+				message: "the API server refused the agent Pod: " + err.Error()}, nil)
+		default:
+			r.wakeAll(r.ledger.unreserve(task.UID))
+			return ctrl.Result{}, fmt.Errorf("creating Pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		}
+	}
+	if err := r.markRunning(ctx, task, pod.Namespace, pod.Name, metav1.Now()); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, nil
+}
+
+// markRunning writes phase Running with the Pod's coordinates (informational) and emits the
+// PodCreated Event.
+func (r *TaskReconciler) markRunning(ctx context.Context, task *v1alpha1.Task, ns, name string, started metav1.Time) error {
+	msg := fmt.Sprintf("agent Pod %s/%s created", ns, name)
+	err := r.writeStatus(ctx, task, func(st *v1alpha1.TaskStatus) {
+		st.Phase = v1alpha1.TaskPhaseRunning
+		st.AgentRef = resolvedAgent(task)
+		st.PodName, st.PodNamespace = name, ns
+		if st.StartTime == nil {
+			st.StartTime = &started
+		}
+		setCondition(st, task.Generation, v1alpha1.ConditionSucceeded, metav1.ConditionUnknown, ReasonPodCreated, msg)
+		if meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionQueued) != nil {
+			setCondition(st, task.Generation, v1alpha1.ConditionQueued, metav1.ConditionFalse, ReasonPodCreated, msg)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	r.ledger.forget(task)
+	logf.FromContext(ctx).Info("agent Pod created", "pod", ns+"/"+name)
+	r.event(task, corev1.EventTypeNormal, ReasonPodCreated, "CreatePod", msg)
+	return nil
+}
+
+// queue records that the Task waits for capacity; it writes only when the reason changes.
+func (r *TaskReconciler) queue(ctx context.Context, task *v1alpha1.Task, adm admission) (ctrl.Result, error) {
+	recheck := r.opts.QueuedRecheck
+	if adm.retryAfter > 0 {
+		recheck = min(recheck, adm.retryAfter)
+	}
+	c := meta.FindStatusCondition(task.Status.Conditions, v1alpha1.ConditionQueued)
+	if task.Status.Phase == v1alpha1.TaskPhaseQueued && c != nil && c.Status == metav1.ConditionTrue && c.Reason == adm.reason {
+		return ctrl.Result{RequeueAfter: recheck}, nil
+	}
+	err := r.writeStatus(ctx, task, func(st *v1alpha1.TaskStatus) {
+		st.Phase = v1alpha1.TaskPhaseQueued
+		st.AgentRef = resolvedAgent(task)
+		setCondition(st, task.Generation, v1alpha1.ConditionQueued, metav1.ConditionTrue, adm.reason, adm.message)
+	})
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	r.event(task, corev1.EventTypeNormal, adm.reason, "Queue", adm.message)
+	return ctrl.Result{RequeueAfter: recheck}, nil
+}
+
+// deny ends a Task that may not or cannot run; it has no Pod.
+func (r *TaskReconciler) deny(ctx context.Context, task *v1alpha1.Task, reason, message string) (ctrl.Result, error) {
+	return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: reason, message: message}, nil)
+}
+
+// follow reads the Task's Pod and ends the Task when the Pod says so, or when it is stopped or
+// timed out.
+func (r *TaskReconciler) follow(ctx context.Context, task *v1alpha1.Task, pod *corev1.Pod) (ctrl.Result, error) {
+	now := r.now()
+	if stopRequested(task) {
+		return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonStopped, deletePod: true,
+			message: fmt.Sprintf("stopped (annotation %s); Pod %s/%s deleted", v1alpha1.StopAnnotation, pod.Namespace, pod.Name)}, pod)
+	}
+	var timeoutIn time.Duration
+	if to := task.Spec.Timeout; to != nil {
+		// The Pod's own creation time, not status.startTime: status can be edited (T15).
+		deadline := pod.CreationTimestamp.Add(to.Duration)
+		if !now.Before(deadline) {
+			return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonTimedOut, deletePod: true,
+				message: fmt.Sprintf("spec.timeout %s elapsed; Pod %s/%s deleted", to.Duration, pod.Namespace, pod.Name)}, pod)
+		}
+		timeoutIn = deadline.Sub(now)
+	}
+	o := readPod(pod, now, r.opts.PodStartTimeout)
+	if o.done {
+		return r.end(ctx, task, o, pod)
+	}
+	if task.Status.Phase != v1alpha1.TaskPhaseRunning {
+		// The Pod exists but the status does not say so (a restart between create and status).
+		if err := r.markRunning(ctx, task, pod.Namespace, pod.Name, pod.CreationTimestamp); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	next := o.recheck
+	if timeoutIn > 0 && (next == 0 || timeoutIn < next) {
+		next = timeoutIn
+	}
+	return ctrl.Result{RequeueAfter: next}, nil
+}
+
+// end finishes the Task: it deletes the Pod if asked, frees the slot, writes the final status
+// and emits the Event.
+func (r *TaskReconciler) end(ctx context.Context, task *v1alpha1.Task, o outcome, pod *corev1.Pod) (ctrl.Result, error) {
+	if o.deletePod && pod != nil {
+		if err := r.deletePod(ctx, pod.Namespace, pod.Name, pod.UID); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	// Free the slot before writing: the Pod is finished or deleted, and woken Tasks must find
+	// the slot free.
+	r.wakeAll(r.ledger.release(task.UID))
+	r.ledger.forget(task)
+	now := metav1.NewTime(r.now())
+	err := r.writeStatus(ctx, task, func(st *v1alpha1.TaskStatus) {
+		st.Phase = o.phase
+		st.AgentRef = resolvedAgent(task)
+		st.CompletionTime = &now
+		if pod != nil && st.PodName == "" {
+			st.PodName, st.PodNamespace = pod.Name, pod.Namespace
+		}
+		if pod != nil && st.StartTime == nil {
+			st.StartTime = &pod.CreationTimestamp
+		}
+		status := metav1.ConditionFalse
+		if o.phase == v1alpha1.TaskPhaseCompleted {
+			status = metav1.ConditionTrue
+		}
+		setCondition(st, task.Generation, v1alpha1.ConditionSucceeded, status, o.reason, o.message)
+		if o.reason == v1alpha1.ReasonStopped {
+			setCondition(st, task.Generation, v1alpha1.ConditionStopped, metav1.ConditionTrue, v1alpha1.ReasonStopped, o.message)
+		}
+		if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionQueued); c != nil && c.Status == metav1.ConditionTrue {
+			setCondition(st, task.Generation, v1alpha1.ConditionQueued, metav1.ConditionFalse, o.reason, o.message)
+		}
+	})
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	logf.FromContext(ctx).Info("Task ended", "phase", o.phase, "reason", o.reason)
+	r.event(task, eventType(o.reason), o.reason, action(o.reason), o.message)
+	return ctrl.Result{}, nil
+}
+
+// finalize deletes the Task's Pod wherever it runs, then removes the finalizer (T5).
+func (r *TaskReconciler) finalize(ctx context.Context, task *v1alpha1.Task) (ctrl.Result, error) {
+	r.wakeAll(r.ledger.release(task.UID))
+	r.ledger.forget(task)
+	if !controllerutil.ContainsFinalizer(task, Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	live, ours, err := r.livePod(ctx, task)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if live != nil && ours {
+		if err := r.deletePod(ctx, live.Namespace, live.Name, live.UID); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	before := task.ResourceVersion
+	controllerutil.RemoveFinalizer(task, Finalizer)
+	if err := r.Client.Update(ctx, task); err != nil {
+		if apierrors.IsNotFound(err) {
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("removing the finalizer of Task %s/%s: %w", task.Namespace, task.Name, err)
+	}
+	r.ledger.superseded(task.UID, before)
+	return ctrl.Result{}, nil
+}
+
+// findPod returns the Task's Pod from the cache: in the namespace computed from the spec, with
+// the deterministic name and the Task's UID label, or nil.
+func (r *TaskReconciler) findPod(ctx context.Context, task *v1alpha1.Task) (*corev1.Pod, error) {
+	pods := &corev1.PodList{}
+	if err := r.Client.List(ctx, pods, client.InNamespace(agentNamespace(task)),
+		client.MatchingFields{indexPodTaskUID: string(task.UID)}); err != nil {
+		return nil, fmt.Errorf("listing the Pods of Task %s/%s: %w", task.Namespace, task.Name, err)
+	}
+	name := podName(task)
+	for i := range pods.Items {
+		if p := &pods.Items[i]; p.Name == name && ownedBy(p, task) {
+			return p, nil
+		}
+	}
+	return nil, nil
+}
+
+// livePod reads the metadata (never the spec) of the object at the Task's Pod name from the API
+// server. ours is true only if it carries the Task's UID label.
+func (r *TaskReconciler) livePod(ctx context.Context, task *v1alpha1.Task) (*metav1.PartialObjectMetadata, bool, error) {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Pod"))
+	key := types.NamespacedName{Namespace: agentNamespace(task), Name: podName(task)}
+	if err := r.APIReader.Get(ctx, key, m); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("reading Pod %s: %w", key, err)
+	}
+	return m, ownedBy(m, task), nil
+}
+
+// deletePod deletes exactly the Pod with that UID (a precondition), so a Pod recreated under the
+// same name by someone else is never touched.
+func (r *TaskReconciler) deletePod(ctx context.Context, ns, name string, uid types.UID) error {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	err := r.Client.Delete(ctx, pod, client.Preconditions{UID: &uid}, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting Pod %s/%s: %w", ns, name, err)
+	}
+	return nil
+}
+
+// config returns KubeOpenCodeConfig "cluster", or nil when there is none.
+func (r *TaskReconciler) config(ctx context.Context) (*v1alpha1.KubeOpenCodeConfig, error) {
+	return readConfig(ctx, r.Client)
+}
+
+func readConfig(ctx context.Context, c client.Reader) (*v1alpha1.KubeOpenCodeConfig, error) {
+	cfg := &v1alpha1.KubeOpenCodeConfig{}
+	if err := c.Get(ctx, types.NamespacedName{Name: v1alpha1.ConfigName}, cfg); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading KubeOpenCodeConfig %q: %w", v1alpha1.ConfigName, err)
+	}
+	return cfg, nil
+}
+
+func stopRequested(t *v1alpha1.Task) bool {
+	return t.Annotations[v1alpha1.StopAnnotation] == v1alpha1.StopAnnotationValue
+}
+
+// wakeAll enqueues Tasks waiting for a slot that just freed. A full channel drops the wake-up;
+// QueuedRecheck catches up.
+func (r *TaskReconciler) wakeAll(tasks []types.NamespacedName) {
+	for _, nn := range tasks {
+		ev := event.TypedGenericEvent[*v1alpha1.Task]{Object: &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: nn.Namespace, Name: nn.Name}}}
+		select {
+		case r.wake <- ev:
+		default:
+		}
+	}
+}
+
+// event emits an events.k8s.io Event regarding the Task, in the Task's namespace.
+func (r *TaskReconciler) event(task *v1alpha1.Task, typ, reason, action, note string) {
+	if r.Recorder == nil {
+		return
+	}
+	r.Recorder.Eventf(task, nil, typ, reason, action, "%s", truncate(note, 1000))
+}
+
+// action names what the operator did, for the Event.
+func action(reason string) string {
+	switch reason {
+	case v1alpha1.ReasonAgentNotFound, v1alpha1.ReasonNamespaceNotAllowed, v1alpha1.ReasonInvalidConfiguration,
+		v1alpha1.ReasonPathConflict, ReasonPodSecurityViolation:
+		return "Admit"
+	case v1alpha1.ReasonAgentSucceeded:
+		return "Complete"
+	case v1alpha1.ReasonStopped:
+		return "Stop"
+	case v1alpha1.ReasonTimedOut:
+		return "Timeout"
+	}
+	return "Fail"
+}
