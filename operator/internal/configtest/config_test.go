@@ -1,0 +1,137 @@
+package configtest
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/kubeopencode/kubeopencode/policy"
+	"github.com/kubeopencode/kubeopencode/rbac"
+)
+
+const defaultConfig = "../../config/default"
+
+// build renders a kustomization the way `kubectl apply -k` does.
+func build(t *testing.T, dir string) map[string]map[string]any {
+	t.Helper()
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	res, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	objs := map[string]map[string]any{}
+	for _, r := range res.Resources() {
+		m, err := r.Map()
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := r.GetKind() + "/" + r.GetNamespace() + "/" + r.GetName()
+		if _, dup := objs[key]; dup {
+			t.Errorf("%s appears twice", key)
+		}
+		objs[key] = m
+	}
+	return objs
+}
+
+func decode[T any](t *testing.T, m map[string]any) *T {
+	t.Helper()
+	out := new(T)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestDefaultConfigObjects(t *testing.T) {
+	objs := build(t, defaultConfig)
+	var got []string
+	for k := range objs {
+		got = append(got, k)
+	}
+	slices.Sort(got)
+	want := []string{
+		"ClusterRole//kubeopencode-agent-user",
+		"ClusterRole//kubeopencode-operator",
+		"ClusterRole//kubeopencode-task-author",
+		"ClusterRole//kubeopencode-viewer",
+		"ClusterRoleBinding//kubeopencode-operator",
+		"CustomResourceDefinition//agents.kubeopencode.io",
+		"CustomResourceDefinition//kubeopencodeconfigs.kubeopencode.io",
+		"CustomResourceDefinition//tasks.kubeopencode.io",
+		"Deployment/kubeopencode-system/kubeopencode-operator",
+		"Namespace//kubeopencode-system",
+		"Role/kubeopencode-system/kubeopencode-operator-leader-election",
+		"RoleBinding/kubeopencode-system/kubeopencode-operator-leader-election",
+		"ServiceAccount/kubeopencode-system/kubeopencode-operator",
+		"ValidatingAdmissionPolicy//kubeopencode-task-agent-use",
+		"ValidatingAdmissionPolicyBinding//kubeopencode-task-agent-use",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("objects of config/default (-want +got):\n%s", d)
+	}
+}
+
+// TestOperatorPodIsRestricted judges the operator Deployment's Pod with the same Pod Security
+// verdict the operator applies to agent Pods (T8), and checks the hardening restricted does not
+// require.
+func TestOperatorPodIsRestricted(t *testing.T) {
+	objs := build(t, defaultConfig)
+	dep := decode[appsv1.Deployment](t, objs["Deployment/kubeopencode-system/kubeopencode-operator"])
+	pod := &corev1.Pod{ObjectMeta: dep.Spec.Template.ObjectMeta, Spec: dep.Spec.Template.Spec}
+	pod.Namespace = dep.Namespace
+	judge, err := policy.NewPodSecurityJudge("restricted", "latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := judge.Judge(pod); !v.Allowed {
+		t.Fatalf("the operator Pod fails Pod Security: %s", v.Message())
+	}
+	ns := decode[corev1.Namespace](t, objs["Namespace//kubeopencode-system"])
+	if ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Errorf("kubeopencode-system does not enforce restricted: labels %v", ns.Labels)
+	}
+	for _, c := range pod.Spec.Containers {
+		sc := c.SecurityContext
+		if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+			t.Errorf("container %s: root filesystem is writable", c.Name)
+		}
+		if c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
+			t.Errorf("container %s: memory request and limit are required", c.Name)
+		}
+		if c.LivenessProbe == nil || c.ReadinessProbe == nil {
+			t.Errorf("container %s: liveness and readiness probes are required", c.Name)
+		}
+	}
+	if pod.Spec.ServiceAccountName != rbac.DefaultOperatorServiceAccount || dep.Namespace != rbac.DefaultOperatorNamespace {
+		t.Errorf("Deployment runs as %s/%s; the generated roles bind %s/%s", dep.Namespace, pod.Spec.ServiceAccountName,
+			rbac.DefaultOperatorNamespace, rbac.DefaultOperatorServiceAccount)
+	}
+}
+
+// TestConfigRolesGrantNothingDangerous reads every Role and ClusterRole a user installs (T14).
+func TestConfigRolesGrantNothingDangerous(t *testing.T) {
+	objs := build(t, defaultConfig)
+	n := 0
+	for key, m := range objs {
+		if !strings.HasPrefix(key, "ClusterRole/") && !strings.HasPrefix(key, "Role/") {
+			continue
+		}
+		n++
+		role := decode[rbacv1.ClusterRole](t, m) // a Role has the same rules field
+		if found := rbac.FindDangerous(role.Rules); len(found) > 0 {
+			t.Errorf("%s grants %v", key, found)
+		}
+	}
+	if n < 5 {
+		t.Errorf("checked %d roles, want at least 5", n)
+	}
+}
