@@ -1,21 +1,108 @@
 #!/usr/bin/env bash
-# `make run`: the operator demo. The reference operator is not written yet (issue "Reference
-# operator, core"), so this says what the demo will do and what works today, and changes nothing.
+# `make run`: the operator demo.
+#
+# Without KUBECONFIG: builds the test bed (first time ~11 min), starts a local control plane with a
+# kwok fake node, installs the CRDs, the generated RBAC and the admission policy, runs the operator
+# as a local process authenticated ONLY as its ServiceAccount, applies a sample, shows a Task going
+# to Completed and the hardened Pod it ran as, then waits for Ctrl-C and tears everything down.
+# RUN_ONCE=1 skips the wait (used by tests).
+#
+# With KUBECONFIG set: installs the same manifests into that cluster and runs the operator against
+# it in the foreground (Ctrl-C stops it); nothing else is changed.
 set -euo pipefail
-cat <<'MSG'
-make run — operator demo (not available yet)
+. "$(dirname "$0")/testbed/env.sh"
+cd "$REPO_ROOT"
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+kubectl() { "$TESTBED_BIN/kubectl" --kubeconfig "$KC" "$@"; }
+started=$(date +%s)
 
-When the reference operator lands, `make run` will:
-  1. without KUBECONFIG: build the test-bed binaries (first time ~11 min), start a local control
-     plane with a kwok fake node, install the CRDs and admission policies;
-     with KUBECONFIG set: use that cluster instead;
-  2. run the operator as a local process;
-  3. apply a sample: a platform namespace with an Agent holding an env credential and allowing
-     team-* namespaces, and a Task from team-a;
-  4. show the Task moving to Completed and print the generated, hardened Pod;
-  5. tear everything down on Ctrl-C.
+if [ -n "${KUBECONFIG:-}" ]; then
+  KC=$KUBECONFIG; local_cluster=0
+  step "using the cluster of KUBECONFIG=$KUBECONFIG"
+  "$TESTBED_HACK/build.sh" envtest >/dev/null   # for kubectl only when missing
+  [ -x "$TESTBED_BIN/kubectl" ] || "$TESTBED_HACK/build.sh"
+else
+  local_cluster=1
+  step "building the test bed (cached after the first run, which takes ~11 minutes on 2 cores)"
+  "$TESTBED_HACK/build.sh"
+  [ -f "$TESTBED_KUBECONFIG" ] && "$TESTBED_HACK/down.sh"
+  RUN_DIR=$TESTBED_DIR
+  trap '"$TESTBED_HACK/down.sh"' EXIT
+  step "starting a local control plane with a kwok fake node"
+  "$TESTBED_HACK/cluster-up.sh"
+  KC=$TESTBED_KUBECONFIG
+fi
+RUN_DIR=${RUN_DIR:-$(mktemp -d)}
+mkdir -p "$RUN_DIR"
 
-What works today:
-  make testbed-up     a local cluster (control plane + kwok node + real kubelet node)
-  make test           the whole test suite
+step "installing CRDs, the operator's generated RBAC and the admission policy (operator/config)"
+kubectl apply -f operator/config/manager/namespace.yaml >/dev/null
+kubectl apply -k operator/config/crd >/dev/null
+kubectl apply -k operator/config/rbac >/dev/null
+kubectl apply -k operator/config/policy >/dev/null
+kubectl wait --for condition=Established crd/agents.kubeopencode.io crd/tasks.kubeopencode.io \
+  crd/kubeopencodeconfigs.kubeopencode.io --timeout=60s >/dev/null
+
+step "building the operator and starting it as its ServiceAccount (no cluster-admin)"
+GOWORK=off go build -C operator -o "$RUN_DIR/kubeopencode" ./cmd/kubeopencode
+token=$(kubectl -n kubeopencode-system create token kubeopencode-operator --duration=24h)
+server=$(kubectl config view --minify --raw -o jsonpath='{.clusters[0].cluster.server}')
+kubectl config view --minify --flatten -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d >"$RUN_DIR/ca.crt"
+cat >"$RUN_DIR/operator.kubeconfig" <<EOC
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "$server", certificate-authority: $RUN_DIR/ca.crt}}]
+users: [{name: kubeopencode-operator, user: {token: "$token"}}]
+contexts: [{name: c, context: {cluster: c, user: kubeopencode-operator, namespace: kubeopencode-system}}]
+current-context: c
+EOC
+chmod 0600 "$RUN_DIR/operator.kubeconfig"
+operator=("$RUN_DIR/kubeopencode" controller --kubeconfig "$RUN_DIR/operator.kubeconfig"
+  --leader-election-namespace kubeopencode-system --metrics-bind-address 0 --health-probe-bind-address 0
+  --log-format console)
+if [ "$local_cluster" = 0 ]; then
+  step "running the operator in the foreground (Ctrl-C stops it)"
+  exec "${operator[@]}"
+fi
+"${operator[@]}" >"$RUN_DIR/operator.log" 2>&1 &
+operator_pid=$!
+trap 'kill $operator_pid 2>/dev/null; wait $operator_pid 2>/dev/null; "$TESTBED_HACK/down.sh"' EXIT
+echo "operator log: $RUN_DIR/operator.log"
+
+step "applying the sample: Agent platform-agents/demo-agent (env credential, allows team-*) and alice's rights"
+kubectl apply -f hack/run/sample.yaml >/dev/null
+# The admission policy is enforced a moment after it is created; mallory (no "use") proves it.
+for _ in $(seq 100); do
+  if ! kubectl --as mallory --as-group system:authenticated create --dry-run=server -f hack/run/task.yaml >/dev/null 2>&1; then break; fi
+  sleep 0.2
+done
+echo "mallory may create Tasks in team-a but may not use demo-agent; the admission policy refuses her:"
+kubectl --as mallory --as-group system:authenticated create -f hack/run/task.yaml 2>&1 | sed 's/^/  /' || true
+
+step "alice creates Task team-a/fix-bug"
+kubectl --as alice --as-group system:authenticated create -f hack/run/task.yaml
+phase=""
+for _ in $(seq 600); do
+  phase=$(kubectl -n team-a get task fix-bug -o jsonpath='{.status.phase}' 2>/dev/null || true)
+  case "$phase" in Completed|Failed) break ;; esac
+  sleep 0.1
+done
+kubectl -n team-a get task fix-bug
+[ "$phase" = Completed ] || { echo "Task ended $phase; operator log:"; tail -20 "$RUN_DIR/operator.log"; exit 1; }
+
+step "the agent Pod it ran as (in the Agent's namespace; note the securityContext)"
+pod=$(kubectl -n team-a get task fix-bug -o jsonpath='{.status.podName}')
+kubectl -n platform-agents get pod "$pod" -o yaml | sed -n '/^spec:/,/^status:/p' | grep -v '^status:'
+
+step "done in $(( $(date +%s) - started ))s. Try next:"
+cat <<MSG
+  export KUBECONFIG=$KC
+  kubectl get agents,tasks -A
+  kubectl -n team-a get events --field-selector involvedObject.name=fix-bug
+  kubectl --as alice -n team-b create -f hack/run/task.yaml   # namespace team-b is not there yet
+  kubectl annotate -n team-a task fix-bug kubeopencode.io/stop=true
 MSG
+if [ "${RUN_ONCE:-0}" = 1 ]; then exit 0; fi
+echo; echo "Ctrl-C tears the cluster down."
+while kill -0 "$operator_pid" 2>/dev/null; do sleep 1; done
+echo "the operator exited; see $RUN_DIR/operator.log"

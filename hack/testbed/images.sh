@@ -3,6 +3,8 @@
 # docker-archive tarballs that `ctr images import` accepts. Rebuilt every time (seconds), because
 # they come from this repository's code, not from pinned versions.
 #   example.local/pause:v1     the sandbox image of the real node
+#   example.local/kubeopencode:dev  the operator's own image (the kubeopencode binary, static, at
+#                              /usr/local/bin/kubeopencode, where agent Pods' init steps call it)
 #   example.local/probe:v1     test workload that reports what a container can see and do; it also
 #                              carries /stage-credentials, the credentials module's staging program
 set -euo pipefail
@@ -14,4 +16,7 @@ tools=$REPO_ROOT/hack/tools
 (cd "$tools" && GOWORK=off go build -o "$TESTBED_BIN/mkimage" ./cmd/mkimage)
 "$TESTBED_BIN/mkimage" -tag example.local/pause:v1 -out "$TESTBED_IMAGES/pause.tar" -entrypoint /probe,pause "$TESTBED_BIN/probe:/probe"
 "$TESTBED_BIN/mkimage" -tag example.local/probe:v1 -out "$TESTBED_IMAGES/probe.tar" -entrypoint /probe "$TESTBED_BIN/probe:/probe" "$TESTBED_BIN/stage-credentials:/stage-credentials"
+(cd "$REPO_ROOT/operator" && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$TESTBED_BIN/kubeopencode" ./cmd/kubeopencode)
+"$TESTBED_BIN/mkimage" -tag example.local/kubeopencode:dev -out "$TESTBED_IMAGES/kubeopencode.tar" \
+  -entrypoint /usr/local/bin/kubeopencode "$TESTBED_BIN/kubeopencode:/usr/local/bin/kubeopencode"
 log "images ready in $TESTBED_IMAGES"
