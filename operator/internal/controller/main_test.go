@@ -12,8 +12,10 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -82,30 +84,45 @@ func installOperatorIdentity(ctx context.Context) error {
 
 // operator is a running manager.
 type operator struct {
-	cancel context.CancelFunc
-	done   chan error
+	cancel   context.CancelFunc
+	exited   chan struct{} // closed when mgr.Start returned
+	err      error         // what mgr.Start returned
+	stopping bool
 }
+
+// running is the manager of the current test (tests run one at a time), so waits fail at once
+// when it dies instead of timing out.
+var running *operator
 
 // stop stops the manager and waits for it.
 func (o *operator) stop(t *testing.T) {
 	t.Helper()
+	if o.stopping {
+		return
+	}
+	o.stopping = true
 	o.cancel()
 	select {
-	case err := <-o.done:
-		if err != nil {
-			t.Errorf("manager: %v", err)
+	case <-o.exited:
+		if o.err != nil {
+			t.Errorf("manager: %v", o.err)
 		}
 	case <-time.After(time.Minute):
 		t.Error("manager did not stop within a minute")
 	}
-	o.cancel = func() {}
-	o.done = closedErr()
 }
 
-func closedErr() chan error {
-	c := make(chan error, 1)
-	c <- nil
-	return c
+// died reports an unexpected exit of the manager.
+func (o *operator) died() error {
+	if o == nil || o.stopping {
+		return nil
+	}
+	select {
+	case <-o.exited:
+		return fmt.Errorf("the manager exited: %v", o.err)
+	default:
+		return nil
+	}
 }
 
 // startOperator runs the manager as the operator's ServiceAccount, watching namespaces, until the
@@ -113,10 +130,12 @@ func closedErr() chan error {
 func startOperator(t *testing.T, namespaces []string, change ...func(*setup.Options)) *operator {
 	t.Helper()
 	opts := setup.Options{
-		Config:                       operatorConfig,
-		LeaderElectionNamespace:      operatorNS,
-		LeaseDuration:                3 * time.Second,
-		RenewDeadline:                2 * time.Second,
+		Config:                  operatorConfig,
+		LeaderElectionNamespace: operatorNS,
+		// Generous lease timings: a loaded test machine must not lose leadership (which stops
+		// the manager). A quick RetryPeriod lets the next test's manager take the released Lease.
+		LeaseDuration:                30 * time.Second,
+		RenewDeadline:                20 * time.Second,
 		RetryPeriod:                  200 * time.Millisecond,
 		ReleaseLeaseOnCancel:         true,
 		Namespaces:                   namespaces,
@@ -133,13 +152,17 @@ func startOperator(t *testing.T, namespaces []string, change ...func(*setup.Opti
 		cancel()
 		t.Fatal(err)
 	}
-	o := &operator{cancel: cancel, done: make(chan error, 1)}
-	go func() { o.done <- mgr.Start(ctx) }()
+	o := &operator{cancel: cancel, exited: make(chan struct{})}
+	go func() {
+		o.err = mgr.Start(ctx)
+		close(o.exited)
+	}()
+	running = o
 	t.Cleanup(func() { o.stop(t) })
 	select {
 	case <-mgr.Elected():
-	case err := <-o.done:
-		t.Fatalf("manager stopped before it was elected: %v", err)
+	case <-o.exited:
+		t.Fatalf("manager stopped before it was elected: %v", o.err)
 	case <-time.After(time.Minute):
 		t.Fatal("manager not elected within a minute")
 	}
@@ -158,6 +181,9 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func(ctx 
 	t.Helper()
 	var last error
 	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		if err := running.died(); err != nil {
+			return false, err
+		}
 		ok, err := cond(ctx)
 		if err != nil {
 			last = err
@@ -327,4 +353,39 @@ func waitEvent(t *testing.T, tk *v1alpha1.Task, reason string) eventsv1.Event {
 		return false, nil
 	})
 	return found
+}
+
+// stopTask sets the stop annotation as a task author would (a merge patch).
+func stopTask(t *testing.T, tk *v1alpha1.Task) {
+	t.Helper()
+	patch := []byte(`{"metadata":{"annotations":{"` + v1alpha1.StopAnnotation + `":"true"}}}`)
+	if err := env.Client.Patch(context.Background(), &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: tk.Namespace, Name: tk.Name}},
+		client.RawPatch(types.MergePatchType, patch)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitGone waits until the object no longer exists.
+func waitGone(t *testing.T, obj client.Object) {
+	t.Helper()
+	eventually(t, 30*time.Second, fmt.Sprintf("%T %s/%s to be gone", obj, obj.GetNamespace(), obj.GetName()), func(ctx context.Context) (bool, error) {
+		err := env.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj.DeepCopyObject().(client.Object))
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
+}
+
+// exists reports whether the object exists, and fails the test on other errors.
+func exists(t *testing.T, obj client.Object) bool {
+	t.Helper()
+	err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
+	if apierrors.IsNotFound(err) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
 }
