@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -59,7 +60,11 @@ func (r *TaskReconciler) retain(ctx context.Context, namespace string, keep int)
 		if c := finishedAt(a).Compare(finishedAt(b)); c != 0 {
 			return c
 		}
-		return a.CreationTimestamp.Compare(b.CreationTimestamp.Time)
+		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+			return c
+		}
+		// Timestamps have a resolution of one second: the name decides ties, deterministically.
+		return strings.Compare(a.Name, b.Name)
 	})
 	for _, t := range finished[:len(finished)-keep] {
 		if err := r.deleteTask(ctx, t.Namespace, t.Name, t.UID); err != nil {

@@ -144,7 +144,7 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, error) {
 	pod, err := podspec.Build(s)
 	if err != nil {
 		reason := v1alpha1.ReasonInvalidConfiguration
-		if errors.Is(err, podspec.ErrConflict) {
+		if errors.Is(err, podspec.ErrConflict) || errors.Is(err, credentials.ErrConflict) {
 			reason = v1alpha1.ReasonPathConflict
 		}
 		return nil, &taskError{reason: reason, message: agentProblem(task, agent, err.Error())}

@@ -1,0 +1,126 @@
+package controller
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
+	"github.com/kubeopencode/kubeopencode/policy"
+)
+
+// TestBuildPodRefusesWhatTheSchemaShouldHaveStopped: objects that bypassed the CRD's validation
+// (an older CRD, a direct etcd write) are refused with a reason, never turned into a weaker Pod
+// or one with overwritten labels (T12, T16).
+func TestBuildPodRefusesWhatTheSchemaShouldHaveStopped(t *testing.T) {
+	judge, err := policy.NewPodSecurityJudge("restricted", "latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Judge: judge}.withDefaults()
+	base := func() *v1alpha1.Agent {
+		return &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "agents", Name: "a"},
+			Spec: v1alpha1.AgentSpec{WorkspaceDir: "/workspace", ServiceAccountName: "sa"}}
+	}
+	cases := []struct {
+		name   string
+		change func(*v1alpha1.Agent)
+		reason string
+		detail string
+	}{
+		{name: "reserved label", reason: v1alpha1.ReasonInvalidConfiguration, detail: "kubeopencode.io/task-uid",
+			change: func(a *v1alpha1.Agent) {
+				a.Spec.PodSpec = &v1alpha1.AgentPodSpec{Labels: map[string]v1alpha1.LabelValue{v1alpha1.TaskUIDLabel: "x"}}
+			}},
+		{name: "reserved env name", reason: v1alpha1.ReasonInvalidConfiguration, detail: "PATH",
+			change: func(a *v1alpha1.Agent) {
+				a.Spec.Credentials = []v1alpha1.Credential{{Name: "c", SecretRef: v1alpha1.SecretReference{Name: "s", Key: "k"}, Env: "PATH"}}
+			}},
+		{name: "credential under a reserved path", reason: v1alpha1.ReasonInvalidConfiguration, detail: "/tools/x",
+			change: func(a *v1alpha1.Agent) {
+				a.Spec.Credentials = []v1alpha1.Credential{{Name: "c", SecretRef: v1alpha1.SecretReference{Name: "s", Key: "k"}, MountPath: "/tools/x"}}
+			}},
+		{name: "whole Secret as unprefixed environment", reason: v1alpha1.ReasonInvalidConfiguration, detail: "envPrefix",
+			change: func(a *v1alpha1.Agent) {
+				a.Spec.Credentials = []v1alpha1.Credential{{Name: "c", SecretRef: v1alpha1.SecretReference{Name: "s"}}}
+			}},
+		{name: "config that is not JSON", reason: v1alpha1.ReasonInvalidConfiguration, detail: "spec.config",
+			change: func(a *v1alpha1.Agent) { a.Spec.Config = "{not json" }},
+		{name: "credential at the workspace", reason: v1alpha1.ReasonPathConflict, detail: "/workspace",
+			change: func(a *v1alpha1.Agent) {
+				a.Spec.Credentials = []v1alpha1.Credential{{Name: "c", SecretRef: v1alpha1.SecretReference{Name: "s", Key: "k"}, MountPath: "/workspace"}}
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := base()
+			tc.change(a)
+			task := validationTask(a)
+			pod, err := buildPod(task, podInputs{agent: a, opts: opts})
+			var te *taskError
+			if !errors.As(err, &te) {
+				t.Fatalf("buildPod = %v, %v; want a *taskError", pod, err)
+			}
+			if te.reason != tc.reason || !strings.Contains(te.message, tc.detail) {
+				t.Errorf("got %s %q, want %s mentioning %q", te.reason, te.message, tc.reason, tc.detail)
+			}
+			// A Task from another namespace learns only that the Agent is misconfigured.
+			task.Namespace = "elsewhere"
+			_, err = buildPod(task, podInputs{agent: a, opts: opts})
+			if !errors.As(err, &te) || strings.Contains(te.message, tc.detail) {
+				t.Errorf("a cross-namespace Task is told the Agent's details: %v", err)
+			}
+		})
+	}
+}
+
+// TestBuildPodDefaults pins what the operator adds to the podspec Pod.
+func TestBuildPodDefaults(t *testing.T) {
+	judge, err := policy.NewPodSecurityJudge("restricted", "latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "agents", Name: "a"},
+		Spec: v1alpha1.AgentSpec{WorkspaceDir: "/workspace", ServiceAccountName: "sa", Config: `{"model":"x"}`}}
+	task := validationTask(a)
+	task.Spec.Timeout = nil
+	pod, err := buildPod(task, podInputs{agent: a, opts: Options{Judge: judge}.withDefaults()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := pod.Spec.Containers[0]
+	if diff := cmp.Diff(DefaultCommand(), agent.Command); diff != "" {
+		t.Errorf("command (-want +got):\n%s", diff)
+	}
+	env := map[string]string{}
+	for _, e := range agent.Env {
+		env[e.Name] = e.Value
+		if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
+			env[e.Name] = "fieldRef:" + e.ValueFrom.FieldRef.FieldPath
+		}
+	}
+	want := map[string]string{
+		"HOME": "/home/agent", "WORKSPACE_DIR": "/workspace",
+		EnvTaskName: task.Name, EnvTaskNamespace: task.Namespace, EnvTaskUID: string(task.UID),
+		EnvTaskDescription: "fieldRef:metadata.annotations['" + DescriptionAnnotation + "']",
+		EnvAgentName:       "a", EnvAgentNamespace: "agents", EnvOpenCodeConfig: `{"model":"x"}`,
+	}
+	if diff := cmp.Diff(want, env); diff != "" {
+		t.Errorf("agent environment (-want +got):\n%s", diff)
+	}
+	if got := pod.Annotations[DescriptionAnnotation]; got != task.Spec.Description {
+		t.Errorf("description annotation %q, want %q", got, task.Spec.Description)
+	}
+	if d := pod.Spec.ActiveDeadlineSeconds; d == nil || *d != int64(NoTimeoutDeadline.Seconds()) {
+		t.Errorf("activeDeadlineSeconds %v without a timeout, want %v", d, NoTimeoutDeadline.Seconds())
+	}
+	if len(pod.OwnerReferences) != 1 || pod.OwnerReferences[0].UID != task.UID {
+		t.Errorf("owner references %v, want the same-namespace Task", pod.OwnerReferences)
+	}
+	if v := judge.Judge(pod); !v.Allowed {
+		t.Error(v.Message())
+	}
+}
