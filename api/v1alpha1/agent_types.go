@@ -159,18 +159,21 @@ type AgentSpec struct {
 //	secretRef.key  env  mountPath  result
 //	set            set  -          one environment variable `env` holding that key's value
 //	set            -    set        one file at mountPath holding that key's value
-//	-              -    -          every key of the Secret as an environment variable (envFrom)
+//	-              -    -          every key of the Secret as an environment variable (envFrom),
+//	                               named envPrefix + key
 //	-              -    set        the whole Secret as a directory at mountPath, one file per key
 //
 // Everything else is refused: env and mountPath together, env without secretRef.key, a key with
-// neither env nor mountPath, and fileMode without mountPath. Files get fileMode (default 0600).
-// The operator sets its own variables (HOME, PATH, WORKSPACE_DIR, TASK_*, ...) with `env`, which
-// takes precedence over whole-Secret envFrom keys of the same name.
+// neither env nor mountPath, fileMode without mountPath, and envPrefix with secretRef.key or
+// mountPath. Files get fileMode (default 0600). A whole Secret as environment variables needs
+// envPrefix: its keys are not known in advance and could otherwise name reserved variables
+// (PATH, TASK_*, ...); the operator fails a Task whose Agent has such a credential without one.
 //
 // +kubebuilder:validation:XValidation:rule="!(has(self.env) && has(self.mountPath))",message="env and mountPath are mutually exclusive",fieldPath=".mountPath"
 // +kubebuilder:validation:XValidation:rule="!has(self.env) || has(self.secretRef.key)",message="env requires secretRef.key (omit env and mountPath to expose every key of the Secret)",fieldPath=".env"
 // +kubebuilder:validation:XValidation:rule="!has(self.secretRef.key) || has(self.env) || has(self.mountPath)",message="secretRef.key requires env or mountPath",fieldPath=".secretRef.key"
 // +kubebuilder:validation:XValidation:rule="!has(self.fileMode) || has(self.mountPath)",message="fileMode requires mountPath",fieldPath=".fileMode"
+// +kubebuilder:validation:XValidation:rule="!has(self.envPrefix) || (!has(self.secretRef.key) && !has(self.mountPath))",message="envPrefix applies only to a whole Secret exposed as environment variables (no secretRef.key, no mountPath)",fieldPath=".envPrefix"
 type Credential struct {
 	// name identifies the credential within the Agent. A DNS label (RFC 1123): 1–63 characters
 	// from [a-z0-9-], starting and ending with a letter or digit.
@@ -194,6 +197,18 @@ type Credential struct {
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z_][A-Za-z0-9_]*$')",message="must be a C identifier: [A-Za-z_][A-Za-z0-9_]*"
 	// +kubebuilder:validation:XValidation:rule="!(self in ['HOME', 'PATH', 'SHELL', 'USER', 'WORKSPACE_DIR']) && !self.startsWith('TASK_') && !self.startsWith('KUBEOPENCODE_') && !self.startsWith('OPENCODE_')",message="is reserved: HOME, PATH, SHELL, USER, WORKSPACE_DIR and names starting with TASK_, KUBEOPENCODE_ or OPENCODE_ are set by the operator"
 	Env string `json:"env,omitempty"`
+
+	// envPrefix is prepended to every key of a whole Secret exposed as environment variables
+	// (neither secretRef.key nor mountPath set), and is required for that shape. A C identifier
+	// of at most 64 characters that cannot form a reserved name: it must not be the beginning of
+	// HOME, PATH, SHELL, USER, WORKSPACE_DIR, TASK_, KUBEOPENCODE_ or OPENCODE_ (e.g. "PA" or
+	// "TASK"), nor start with TASK_, KUBEOPENCODE_ or OPENCODE_. Example: "GITHUB_".
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z_][A-Za-z0-9_]*$')",message="must be a C identifier: [A-Za-z_][A-Za-z0-9_]*"
+	// +kubebuilder:validation:XValidation:rule="!['HOME', 'PATH', 'SHELL', 'USER', 'WORKSPACE_DIR', 'TASK_', 'KUBEOPENCODE_', 'OPENCODE_'].exists(r, r.startsWith(self)) && !['TASK_', 'KUBEOPENCODE_', 'OPENCODE_'].exists(p, self.startsWith(p))",message="could form a reserved name: it must not begin HOME, PATH, SHELL, USER, WORKSPACE_DIR, TASK_, KUBEOPENCODE_ or OPENCODE_, nor start with TASK_, KUBEOPENCODE_ or OPENCODE_"
+	EnvPrefix string `json:"envPrefix,omitempty"`
 
 	// mountPath is where the key (a file) or the whole Secret (a directory) is mounted. A path:
 	// absolute and normalized (no empty, . or .. segment, no trailing /), not /, at most 1024

@@ -46,4 +46,9 @@ const (
 	ReasonTimedOut = "TimedOut"
 	// ReasonStopped: the stop annotation was set; the Pod was deleted.
 	ReasonStopped = "Stopped"
+	// ReasonPodCreated: the agent Pod was created; the Task runs (Succeeded is Unknown).
+	ReasonPodCreated = "PodCreated"
+	// ReasonPodSecurityViolation: the agent Pod would fail Pod Security "restricted"; it was not
+	// created, and the message carries the verdict.
+	ReasonPodSecurityViolation = "PodSecurityViolation"
 )
