@@ -28,10 +28,6 @@ const (
 	DescriptionAnnotation = "kubeopencode.io/task-description"
 )
 
-// ReasonPodSecurityViolation: the Pod the operator would create fails Pod Security "restricted";
-// it is not created and the Task fails with the verdict.
-const ReasonPodSecurityViolation = "PodSecurityViolation"
-
 // taskError is a decision that ends a Task: a condition reason and a message for its author.
 type taskError struct {
 	reason  string
@@ -81,9 +77,15 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, error) {
 
 	creds := make([]credentials.Credential, 0, len(spec.Credentials))
 	for _, c := range spec.Credentials {
+		if c.SecretRef.Key == "" && c.MountPath == "" && c.EnvPrefix == "" {
+			// Decided here rather than relaxed with AllowUnprefixedEnvFrom: whoever writes the
+			// Secret could otherwise set PATH or TASK_* (T10, T16).
+			return nil, invalid("spec.credentials[%q]: a whole Secret exposed as environment variables needs envPrefix, "+
+				"because its keys could name reserved variables such as PATH or TASK_*", c.Name)
+		}
 		creds = append(creds, credentials.Credential{
 			Name: c.Name, SecretName: c.SecretRef.Name, Key: c.SecretRef.Key, Env: c.Env,
-			EnvPrefix: credentialEnvPrefix(c), MountPath: string(c.MountPath), FileMode: (*int32)(c.FileMode),
+			EnvPrefix: c.EnvPrefix, MountPath: string(c.MountPath), FileMode: (*int32)(c.FileMode),
 		})
 	}
 	proj, err := credentials.Project(creds, credentials.Options{
@@ -217,8 +219,3 @@ func validationTask(agent *v1alpha1.Agent) *v1alpha1.Task {
 		},
 	}
 }
-
-// credentialEnvPrefix is the prefix of a whole-Secret environment credential. The api has no
-// envPrefix field yet, so such a credential is refused by the credentials library (its keys could
-// name PATH or TASK_*), and the Task fails with InvalidConfiguration.
-func credentialEnvPrefix(v1alpha1.Credential) string { return "" }

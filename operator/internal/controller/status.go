@@ -17,9 +17,6 @@ import (
 // before the Task goes away (threat T5).
 const Finalizer = "kubeopencode.io/cleanup"
 
-// ReasonPodCreated: the agent Pod was created; the Task runs.
-const ReasonPodCreated = "PodCreated"
-
 // maxConditionMessage keeps condition messages well below the API limit (32768).
 const maxConditionMessage = 4096
 
@@ -75,7 +72,7 @@ func resolvedAgent(t *v1alpha1.Task) *v1alpha1.AgentReference {
 // eventType is Normal for success and Warning for everything else.
 func eventType(reason string) string {
 	switch reason {
-	case v1alpha1.ReasonAgentSucceeded, ReasonPodCreated, v1alpha1.ReasonStopped:
+	case v1alpha1.ReasonAgentSucceeded, v1alpha1.ReasonPodCreated, v1alpha1.ReasonStopped:
 		return corev1.EventTypeNormal
 	}
 	return corev1.EventTypeWarning

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -75,6 +76,39 @@ func TestT16BadInput(t *testing.T) {
 			})
 		})
 	}
+
+	t.Run("whole Secret as environment with a prefix", func(t *testing.T) {
+		ag := agent(agentNS, "prefixed", func(a *v1alpha1.Agent) {
+			a.Spec.Credentials = []v1alpha1.Credential{{Name: "all", SecretRef: v1alpha1.SecretReference{Name: "everything"}, EnvPrefix: "VENDOR_"}}
+		})
+		create(t, ag)
+		tk := task(agentNS, "prefixed", agentNS, ag.Name)
+		create(t, tk)
+		pod := waitPod(t, waitPhase(t, tk, v1alpha1.TaskPhaseRunning))
+		from := pod.Spec.Containers[0].EnvFrom
+		if len(from) != 1 || from[0].Prefix != "VENDOR_" || from[0].SecretRef == nil || from[0].SecretRef.Name != "everything" {
+			t.Errorf("envFrom %+v, want the Secret everything with prefix VENDOR_", from)
+		}
+	})
+
+	for _, prefix := range []string{"PA", "TASK", "TASK_X", "OPENCODE_", "KUBE", "1X", "A-B"} {
+		t.Run("envPrefix "+prefix+" is refused at admission", func(t *testing.T) {
+			ag := agent(agentNS, "refused", func(a *v1alpha1.Agent) {
+				a.Spec.Credentials = []v1alpha1.Credential{{Name: "all", SecretRef: v1alpha1.SecretReference{Name: "s"}, EnvPrefix: prefix}}
+			})
+			if err := env.Client.Create(ctx, ag); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "envPrefix") {
+				t.Errorf("creating an Agent with envPrefix %q: %v, want Invalid naming envPrefix", prefix, err)
+			}
+		})
+	}
+	t.Run("envPrefix with a key is refused at admission", func(t *testing.T) {
+		ag := agent(agentNS, "refused", func(a *v1alpha1.Agent) {
+			a.Spec.Credentials = []v1alpha1.Credential{{Name: "k", SecretRef: v1alpha1.SecretReference{Name: "s", Key: "k"}, Env: "K", EnvPrefix: "X_"}}
+		})
+		if err := env.Client.Create(ctx, ag); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "envPrefix applies only") {
+			t.Errorf("got %v, want Invalid (envPrefix applies only to a whole Secret)", err)
+		}
+	})
 
 	t.Run("Agent that does not exist", func(t *testing.T) {
 		tk := task(team, "orphan", agentNS, "no-such-agent")

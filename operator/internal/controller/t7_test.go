@@ -31,8 +31,30 @@ func TestT7ConcurrencyUnderBurst(t *testing.T) {
 	create(t, ag)
 	startOperator(t, append([]string{agentNS}, teams...))
 	k := startKubelet(t, agentNS, 20*time.Millisecond)
-
+	// No agent finishes until every Task of the burst has been decided: exactly the limit runs,
+	// the rest is queued.
+	k.pause(true)
 	tasks := burst(t, teams, perNS, agentNS, ag.Name)
+	eventually(t, 60*time.Second, "every Task of the burst to be decided", func(ctx context.Context) (bool, error) {
+		running, queued := 0, 0
+		for _, tk := range tasks {
+			got := &v1alpha1.Task{}
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(tk), got); err != nil {
+				return false, err
+			}
+			switch got.Status.Phase {
+			case v1alpha1.TaskPhaseRunning:
+				running++
+			case v1alpha1.TaskPhaseQueued:
+				queued++
+			}
+		}
+		if running > limit {
+			return false, fmt.Errorf("%d Tasks are Running, limit %d", running, limit)
+		}
+		return running == limit && queued == len(tasks)-limit, nil
+	})
+	k.pause(false)
 	waitAllFinal(t, tasks, 60*time.Second)
 
 	maxActive, seen, err := k.stats()

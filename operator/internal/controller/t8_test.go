@@ -119,10 +119,10 @@ func TestT8PodSecurity(t *testing.T) {
 		create(t, tk)
 		got := waitPhase(t, tk, v1alpha1.TaskPhaseFailed)
 		c := succeeded(got)
-		if c.Reason != controller.ReasonPodSecurityViolation || !strings.Contains(c.Message, `violates PodSecurity "restricted:latest": privileged`) {
-			t.Errorf("Succeeded = %s %q, want %s with the verdict", c.Reason, c.Message, controller.ReasonPodSecurityViolation)
+		if c.Reason != v1alpha1.ReasonPodSecurityViolation || !strings.Contains(c.Message, `violates PodSecurity "restricted:latest": privileged`) {
+			t.Errorf("Succeeded = %s %q, want %s with the verdict", c.Reason, c.Message, v1alpha1.ReasonPodSecurityViolation)
 		}
-		waitEvent(t, got, controller.ReasonPodSecurityViolation)
+		waitEvent(t, got, v1alpha1.ReasonPodSecurityViolation)
 		if pods := podsOf(t, got); len(pods) != 0 {
 			t.Errorf("an unsafe Pod was created: %s", pods[0].Name)
 		}

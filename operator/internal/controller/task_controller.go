@@ -159,7 +159,7 @@ func (r *TaskReconciler) start(ctx context.Context, task *v1alpha1.Task) (ctrl.R
 	}
 	// T8: the operator never creates a Pod that fails Pod Security "restricted".
 	if v := r.opts.Judge.Judge(pod); !v.Allowed {
-		return r.deny(ctx, task, ReasonPodSecurityViolation, "the agent Pod was not created: it "+v.Message())
+		return r.deny(ctx, task, v1alpha1.ReasonPodSecurityViolation, "the agent Pod was not created: it "+v.Message())
 	}
 	adm := r.ledger.admit(task, agent.Spec.MaxConcurrentTasks, agent.Spec.Quota, r.now())
 	if !adm.ok {
@@ -218,9 +218,9 @@ func (r *TaskReconciler) markRunning(ctx context.Context, task *v1alpha1.Task, n
 		if st.StartTime == nil {
 			st.StartTime = &started
 		}
-		setCondition(st, task.Generation, v1alpha1.ConditionSucceeded, metav1.ConditionUnknown, ReasonPodCreated, msg)
+		setCondition(st, task.Generation, v1alpha1.ConditionSucceeded, metav1.ConditionUnknown, v1alpha1.ReasonPodCreated, msg)
 		if meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionQueued) != nil {
-			setCondition(st, task.Generation, v1alpha1.ConditionQueued, metav1.ConditionFalse, ReasonPodCreated, msg)
+			setCondition(st, task.Generation, v1alpha1.ConditionQueued, metav1.ConditionFalse, v1alpha1.ReasonPodCreated, msg)
 		}
 	})
 	if err != nil {
@@ -228,7 +228,7 @@ func (r *TaskReconciler) markRunning(ctx context.Context, task *v1alpha1.Task, n
 	}
 	r.ledger.forget(task)
 	logf.FromContext(ctx).Info("agent Pod created", "pod", ns+"/"+name)
-	r.event(task, corev1.EventTypeNormal, ReasonPodCreated, "CreatePod", msg)
+	r.event(task, corev1.EventTypeNormal, v1alpha1.ReasonPodCreated, "CreatePod", msg)
 	return nil
 }
 
@@ -452,7 +452,7 @@ func (r *TaskReconciler) event(task *v1alpha1.Task, typ, reason, action, note st
 func action(reason string) string {
 	switch reason {
 	case v1alpha1.ReasonAgentNotFound, v1alpha1.ReasonNamespaceNotAllowed, v1alpha1.ReasonInvalidConfiguration,
-		v1alpha1.ReasonPathConflict, ReasonPodSecurityViolation:
+		v1alpha1.ReasonPathConflict, v1alpha1.ReasonPodSecurityViolation:
 		return "Admit"
 	case v1alpha1.ReasonAgentSucceeded:
 		return "Complete"
