@@ -2,6 +2,7 @@ package podspec
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -129,10 +130,16 @@ func newBuilder(s *Spec) (*builder, error) {
 		if why := CheckPath(f.Path); why != "" {
 			return nil, invalid(field+".Path", "%q %s", f.Path, why)
 		}
-		if f.ConfigMap == "" {
+		switch {
+		case f.FieldPath != "" && (f.ConfigMap != "" || f.Key != ""):
+			return nil, invalid(field+".FieldPath", "excludes ConfigMap and Key: a file has one source")
+		case f.FieldPath != "":
+			if !isMetadataFieldPath(f.FieldPath) {
+				return nil, invalid(field+".FieldPath", "%q is not a downward API field of the Pod's metadata", f.FieldPath)
+			}
+		case f.ConfigMap == "":
 			return nil, invalid(field+".ConfigMap", "is required")
-		}
-		if f.Key == "" {
+		case f.Key == "":
 			return nil, invalid(field+".Key", "is required")
 		}
 		if f.Mode < 0 || f.Mode > 0o777 {
@@ -239,12 +246,17 @@ func (b *builder) pod() *corev1.Pod {
 		if mode == 0 {
 			mode = DefaultFileMode
 		}
-		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{
-			ConfigMap: &corev1.ConfigMapVolumeSource{
-				LocalObjectReference: corev1.LocalObjectReference{Name: f.ConfigMap},
-				Items:                []corev1.KeyToPath{{Key: f.Key, Path: fileItemPath, Mode: ptr(mode)}},
-			},
-		}})
+		source := corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: f.ConfigMap},
+			Items:                []corev1.KeyToPath{{Key: f.Key, Path: fileItemPath, Mode: ptr(mode)}},
+		}}
+		if f.FieldPath != "" {
+			source = corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{
+				Items: []corev1.DownwardAPIVolumeFile{{Path: fileItemPath, Mode: ptr(mode),
+					FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: f.FieldPath}}},
+			}}
+		}
+		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: name, VolumeSource: source})
 		agent.VolumeMounts = append(agent.VolumeMounts, corev1.VolumeMount{
 			Name: name, MountPath: f.Path, SubPath: fileItemPath, ReadOnly: true,
 		})
@@ -280,7 +292,7 @@ func (b *builder) pod() *corev1.Pod {
 }
 
 const (
-	// fileItemPath is the name of a Spec.Files entry inside its ConfigMap volume.
+	// fileItemPath is the name of a Spec.Files entry inside its ConfigMap or downward API volume.
 	fileItemPath = "file"
 	// contextDir is the first element of ContextFile.
 	contextDir = ".kubeopencode"
@@ -481,6 +493,21 @@ func restrictedVolume(v *corev1.VolumeSource) bool {
 	rest.ConfigMap, rest.CSI, rest.DownwardAPI, rest.EmptyDir, rest.Ephemeral = nil, nil, nil, nil, nil
 	rest.Image, rest.PersistentVolumeClaim, rest.Projected, rest.Secret = nil, nil, nil, nil
 	return rest == corev1.VolumeSource{} && *v != corev1.VolumeSource{}
+}
+
+// isMetadataFieldPath reports whether p is a downward API volume field of the Pod's metadata.
+func isMetadataFieldPath(p string) bool {
+	switch p {
+	case "metadata.name", "metadata.namespace", "metadata.uid", "metadata.labels", "metadata.annotations":
+		return true
+	}
+	for _, prefix := range []string{"metadata.labels['", "metadata.annotations['"} {
+		if key, ok := strings.CutPrefix(p, prefix); ok {
+			key, ok = strings.CutSuffix(key, "']")
+			return ok && key != "" && !strings.ContainsAny(key, "'[]")
+		}
+	}
+	return false
 }
 
 func ptr[T any](v T) *T { return &v }

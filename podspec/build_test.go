@@ -2,6 +2,7 @@ package podspec
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -76,6 +77,15 @@ func TestBuildRefuses(t *testing.T) {
 			`podspec: Files[0].Path: "/etc/x/" must be clean (no ".", "..", "//" or trailing "/")`},
 		{"file mode", func(s *Spec) { s.Files = []File{{Path: "/etc/x", ConfigMap: "c", Key: "k", Mode: 0o4755}} }, ErrInvalid,
 			`podspec: Files[0].Mode: 04755 is outside 0..0777`},
+		{"file with two sources", func(s *Spec) {
+			s.Files = []File{{Path: "/workspace/task.md", ConfigMap: "c", Key: "k", FieldPath: "metadata.name"}}
+		}, ErrInvalid, `podspec: Files[0].FieldPath: excludes ConfigMap and Key: a file has one source`},
+		{"file from a spec field", func(s *Spec) {
+			s.Files = []File{{Path: "/workspace/task.md", FieldPath: "spec.nodeName"}}
+		}, ErrInvalid, `podspec: Files[0].FieldPath: "spec.nodeName" is not a downward API field of the Pod's metadata`},
+		{"file from a malformed annotation path", func(s *Spec) {
+			s.Files = []File{{Path: "/workspace/task.md", FieldPath: "metadata.annotations['a']['b']"}}
+		}, ErrInvalid, `podspec: Files[0].FieldPath: "metadata.annotations['a']['b']" is not a downward API field of the Pod's metadata`},
 		{"two files same path", func(s *Spec) {
 			s.Files = []File{{Path: "/etc/x", ConfigMap: "a", Key: "k"}, {Path: "/etc/x", ConfigMap: "b", Key: "k"}}
 		}, ErrConflict, `podspec: container "agent": mount path "/etc/x" (Files[1]) is already used by Files[0] at "/etc/x"`},
@@ -283,5 +293,34 @@ func TestHardeningOnEveryContainer(t *testing.T) {
 	if ps.HostNetwork || *ps.AutomountServiceAccountToken || *ps.EnableServiceLinks || ps.RestartPolicy != corev1.RestartPolicyNever ||
 		*ps.SecurityContext.FSGroup != 2000 || *ps.ActiveDeadlineSeconds != 5401 {
 		t.Errorf("pod-level defaults not applied: %+v", ps)
+	}
+}
+
+// TestBuildFileFromDownwardAPI: a file whose content is a field of the Pod's own metadata is a
+// read-only downwardAPI subPath mount, allowed at the reserved <workspace>/task.md.
+func TestBuildFileFromDownwardAPI(t *testing.T) {
+	s := baseSpec()
+	const field = "metadata.annotations['example.com/prompt']"
+	s.Files = []File{{Path: "/workspace/task.md", FieldPath: field}}
+	pod, err := Build(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := volumeNameForPath("file", "/workspace/task.md")
+	var vol *corev1.Volume
+	for i := range pod.Spec.Volumes {
+		if pod.Spec.Volumes[i].Name == name {
+			vol = &pod.Spec.Volumes[i]
+		}
+	}
+	want := &corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{
+		Items: []corev1.DownwardAPIVolumeFile{{Path: "file", Mode: ptr(DefaultFileMode), FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: field}}},
+	}}}
+	if diff := cmp.Diff(want, vol); diff != "" {
+		t.Errorf("volume (-want +got):\n%s", diff)
+	}
+	mount := corev1.VolumeMount{Name: name, MountPath: "/workspace/task.md", SubPath: "file", ReadOnly: true}
+	if !slices.ContainsFunc(pod.Spec.Containers[0].VolumeMounts, func(m corev1.VolumeMount) bool { return cmp.Equal(m, mount) }) {
+		t.Errorf("agent mounts %v, want %v", pod.Spec.Containers[0].VolumeMounts, mount)
 	}
 }

@@ -10,7 +10,8 @@
 // which copies the agent binary into the shared emptyDir ToolsDir (/tools); the container "agent"
 // runs Spec.ExecutorImage with Spec.Command in the workspace (default /workspace), where /tools is
 // mounted read-only. Callers may add init containers, native sidecars, volumes, mounts, files from
-// ConfigMaps (contexts, task.md) and [Projection]s such as credentials.Projection.
+// ConfigMaps or from the Pod's own metadata through the downward API (contexts, task.md) and
+// [Projection]s such as credentials.Projection.
 //
 // # Security defaults
 //

@@ -145,14 +145,21 @@ type Identity struct {
 	AgentName string
 }
 
-// File is one file placed read-only into the agent container from a key of a ConfigMap, through a
-// subPath mount. Files are a snapshot taken at container start.
+// File is one file placed read-only into the agent container, through a subPath mount, from a key
+// of a ConfigMap or from a field of the Pod's own metadata (downward API). Files are a snapshot
+// taken at container start.
 type File struct {
 	// Path in the agent container: clean and absolute. Files may use InternalDir and the
 	// workspace's TaskFile and ContextFile, which other mounts may not.
 	Path      string
 	ConfigMap string // name of the ConfigMap in the Pod's namespace
 	Key       string // key in the ConfigMap
+	// FieldPath, instead of ConfigMap and Key, is a downward API field of the Pod's metadata:
+	// metadata.name, metadata.namespace, metadata.uid, metadata.labels, metadata.annotations, or
+	// one key of the last two, e.g. metadata.annotations['example.com/prompt']. The content then
+	// travels with the Pod, so there is no extra object to create (a caller may set a reserved
+	// annotation on the built Pod for it).
+	FieldPath string
 	// Mode of the file, 0 means DefaultFileMode (0444). Between 0o001 and 0o777.
 	Mode int32
 }
