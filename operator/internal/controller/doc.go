@@ -14,6 +14,17 @@
 // for too long) end the Task with a precise reason and free its slot (T5, T6). Every decision sets
 // a condition and emits an events.k8s.io Event regarding the Task.
 //
+// # What the agent gets
+//
+// The Task's description travels in the Pod's own annotation kubeopencode.io/task-description;
+// the kubelet turns it into <workspaceDir>/task.md (a downward API file) and TASK_DESCRIPTION,
+// so it costs no ConfigMap and no write. The default command is
+// ["/tools/opencode", "run", "$(TASK_DESCRIPTION)"] (Kubernetes expands the variable; no shell);
+// an Agent's spec.command replaces it. TASK_NAME, TASK_NAMESPACE, TASK_UID,
+// KUBEOPENCODE_AGENT_NAME and KUBEOPENCODE_AGENT_NAMESPACE name the Task and the Agent;
+// OPENCODE_CONFIG_CONTENT carries spec.config. Credential files are staged by the operator's own
+// image (SystemImage, "kubeopencode stage-credentials").
+//
 // # Names and ownership
 //
 // The Pod's name derives from the Task's name and UID (podspec.DNSLabel), so it is deterministic

@@ -32,7 +32,9 @@ const (
 
 // DefaultCommand is the agent container's command when an Agent sets no spec.command. Kubernetes
 // expands $(TASK_DESCRIPTION) itself (no shell), from the environment variable the operator sets
-// to the Task's description.
+// to the Task's description (also in <workspaceDir>/task.md). One argument is limited to 128 KiB
+// by Linux, so a description of 65536 multi-byte characters needs an Agent command that reads
+// task.md instead.
 func DefaultCommand() []string {
 	return []string{"/tools/opencode", "run", "$(" + EnvTaskDescription + ")"}
 }

@@ -118,6 +118,11 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, error) {
 		Projections:        []podspec.Projection{proj},
 		Relax:              podspec.Relax{AutomountServiceAccountToken: ptr.Deref(spec.AutomountServiceAccountToken, false)},
 	}
+	if task.Spec.Description != "" {
+		// <workspaceDir>/task.md: the description, read by the kubelet from the Pod's own
+		// annotation (set below), so it costs no ConfigMap and no write.
+		s.Files = []podspec.File{{Path: workspaceDir(spec) + "/" + v1alpha1.TaskFileName, FieldPath: descriptionFieldPath}}
+	}
 	if len(spec.Command) > 0 {
 		s.Command = spec.Command
 	}
@@ -179,7 +184,7 @@ func agentEnv(task *v1alpha1.Task, agent *v1alpha1.Agent) []corev1.EnvVar {
 		{Name: EnvTaskNamespace, Value: task.Namespace},
 		{Name: EnvTaskUID, Value: string(task.UID)},
 		{Name: EnvTaskDescription, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{
-			FieldPath: "metadata.annotations['" + DescriptionAnnotation + "']",
+			APIVersion: "v1", FieldPath: descriptionFieldPath,
 		}}},
 		{Name: EnvAgentName, Value: agent.Name},
 		{Name: EnvAgentNamespace, Value: agent.Namespace},
@@ -199,6 +204,14 @@ func agentProblem(task *v1alpha1.Task, agent *v1alpha1.Agent, detail string) str
 			agent.Namespace, agent.Name, agent.Namespace)
 	}
 	return fmt.Sprintf("Agent %s/%s cannot run this Task: %s", agent.Namespace, agent.Name, detail)
+}
+
+// descriptionFieldPath is the downward API path of the description annotation.
+const descriptionFieldPath = "metadata.annotations['" + DescriptionAnnotation + "']"
+
+// workspaceDir is the Agent's workspace (podspec's default when unset).
+func workspaceDir(spec v1alpha1.AgentSpec) string {
+	return orDefault(string(spec.WorkspaceDir), podspec.DefaultWorkspaceDir)
 }
 
 func orDefault(v, def string) string {

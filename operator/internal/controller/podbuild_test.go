@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
@@ -110,6 +111,20 @@ func TestBuildPodDefaults(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, env); diff != "" {
 		t.Errorf("agent environment (-want +got):\n%s", diff)
+	}
+	taskMD := corev1.VolumeMount{}
+	for _, m := range agent.VolumeMounts {
+		if m.MountPath == "/workspace/task.md" {
+			taskMD = m
+		}
+	}
+	for _, v := range pod.Spec.Volumes {
+		if v.Name == taskMD.Name && (v.DownwardAPI == nil || v.DownwardAPI.Items[0].FieldRef.FieldPath != "metadata.annotations['"+DescriptionAnnotation+"']") {
+			t.Errorf("task.md comes from %+v, want the description annotation", v.VolumeSource)
+		}
+	}
+	if taskMD.Name == "" || !taskMD.ReadOnly {
+		t.Errorf("task.md mount %+v, want a read-only mount at /workspace/task.md", taskMD)
 	}
 	if got := pod.Annotations[DescriptionAnnotation]; got != task.Spec.Description {
 		t.Errorf("description annotation %q, want %q", got, task.Spec.Description)
