@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -36,6 +37,16 @@ func TestCleanup(t *testing.T) {
 		setPodStatus(t, pod, phase(corev1.PodSucceeded))
 		return waitPhase(t, tk, v1alpha1.TaskPhaseCompleted), pod
 	}
+
+	t.Run("Ready", func(t *testing.T) {
+		eventually(t, 30*time.Second, "KubeOpenCodeConfig Ready", func(ctx context.Context) (bool, error) {
+			cur := &v1alpha1.KubeOpenCodeConfig{}
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(cfg), cur); err != nil {
+				return false, err
+			}
+			return meta.IsStatusConditionTrue(cur.Status.Conditions, v1alpha1.ConditionReady) && cur.Status.ObservedGeneration == cur.Generation, nil
+		})
+	})
 
 	t.Run("ttlSecondsAfterFinished", func(t *testing.T) {
 		tk, pod := run(t, "ttl")

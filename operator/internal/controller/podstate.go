@@ -59,21 +59,40 @@ func readPod(pod *corev1.Pod, now time.Time, startTimeout time.Duration) outcome
 				message: fmt.Sprintf("Pod %s cannot start: container %q: %s: %s", where, cs.Name, w.Reason, w.Message)}
 		}
 	}
-	for _, c := range pod.Status.Conditions {
-		if c.Type != corev1.PodScheduled || c.Status != corev1.ConditionFalse || c.Reason != corev1.PodReasonUnschedulable {
-			continue
-		}
-		since := c.LastTransitionTime.Time
-		if since.IsZero() {
-			since = pod.CreationTimestamp.Time
-		}
-		if left := since.Add(startTimeout).Sub(now); left > 0 {
+	if pod.Status.Phase == corev1.PodPending || pod.Status.Phase == "" {
+		// Not started: unschedulable, or stuck creating (e.g. a Secret volume that does not
+		// exist, whose mount the kubelet retries forever). Give it startTimeout.
+		if left := pod.CreationTimestamp.Add(startTimeout).Sub(now); left > 0 {
 			return outcome{recheck: left}
 		}
 		return outcome{done: true, deletePod: true, phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
-			message: fmt.Sprintf("Pod %s stayed unschedulable for %s: %s", where, startTimeout, c.Message)}
+			message: fmt.Sprintf("Pod %s did not start within %s: %s", where, startTimeout, pendingDetail(pod))}
 	}
 	return outcome{}
+}
+
+// pendingDetail says why a Pod has not started, from its conditions and container states.
+func pendingDetail(pod *corev1.Pod) string {
+	var parts []string
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			parts = append(parts, fmt.Sprintf("unschedulable (%s): %s", c.Reason, c.Message))
+		}
+	}
+	statuses := append(append([]corev1.ContainerStatus(nil), pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
+	for _, cs := range statuses {
+		if w := cs.State.Waiting; w != nil {
+			p := fmt.Sprintf("container %q waiting: %s", cs.Name, w.Reason)
+			if w.Message != "" {
+				p += ": " + truncate(w.Message, 512)
+			}
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 0 {
+		return "no status from the kubelet"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // failureDetail names the containers that failed, with their exit codes and reasons.

@@ -76,7 +76,14 @@ func TestT6PodThatCannotRun(t *testing.T) {
 						Reason: corev1.PodReasonUnschedulable, Message: "0/3 nodes are available", LastTransitionTime: metav1.Now()}}
 				})
 			},
-			reason: v1alpha1.ReasonPodStartFailed, message: "unschedulable", podDeleted: true,
+			reason: v1alpha1.ReasonPodStartFailed, message: "unschedulable (Unschedulable): 0/3 nodes are available", podDeleted: true,
+		},
+		{
+			name: "stuck creating (a Secret volume that does not exist)", ns: agentNS,
+			kubelet: func(t *testing.T, pod *corev1.Pod) {
+				setPodStatus(t, pod, waiting("agent-init", "PodInitializing", ""))
+			},
+			reason: v1alpha1.ReasonPodStartFailed, message: `did not start within 2s: container "agent-init" waiting: PodInitializing`, podDeleted: true,
 		},
 		{
 			name: "Pod vanished", ns: agentNS,

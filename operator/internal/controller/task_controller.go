@@ -339,9 +339,9 @@ func (r *TaskReconciler) end(ctx context.Context, task *v1alpha1.Task, o outcome
 
 // finalize deletes the Task's Pod wherever it runs, then removes the finalizer (T5).
 func (r *TaskReconciler) finalize(ctx context.Context, task *v1alpha1.Task) (ctrl.Result, error) {
-	r.wakeAll(r.ledger.release(task.UID))
 	r.ledger.forget(task)
 	if !controllerutil.ContainsFinalizer(task, Finalizer) {
+		r.wakeAll(r.ledger.release(task.UID))
 		return ctrl.Result{}, nil
 	}
 	live, ours, err := r.livePod(ctx, task)
@@ -353,6 +353,8 @@ func (r *TaskReconciler) finalize(ctx context.Context, task *v1alpha1.Task) (ctr
 			return ctrl.Result{}, err
 		}
 	}
+	// The Pod is gone or going: its slot is free.
+	r.wakeAll(r.ledger.release(task.UID))
 	before := task.ResourceVersion
 	controllerutil.RemoveFinalizer(task, Finalizer)
 	if err := r.Client.Update(ctx, task); err != nil {

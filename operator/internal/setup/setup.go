@@ -84,7 +84,8 @@ func NewScheme() (*runtime.Scheme, error) {
 	return s, nil
 }
 
-// New builds the operator's manager with the Task and Agent controllers registered.
+// New builds the operator's manager with the Task, Agent and KubeOpenCodeConfig controllers
+// registered.
 //
 // Caching: Pods are cached only when they carry app.kubernetes.io/managed-by=kubeopencode;
 // managedFields are stripped from every cached object; Secrets are never read (the operator has
@@ -176,6 +177,13 @@ func New(ctx context.Context, opts Options) (manager.Manager, error) {
 	}
 	if err := agents.SetupWithManager(mgr, controller.Options{}); err != nil {
 		return nil, fmt.Errorf("setting up the Agent controller: %w", err)
+	}
+	configs, err := opcontroller.NewConfigReconciler(mgr.GetClient(), opts.Controller)
+	if err != nil {
+		return nil, err
+	}
+	if err := configs.SetupWithManager(mgr, controller.Options{}); err != nil {
+		return nil, fmt.Errorf("setting up the KubeOpenCodeConfig controller: %w", err)
 	}
 	return mgr, nil
 }
