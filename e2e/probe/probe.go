@@ -108,3 +108,25 @@ func Parse(log []byte) (Report, error) {
 	}
 	return Report{}, errors.New("no probe report in the log")
 }
+
+// AgentBinaryName is the file Install writes, the name the operator's default command runs
+// (/tools/opencode).
+const AgentBinaryName = "opencode"
+
+// Install copies the running executable to dir/opencode with mode 0555, as an agent image's init
+// container copies the agent binary into the shared tools volume.
+func Install(dir string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("locating myself: %w", err)
+	}
+	b, err := os.ReadFile(self)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", self, err)
+	}
+	dst := filepath.Join(dir, AgentBinaryName)
+	if err := os.WriteFile(dst, b, 0o555); err != nil {
+		return fmt.Errorf("installing %s: %w", dst, err)
+	}
+	return os.Chmod(dst, 0o555)
+}

@@ -53,3 +53,22 @@ func TestParse(t *testing.T) {
 		t.Error("Parse of a log without a report: want an error")
 	}
 }
+
+func TestInstall(t *testing.T) {
+	dir := t.TempDir()
+	if err := Install(dir); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(filepath.Join(dir, AgentBinaryName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, _ := os.Executable()
+	want, _ := os.Stat(self)
+	if st.Mode().Perm() != 0o555 || st.Size() != want.Size() {
+		t.Errorf("installed %v, %d bytes; want 0555 and %d bytes", st.Mode().Perm(), st.Size(), want.Size())
+	}
+	if err := Install(filepath.Join(dir, "missing")); err == nil {
+		t.Error("Install into a missing directory: want an error")
+	}
+}

@@ -5,6 +5,8 @@
 #   example.local/pause:v1     the sandbox image of the real node
 #   example.local/kubeopencode:dev  the operator's own image (the kubeopencode binary, static, at
 #                              /usr/local/bin/kubeopencode, where agent Pods' init steps call it)
+#   example.local/agent:v1     an "agent image": its entrypoint installs the probe as /tools/opencode,
+#                              as a real agent image installs OpenCode
 #   example.local/probe:v1     test workload that reports what a container can see and do; it also
 #                              carries /stage-credentials, the credentials module's staging program
 set -euo pipefail
@@ -15,6 +17,7 @@ tools=$REPO_ROOT/hack/tools
 (cd "$REPO_ROOT/credentials" && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$TESTBED_BIN/stage-credentials" ./cmd/stage-credentials)
 (cd "$tools" && GOWORK=off go build -o "$TESTBED_BIN/mkimage" ./cmd/mkimage)
 "$TESTBED_BIN/mkimage" -tag example.local/pause:v1 -out "$TESTBED_IMAGES/pause.tar" -entrypoint /probe,pause "$TESTBED_BIN/probe:/probe"
+"$TESTBED_BIN/mkimage" -tag example.local/agent:v1 -out "$TESTBED_IMAGES/agent.tar" -entrypoint /probe,install,/tools "$TESTBED_BIN/probe:/probe"
 "$TESTBED_BIN/mkimage" -tag example.local/probe:v1 -out "$TESTBED_IMAGES/probe.tar" -entrypoint /probe "$TESTBED_BIN/probe:/probe" "$TESTBED_BIN/stage-credentials:/stage-credentials"
 (cd "$REPO_ROOT/operator" && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$TESTBED_BIN/kubeopencode" ./cmd/kubeopencode)
 "$TESTBED_BIN/mkimage" -tag example.local/kubeopencode:dev -out "$TESTBED_IMAGES/kubeopencode.tar" \

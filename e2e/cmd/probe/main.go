@@ -4,6 +4,8 @@
 //
 //	probe pause                                            block until SIGTERM/SIGINT, reaping children
 //	probe report [-file P]... [-env N]... [-exit-code C]   print a report, then exit with C
+//	probe install DIR                                      copy itself to DIR/opencode (what an agent
+//	                                                       image's init step does with the agent binary)
 package main
 
 import (
@@ -25,12 +27,21 @@ func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: probe pause | probe report [-file P]... [-env N]... [-exit-code C]")
+		fmt.Fprintln(os.Stderr, "usage: probe pause | probe install DIR | probe report [-file P]... [-env N]... [-exit-code C]")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
 	case "pause":
 		pause()
+	case "install":
+		if len(os.Args) != 3 {
+			fmt.Fprintln(os.Stderr, "usage: probe install DIR")
+			os.Exit(2)
+		}
+		if err := probe.Install(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "probe:", err)
+			os.Exit(1)
+		}
 	case "report":
 		fs := flag.NewFlagSet("report", flag.ExitOnError)
 		var files, envs multi
