@@ -49,9 +49,15 @@ func TestCleanup(t *testing.T) {
 	})
 
 	t.Run("ttlSecondsAfterFinished", func(t *testing.T) {
-		tk, pod := run(t, "ttl")
+		// Completion times have a resolution of a second, so the Task may be gone before it is
+		// seen Completed: its Event tells how it ended.
+		tk := task(ns, "ttl", ns, ag.Name)
+		create(t, tk)
+		pod := waitPod(t, waitPhase(t, tk, v1alpha1.TaskPhaseRunning))
+		setPodStatus(t, pod, phase(corev1.PodSucceeded))
 		waitGone(t, tk)
 		waitGone(t, pod)
+		waitEvent(t, tk, v1alpha1.ReasonAgentSucceeded)
 	})
 
 	t.Run("maxRetainedTasks", func(t *testing.T) {

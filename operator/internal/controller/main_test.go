@@ -249,9 +249,22 @@ func waitTask(t *testing.T, tk *v1alpha1.Task, what string, cond func(*v1alpha1.
 	return got
 }
 
+// waitPhase waits for the phase, and fails at once if the Task ended in another one.
 func waitPhase(t *testing.T, tk *v1alpha1.Task, phase v1alpha1.TaskPhase) *v1alpha1.Task {
 	t.Helper()
-	return waitTask(t, tk, "in phase "+string(phase), func(got *v1alpha1.Task) bool { return got.Status.Phase == phase })
+	var ended *v1alpha1.Task
+	got := waitTask(t, tk, "in phase "+string(phase), func(got *v1alpha1.Task) bool {
+		final := got.Status.Phase == v1alpha1.TaskPhaseCompleted || got.Status.Phase == v1alpha1.TaskPhaseFailed
+		if final && got.Status.Phase != phase {
+			ended = got.DeepCopy()
+			return true
+		}
+		return got.Status.Phase == phase
+	})
+	if ended != nil {
+		t.Fatalf("Task %s/%s ended %s (%+v), want %s", tk.Namespace, tk.Name, ended.Status.Phase, succeeded(ended), phase)
+	}
+	return got
 }
 
 // succeeded returns the Task's Succeeded condition (or an empty one).

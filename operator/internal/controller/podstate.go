@@ -59,9 +59,10 @@ func readPod(pod *corev1.Pod, now time.Time, startTimeout time.Duration) outcome
 				message: fmt.Sprintf("Pod %s cannot start: container %q: %s: %s", where, cs.Name, w.Reason, w.Message)}
 		}
 	}
-	if pod.Status.Phase == corev1.PodPending || pod.Status.Phase == "" {
-		// Not started: unschedulable, or stuck creating (e.g. a Secret volume that does not
-		// exist, whose mount the kubelet retries forever). Give it startTimeout.
+	if (pod.Status.Phase == corev1.PodPending || pod.Status.Phase == "") && !anyContainerStarted(statuses) {
+		// Nothing started: unschedulable, or stuck creating (e.g. a Secret volume that does not
+		// exist, whose mount the kubelet retries forever). Give it startTimeout. Once a container
+		// has started the volumes are mounted, and a long init step (a clone) is progress.
 		if left := pod.CreationTimestamp.Add(startTimeout).Sub(now); left > 0 {
 			return outcome{recheck: left}
 		}
@@ -69,6 +70,15 @@ func readPod(pod *corev1.Pod, now time.Time, startTimeout time.Duration) outcome
 			message: fmt.Sprintf("Pod %s did not start within %s: %s", where, startTimeout, pendingDetail(pod))}
 	}
 	return outcome{}
+}
+
+func anyContainerStarted(statuses []corev1.ContainerStatus) bool {
+	for _, cs := range statuses {
+		if cs.State.Running != nil || cs.State.Terminated != nil || cs.LastTerminationState.Terminated != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // pendingDetail says why a Pod has not started, from its conditions and container states.

@@ -93,7 +93,7 @@ func TestT6PodThatCannotRun(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			reason: v1alpha1.ReasonPodMissing, message: "deleted before the agent finished",
+			reason: v1alpha1.ReasonPodMissing, message: "before the agent finished",
 		},
 		{
 			name: "agent exited non-zero", ns: agentNS,

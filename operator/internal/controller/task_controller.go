@@ -127,10 +127,17 @@ func (r *TaskReconciler) start(ctx context.Context, task *v1alpha1.Task) (ctrl.R
 	agent := &v1alpha1.Agent{}
 	key := types.NamespacedName{Namespace: agentNamespace(task), Name: task.Spec.AgentRef.Name}
 	if err := r.Client.Get(ctx, key, agent); err != nil {
-		if apierrors.IsNotFound(err) {
-			return r.deny(ctx, task, v1alpha1.ReasonAgentNotFound, fmt.Sprintf("Agent %s does not exist", key))
+		if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, fmt.Errorf("reading Agent %s: %w", key, err)
 		}
-		return ctrl.Result{}, fmt.Errorf("reading Agent %s: %w", key, err)
+		// The cache may lag behind an Agent created a moment ago: a refusal is final, so ask
+		// the API server before giving it.
+		if err := r.APIReader.Get(ctx, key, agent); err != nil {
+			if apierrors.IsNotFound(err) {
+				return r.deny(ctx, task, v1alpha1.ReasonAgentNotFound, fmt.Sprintf("Agent %s does not exist", key))
+			}
+			return ctrl.Result{}, fmt.Errorf("reading Agent %s: %w", key, err)
+		}
 	}
 	// T1: re-checked on every attempt, so a queued Task is checked again when it starts.
 	decision := policy.NewNamespacePolicy(agent.Namespace, agent.Name, agent.Spec.AllowedNamespaces).Decide(task.Namespace)
