@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,19 +22,22 @@ import (
 
 // AgentReconciler reports whether each Agent can run Tasks as written: its Ready condition. It
 // checks what the schema cannot (the compiled namespace policy, the config JSON, the assembled
-// Pod with its credentials and paths, the Pod Security verdict) and writes only agents/status.
+// Pod with its credentials and paths, the Pod Security verdict) and writes agents/status, and it
+// keeps the Agent's egress NetworkPolicy (spec.networkPolicy, T17) in line with the spec.
 type AgentReconciler struct {
-	Client   client.Client
-	Recorder events.EventRecorder
-	opts     Options
+	Client client.Client
+	// APIReader reads from the API server: metadata of a NetworkPolicy the cache does not show.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	opts      Options
 }
 
 // NewAgentReconciler returns an AgentReconciler with opts' defaults applied.
-func NewAgentReconciler(c client.Client, rec events.EventRecorder, opts Options) (*AgentReconciler, error) {
+func NewAgentReconciler(c client.Client, apiReader client.Reader, rec events.EventRecorder, opts Options) (*AgentReconciler, error) {
 	if opts.Judge == nil {
 		return nil, errors.New("controller: Options.Judge is required")
 	}
-	return &AgentReconciler{Client: c, Recorder: rec, opts: opts.withDefaults()}, nil
+	return &AgentReconciler{Client: c, APIReader: apiReader, Recorder: rec, opts: opts.withDefaults()}, nil
 }
 
 // SetupWithManager registers the controller.
@@ -41,6 +45,7 @@ func (r *AgentReconciler) SetupWithManager(mgr ctrl.Manager, ctrlOpts controller
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("agent").
 		For(&v1alpha1.Agent{}).
+		Owns(&networkingv1.NetworkPolicy{}).
 		Watches(&v1alpha1.KubeOpenCodeConfig{}, handler.EnqueueRequestsFromMapFunc(r.allAgents)).
 		WithOptions(ctrlOpts).
 		Complete(r)
@@ -58,7 +63,16 @@ func (r *AgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	}
 	want := metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonValid,
 		Message: "the Agent can run Tasks", ObservedGeneration: agent.Generation}
-	if problem := validateAgent(agent, cfg, r.opts); problem != "" {
+	problem := validateAgent(agent, cfg, r.opts)
+	// T17: the egress NetworkPolicy follows spec.networkPolicy (created, updated, deleted).
+	npProblem, err := r.syncNetworkPolicy(ctx, agent)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if problem == "" {
+		problem = npProblem
+	}
+	if problem != "" {
 		want.Status, want.Reason, want.Message = metav1.ConditionFalse, v1alpha1.ReasonInvalidConfiguration, truncate(problem, maxConditionMessage)
 	}
 	have := meta.FindStatusCondition(agent.Status.Conditions, v1alpha1.ConditionReady)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -111,7 +112,11 @@ func New(ctx context.Context, opts Options) (manager.Manager, error) {
 	managed := labels.SelectorFromSet(labels.Set{v1alpha1.ManagedByLabel: v1alpha1.ManagedByValue})
 	cacheOpts := cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
-		ByObject:         map[client.Object]cache.ByObject{&corev1.Pod{}: {Label: managed}},
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Pod{}: {Label: managed},
+			// Only the operator's own egress NetworkPolicies (T17).
+			&networkingv1.NetworkPolicy{}: {Label: managed},
+		},
 	}
 	if len(opts.Namespaces) > 0 {
 		cacheOpts.DefaultNamespaces = make(map[string]cache.Config, len(opts.Namespaces))
@@ -171,7 +176,7 @@ func New(ctx context.Context, opts Options) (manager.Manager, error) {
 	if err := tasks.SetupWithManager(ctx, mgr, concurrency, controller.Options{}); err != nil {
 		return nil, fmt.Errorf("setting up the Task controller: %w", err)
 	}
-	agents, err := opcontroller.NewAgentReconciler(mgr.GetClient(), rec, opts.Controller)
+	agents, err := opcontroller.NewAgentReconciler(mgr.GetClient(), mgr.GetAPIReader(), rec, opts.Controller)
 	if err != nil {
 		return nil, err
 	}

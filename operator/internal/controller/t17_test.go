@@ -1,0 +1,130 @@
+package controller_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
+	"github.com/kubeopencode/kubeopencode/policy"
+)
+
+// TestT17EgressNetworkPolicy: an Agent with spec.networkPolicy gets <agent>-egress, a default-deny
+// egress NetworkPolicy owned by the Agent that selects its Pods and no other Agent's, keeps the
+// metadata address out of every allowed CIDR, follows changes of the allow-list, and is deleted
+// when spec.networkPolicy is removed. A NetworkPolicy of the same name that the operator does not
+// own is never adopted nor deleted: the Agent reports it in its Ready condition.
+func TestT17EgressNetworkPolicy(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(ctx, t)
+	startOperator(t, []string{ns})
+
+	isolated := agent(ns, "isolated", func(a *v1alpha1.Agent) {
+		a.Spec.NetworkPolicy = &v1alpha1.AgentNetworkPolicy{Egress: []v1alpha1.EgressRule{
+			{CIDRs: []string{"0.0.0.0/0"}, Ports: []v1alpha1.EgressPort{{Port: 443}}},
+		}}
+	})
+	open := agent(ns, "open")
+	create(t, isolated, open)
+	npKey := client.ObjectKey{Namespace: ns, Name: "isolated-egress"}
+	np := &networkingv1.NetworkPolicy{}
+	eventually(t, 30*time.Second, "the egress NetworkPolicy", func(ctx context.Context) (bool, error) {
+		return env.Client.Get(ctx, npKey, np) == nil, nil
+	})
+	ref := metav1.GetControllerOf(np)
+	if ref == nil || ref.UID != isolated.UID || ref.Kind != "Agent" || ref.BlockOwnerDeletion == nil || !*ref.BlockOwnerDeletion {
+		t.Errorf("owner reference %+v, want the Agent %s as controller with blockOwnerDeletion", ref, isolated.UID)
+	}
+	if got := np.Spec.PolicyTypes; len(got) != 1 || got[0] != networkingv1.PolicyTypeEgress {
+		t.Errorf("policyTypes %v, want [Egress] (default deny)", got)
+	}
+	var excepts []string
+	for _, r := range np.Spec.Egress {
+		for _, to := range r.To {
+			if to.IPBlock != nil {
+				excepts = append(excepts, to.IPBlock.Except...)
+			}
+		}
+	}
+	if strings.Join(excepts, ",") != policy.MetadataIPv4 {
+		t.Errorf("ipBlock excepts %v, want the metadata address %s", excepts, policy.MetadataIPv4)
+	}
+
+	// It selects the isolated Agent's Pods and not the other Agent's.
+	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+	if err != nil || sel.Empty() {
+		t.Fatalf("podSelector %v: %v", np.Spec.PodSelector, err)
+	}
+	for _, a := range []*v1alpha1.Agent{isolated, open} {
+		tk := task(ns, "on-"+a.Name, ns, a.Name)
+		create(t, tk)
+		pod := waitPod(t, tk)
+		if got, want := sel.Matches(labels.Set(pod.Labels)), a == isolated; got != want {
+			t.Errorf("Pod of Agent %s selected = %v, want %v", a.Name, got, want)
+		}
+	}
+
+	// The allow-list changes: the policy follows.
+	cur := &v1alpha1.Agent{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(isolated), cur); err != nil {
+		t.Fatal(err)
+	}
+	cur.Spec.NetworkPolicy.Egress[0].CIDRs = []string{"10.20.0.0/16"}
+	if err := env.Client.Update(ctx, cur); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the NetworkPolicy to follow the allow-list", func(ctx context.Context) (bool, error) {
+		if err := env.Client.Get(ctx, npKey, np); err != nil {
+			return false, err
+		}
+		for _, r := range np.Spec.Egress {
+			for _, to := range r.To {
+				if to.IPBlock != nil && to.IPBlock.CIDR == "10.20.0.0/16" {
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	})
+
+	// Removing spec.networkPolicy deletes it.
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(isolated), cur); err != nil {
+		t.Fatal(err)
+	}
+	cur.Spec.NetworkPolicy = nil
+	if err := env.Client.Update(ctx, cur); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: npKey.Name}})
+
+	// Someone else's NetworkPolicy under the name: left alone, the Agent says why.
+	foreign := &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "squatted-egress"},
+		Spec:       networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}},
+	}
+	create(t, foreign)
+	squatted := agent(ns, "squatted", func(a *v1alpha1.Agent) { a.Spec.NetworkPolicy = &v1alpha1.AgentNetworkPolicy{} })
+	create(t, squatted)
+	eventually(t, 30*time.Second, "Agent squatted not Ready", func(ctx context.Context) (bool, error) {
+		a := &v1alpha1.Agent{}
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(squatted), a); err != nil {
+			return false, err
+		}
+		c := meta.FindStatusCondition(a.Status.Conditions, v1alpha1.ConditionReady)
+		return c != nil && c.Status == metav1.ConditionFalse && strings.Contains(c.Message, "does not belong to this Agent"), nil
+	})
+	got := &networkingv1.NetworkPolicy{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(foreign), got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.OwnerReferences) != 0 || len(got.Spec.Egress) != 0 || got.Spec.PolicyTypes[0] != networkingv1.PolicyTypeIngress {
+		t.Errorf("the foreign NetworkPolicy was changed: %+v", got)
+	}
+}
