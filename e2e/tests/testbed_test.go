@@ -4,27 +4,16 @@ package tests
 
 import (
 	"context"
-	"io"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/e2e-framework/klient/k8s"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
-
-	"github.com/kubeopencode/kubeopencode/e2e/probe"
-)
-
-// Names shared with hack/testbed: the kwok node's label and taint, the annotation its exit Stage
-// reacts to, and the images images.sh imports into the real node's containerd.
-const (
-	kwokExitCodeAnnotation = "e2e.kwok/exit-code"
-	probeImage             = "example.local/probe:v1"
 )
 
 func onKwokNode(spec *corev1.PodSpec) {
@@ -153,28 +142,4 @@ func TestTestbedRealNode(t *testing.T) {
 			return ctx
 		}).Feature()
 	testenv.Test(t, f)
-}
-
-// readReport fetches the container log through the API server (which reaches the kubelet) and
-// decodes the probe's report.
-func readReport(ctx context.Context, t *testing.T, cfg *envconf.Config, ns, pod, container string) probe.Report {
-	t.Helper()
-	cs, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	stream, err := cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container}).Stream(ctx)
-	if err != nil {
-		t.Fatalf("reading logs of %s/%s: %v", ns, pod, err)
-	}
-	defer stream.Close()
-	log, err := io.ReadAll(stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := probe.Parse(log)
-	if err != nil {
-		t.Fatalf("%v; log was:\n%s", err, log)
-	}
-	return rep
 }
