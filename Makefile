@@ -53,6 +53,10 @@ test-integration: testbin-envtest ## Tests against a real kube-apiserver (envtes
 test-e2e: ## End-to-end tests on the local cluster (kwok + real kubelet node; needs root), torn down after.
 	@hack/testbed/run-e2e.sh $(GO_TEST_FLAGS)
 
+.PHONY: bench
+bench: ## Load test on a kwok-only test bed (.testbed-bench) + library benchmarks; results/ (not part of test). BENCH_ARGS=...
+	@e2e/cmd/loadtest/bench.sh $(BENCH_ARGS)
+
 ##@ Test bed
 .PHONY: testbin
 testbin: ## Build every test-bed binary into the cache (cold: ~11 min on 2 cores; warm: seconds).

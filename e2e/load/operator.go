@@ -1,0 +1,186 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// The operator's install (operator/config): its namespace and ServiceAccount.
+const (
+	OperatorNamespace      = "kubeopencode-system"
+	OperatorServiceAccount = "kubeopencode-operator"
+)
+
+// OperatorKubeconfig writes a kubeconfig that authenticates ONLY as the operator's ServiceAccount
+// (a TokenRequest token), as hack/run.sh does, to dir/operator.kubeconfig, and returns its path.
+func OperatorKubeconfig(ctx context.Context, c *Clients, dir string) (string, error) {
+	tr, err := c.Kube.CoreV1().ServiceAccounts(OperatorNamespace).CreateToken(ctx, OperatorServiceAccount,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: new(int64(24 * 3600))}},
+		metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("requesting a token for %s/%s (is operator/config installed?): %w", OperatorNamespace, OperatorServiceAccount, err)
+	}
+	ca := c.Config.CAData
+	if len(ca) == 0 && c.Config.CAFile != "" {
+		if ca, err = os.ReadFile(c.Config.CAFile); err != nil {
+			return "", fmt.Errorf("reading the cluster CA: %w", err)
+		}
+	}
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["c"] = &clientcmdapi.Cluster{Server: c.Config.Host, CertificateAuthorityData: ca}
+	kc.AuthInfos["op"] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
+	kc.Contexts["c"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "op", Namespace: OperatorNamespace}
+	kc.CurrentContext = "c"
+	path := filepath.Join(dir, "operator.kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		return "", fmt.Errorf("writing %s: %w", path, err)
+	}
+	return path, os.Chmod(path, 0o600)
+}
+
+// OperatorProcess is the operator binary running as a child process with its production flags.
+type OperatorProcess struct {
+	cmd         *exec.Cmd
+	exited      chan struct{}
+	MetricsAddr string
+	LogPath     string
+	Started     time.Time
+}
+
+// OperatorArgs are the production flags of `kubeopencode controller` the harness runs with:
+// leader election on (the default), all namespaces, plain metrics on a loopback port, probes off.
+// concurrency 0 keeps the binary's default.
+func OperatorArgs(kubeconfig, metricsAddr string, concurrency int) []string {
+	args := []string{"controller", "--kubeconfig", kubeconfig,
+		"--leader-election-namespace", OperatorNamespace,
+		"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", "0"}
+	if concurrency > 0 {
+		args = append(args, "--concurrency", fmt.Sprint(concurrency))
+	}
+	return args
+}
+
+// StartOperator starts binary with args, logging to logPath, and returns once the process runs.
+func StartOperator(binary string, args []string, metricsAddr, logPath string) (*OperatorProcess, error) {
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("creating the operator log: %w", err)
+	}
+	cmd := exec.Command(binary, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("starting %s: %w", binary, err)
+	}
+	p := &OperatorProcess{cmd: cmd, exited: make(chan struct{}), MetricsAddr: metricsAddr, LogPath: logPath, Started: time.Now()}
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// Pid of the operator process.
+func (p *OperatorProcess) Pid() int { return p.cmd.Process.Pid }
+
+// Stats reads the operator's peak RSS and CPU time so far.
+func (p *OperatorProcess) Stats() (peakRSS int64, cpuSeconds float64, err error) {
+	select {
+	case <-p.exited:
+		return 0, 0, fmt.Errorf("the operator exited; see %s", p.LogPath)
+	default:
+	}
+	return ProcessStats(p.Pid())
+}
+
+// Stop sends SIGTERM (the operator releases its Lease) and waits up to 20 s, then kills it.
+func (p *OperatorProcess) Stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+// Metrics fetches the operator's Prometheus exposition.
+func (p *OperatorProcess) Metrics(ctx context.Context) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.MetricsAddr+"/metrics", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("reading the operator's metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return "", errors.Join(err, fmt.Errorf("operator metrics: HTTP %d", resp.StatusCode))
+	}
+	return string(b), nil
+}
+
+// ClientWrites sums the operator's own rest_client_requests_total by write method (POST, PUT,
+// PATCH, DELETE): every write it sent, whatever the resource (Events and Lease renewals included).
+func (p *OperatorProcess) ClientWrites(ctx context.Context) (map[string]float64, error) {
+	text, err := p.Metrics(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ClientWrites(text)
+}
+
+// ClientWrites sums rest_client_requests_total of an exposition by write method.
+func ClientWrites(text string) (map[string]float64, error) {
+	samples, err := ParseSamples(text, "rest_client_requests_total")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, s := range samples {
+		if m := strings.ToUpper(s.Labels["method"]); isWrite(m) {
+			out[m] += s.Value
+		}
+	}
+	return out, nil
+}
+
+// WaitLeader waits until the operator reports itself leader (leader_election_master_status 1).
+func (p *OperatorProcess) WaitLeader(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		select {
+		case <-p.exited:
+			return fmt.Errorf("the operator exited; see %s", p.LogPath)
+		default:
+		}
+		if text, err := p.Metrics(ctx); err == nil {
+			if s, _ := ParseSamples(text, "leader_election_master_status"); len(s) > 0 && s[0].Value == 1 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the operator did not become leader within %s; see %s", timeout, p.LogPath)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

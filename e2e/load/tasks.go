@@ -1,0 +1,268 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
+)
+
+// TaskRun describes one batch of Tasks for the operator.
+type TaskRun struct {
+	RunID string
+	// AgentNamespace and Agent name the Agent; its Pods are created in AgentNamespace.
+	AgentNamespace, Agent string
+	// TaskNamespaces receive the Tasks round-robin; [AgentNamespace] for same-namespace Tasks.
+	TaskNamespaces []string
+	// NamePrefix distinguishes batches that share namespaces (e.g. "t-", or "warmup-"); required.
+	NamePrefix string
+	N          int
+	// Workers concurrent create calls (burst); ignored when Rate > 0.
+	Workers int
+	// Rate > 0 creates Tasks at this fixed rate per second instead of a burst.
+	Rate float64
+	// Until is the Task phase to wait for after the Pods: "" (none), "Running" (status written,
+	// Running or later) or "Completed".
+	Until string
+}
+
+// TaskResult is what a TaskRun measured.
+type TaskResult struct {
+	// Pods: from each Task's create call to its Pod observed (the operator's throughput).
+	Pods Result `json:"pods"`
+	// Completed: from each Task's create call to phase Completed observed, when waited for.
+	// Bounded by the scheduler's and kwok's own client rates, not by the operator.
+	Completed *Result `json:"completed,omitempty"`
+	// Failed counts Tasks that ended Failed.
+	Failed int `json:"failed,omitempty"`
+}
+
+func (r TaskRun) taskKey(i int) string {
+	ns := r.TaskNamespaces[i%len(r.TaskNamespaces)]
+	return ns + "/" + r.taskName(i)
+}
+
+func (r TaskRun) taskName(i int) string {
+	return fmt.Sprintf("%s%s-%05d", r.NamePrefix, r.RunID, i)
+}
+
+// RunTasks creates the Tasks and waits until the operator created every Pod (and, per Until, the
+// Tasks reached a phase), observing both through watches started before the first create.
+func RunTasks(ctx context.Context, c *Clients, r TaskRun) (TaskResult, error) {
+	if r.NamePrefix == "" || len(r.TaskNamespaces) == 0 {
+		return TaskResult{}, fmt.Errorf("TaskRun needs a NamePrefix and TaskNamespaces")
+	}
+	podKey := func(p *corev1.Pod) string {
+		if !strings.HasPrefix(p.Labels[taskNameLabel], r.NamePrefix) {
+			return "" // another batch's Pod
+		}
+		return p.Labels[taskNamespaceLabel] + "/" + p.Labels[taskNameLabel]
+	}
+	obs, err := observePods(ctx, c.Kube, r.AgentNamespace, managedByLabel+"="+managedByValue, r.N, podKey)
+	if err != nil {
+		return TaskResult{}, err
+	}
+	var tobs []*taskObserver
+	if r.Until != "" {
+		for _, ns := range r.TaskNamespaces {
+			want := 0
+			for i := range r.N {
+				if r.TaskNamespaces[i%len(r.TaskNamespaces)] == ns {
+					want++
+				}
+			}
+			o, err := observeTasks(ctx, c, ns, runLabel+"="+r.batch(), r.Until, want)
+			if err != nil {
+				return TaskResult{}, err
+			}
+			tobs = append(tobs, o)
+		}
+	}
+	create := func(ctx context.Context, i int) error {
+		ns := r.TaskNamespaces[i%len(r.TaskNamespaces)]
+		_, err := c.Dynamic.Resource(TaskResource).Namespace(ns).Create(ctx,
+			TaskObject(ns, r.taskName(i), r.AgentNamespace, r.Agent, r.batch()), metav1.CreateOptions{})
+		return err
+	}
+	var started map[string]time.Time
+	if r.Rate > 0 {
+		started, err = createPaced(ctx, r.N, r.Rate, r.taskKey, create)
+	} else {
+		started, err = createAll(ctx, r.N, max(r.Workers, 1), r.taskKey, create)
+	}
+	if err != nil {
+		return TaskResult{}, err
+	}
+	seen, err := obs.wait(ctx)
+	if err != nil {
+		return TaskResult{}, fmt.Errorf("waiting for the operator's Pods: %w", err)
+	}
+	res := TaskResult{Pods: measure("operator tasks→pods", started, seen)}
+	if r.Until == "" {
+		return res, nil
+	}
+	reached := map[string]time.Time{}
+	for _, o := range tobs {
+		got, failed, err := o.wait(ctx)
+		if err != nil {
+			return res, fmt.Errorf("waiting for Tasks %s: %w", r.Until, err)
+		}
+		res.Failed += failed
+		for k, v := range got {
+			reached[k] = v
+		}
+	}
+	if r.Until == "Completed" {
+		m := measure("operator tasks→completed", started, reached)
+		res.Completed = &m
+	}
+	return res, nil
+}
+
+// batch is the run label value of this batch's Tasks.
+func (r TaskRun) batch() string { return r.NamePrefix + r.RunID }
+
+// createPaced calls create(i) for i in [0, n) at a fixed rate, each call in its own goroutine so
+// a slow call never delays the schedule, and records when each call started.
+func createPaced(ctx context.Context, n int, rate float64, keyOf func(int) string, create func(context.Context, int) error) (map[string]time.Time, error) {
+	var (
+		mu      sync.Mutex
+		started = make(map[string]time.Time, n)
+		wg      sync.WaitGroup
+		errOnce sync.Once
+		first   error
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	interval := time.Duration(float64(time.Second) / rate)
+	begin := time.Now()
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		if d := time.Until(begin.Add(time.Duration(i) * interval)); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+			}
+		}
+		at := time.Now()
+		mu.Lock()
+		started[keyOf(i)] = at
+		mu.Unlock()
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if err := create(ctx, i); err != nil {
+				errOnce.Do(func() { first = fmt.Errorf("create %d: %w", i, err); cancel() })
+			}
+		}(i)
+	}
+	wg.Wait()
+	return started, first
+}
+
+// taskObserver records when each Task of a namespace first reached a phase.
+type taskObserver struct {
+	mu      sync.Mutex
+	reached map[string]time.Time
+	failed  int
+	want    int
+	done    chan struct{}
+	stopped chan struct{}
+}
+
+// phaseAtLeast reports whether phase is at or past until in the Task lifecycle.
+func phaseAtLeast(phase, until string) bool {
+	switch until {
+	case "Running":
+		return phase == "Running" || phase == "Completed" || phase == "Failed"
+	case "Completed":
+		return phase == "Completed" || phase == "Failed"
+	}
+	return false
+}
+
+func observeTasks(ctx context.Context, c *Clients, ns, selector, until string, want int) (*taskObserver, error) {
+	tasks := c.Dynamic.Resource(TaskResource).Namespace(ns)
+	list, err := tasks.List(ctx, metav1.ListOptions{LabelSelector: selector, Limit: 1})
+	if err != nil {
+		return nil, fmt.Errorf("listing Tasks in %s: %w", ns, err)
+	}
+	lw := &cache.ListWatch{WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+		o.LabelSelector = selector
+		return tasks.Watch(ctx, o)
+	}}
+	rw, err := watchtools.NewRetryWatcherWithContext(ctx, list.GetResourceVersion(), lw)
+	if err != nil {
+		return nil, fmt.Errorf("watching Tasks in %s: %w", ns, err)
+	}
+	o := &taskObserver{reached: map[string]time.Time{}, want: want, done: make(chan struct{}), stopped: make(chan struct{})}
+	if want == 0 {
+		close(o.done)
+	}
+	go func() {
+		defer close(o.stopped)
+		defer rw.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-o.done:
+				return
+			case ev, ok := <-rw.ResultChan():
+				if !ok {
+					return
+				}
+				now := time.Now()
+				u, isU := ev.Object.(*unstructured.Unstructured)
+				if !isU || (ev.Type != watch.Added && ev.Type != watch.Modified) {
+					continue
+				}
+				phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
+				if phaseAtLeast(phase, until) {
+					o.record(u.GetNamespace()+"/"+u.GetName(), phase == "Failed", now)
+				}
+			}
+		}
+	}()
+	return o, nil
+}
+
+func (o *taskObserver) record(key string, failed bool, at time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if _, dup := o.reached[key]; dup {
+		return
+	}
+	o.reached[key] = at
+	if failed {
+		o.failed++
+	}
+	if len(o.reached) == o.want {
+		close(o.done)
+	}
+}
+
+func (o *taskObserver) wait(ctx context.Context) (map[string]time.Time, int, error) {
+	select {
+	case <-o.done:
+	case <-ctx.Done():
+	case <-o.stopped:
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make(map[string]time.Time, len(o.reached))
+	for k, v := range o.reached {
+		out[k] = v
+	}
+	if len(out) < o.want {
+		return out, o.failed, fmt.Errorf("%d of %d Tasks: %w", len(out), o.want, context.Cause(ctx))
+	}
+	return out, o.failed, nil
+}
