@@ -3,17 +3,21 @@
 //
 //	kubeopencode controller          the manager (Task and Agent controllers)
 //	kubeopencode stage-credentials   the credential staging init step of agent Pods
+//	kubeopencode git-clone           the clone init step of a Git context (pure Go, no git or ssh)
 //
 // Run "kubeopencode <command> --help" for the flags of each.
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -27,6 +31,7 @@ import (
 
 	"github.com/kubeopencode/kubeopencode/credentials/stage"
 	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
+	"github.com/kubeopencode/kubeopencode/operator/internal/gitclone"
 	"github.com/kubeopencode/kubeopencode/operator/internal/setup"
 )
 
@@ -39,6 +44,7 @@ const usage = `kubeopencode runs AI coding agents as Kubernetes Pods, declared w
 Usage:
   kubeopencode controller [flags]         run the operator (leader-elected manager)
   kubeopencode stage-credentials          stage credential files in an agent Pod (init step)
+  kubeopencode git-clone [flags]          clone a Git context in an agent Pod (init step)
   kubeopencode <command> --help           flags of a command
 `
 
@@ -56,6 +62,10 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		return runController(args[1:], stdout, stderr)
 	case "stage-credentials":
 		return runStage(args[1:], stdout, stderr, getenv)
+	case "git-clone":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return gitclone.Main(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
 	return 2

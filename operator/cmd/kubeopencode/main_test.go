@@ -28,6 +28,11 @@ func TestRun(t *testing.T) {
 		{name: "stage help", args: []string{"stage-credentials", "--help"}, want: 0, stdout: "KUBEOPENCODE_STAGE_MANIFEST"},
 		{name: "stage without manifest", args: []string{"stage-credentials"}, want: 1, stderr: "KUBEOPENCODE_STAGE_MANIFEST"},
 		{name: "stage stray argument", args: []string{"stage-credentials", "x"}, want: 2, stderr: "unexpected arguments"},
+		{name: "help lists git-clone", args: []string{"help"}, want: 0, stdout: "kubeopencode git-clone"},
+		{name: "git-clone help", args: []string{"git-clone", "--help"}, want: 0, stderr: "-allowed-host"},
+		{name: "git-clone without repository", args: []string{"git-clone", "--dest=/nonexistent/x"}, want: 1, stderr: "repository"},
+		{name: "git-clone refuses http", args: []string{"git-clone", "--repository=http://example.com/r.git", "--dest=/nonexistent/x"}, want: 1, stderr: "git-clone:"},
+		{name: "git-clone bad flag", args: []string{"git-clone", "--insecure"}, want: 2, stderr: "insecure"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

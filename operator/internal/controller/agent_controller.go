@@ -100,7 +100,7 @@ func validateAgent(agent *v1alpha1.Agent, cfg *v1alpha1.KubeOpenCodeConfig, opts
 	if err := policy.NewNamespacePolicy(agent.Namespace, agent.Name, agent.Spec.AllowedNamespaces).Err(); err != nil {
 		return "spec.allowedNamespaces: " + err.Error()
 	}
-	pod, err := buildPod(validationTask(agent), podInputs{agent: agent, config: cfg, opts: opts})
+	pod, _, err := buildPod(validationTask(agent), podInputs{agent: agent, config: cfg, opts: opts})
 	if err != nil {
 		var te *taskError
 		if errors.As(err, &te) {

@@ -25,6 +25,28 @@
 // OPENCODE_CONFIG_CONTENT carries spec.config. Credential files are staged by the operator's own
 // image (SystemImage, "kubeopencode stage-credentials").
 //
+// # Contexts
+//
+// The Agent's contexts come first, then the Task's. With a mountPath a context is a file or
+// directory there (fileMode, default 0644); without one it is a section of
+// <workspaceDir>/.kubeopencode/context.md, for any workspaceDir. Text content, context.md and the
+// content of the Task's ConfigMap contexts live in one ConfigMap the operator creates per Task in
+// the Agent's namespace, named like the Pod (Task name and UID), labelled with the Task's UID,
+// immutable, and owned by the Task when it is in the same namespace (otherwise the finalizer
+// deletes it by UID label). A Task's ConfigMaps are read, uncached, in the Task's namespace only
+// and copied: an object of the Agent's namespace is never mounted because a Task named it (T3).
+// The Agent's own ConfigMaps are mounted directly (with a mountPath) or read into context.md.
+// A Runtime context is a section of context.md naming the Task, the Agent, the workspace and the
+// variables the agent gets. A Git context is cloned by its own git-clone init container
+// ("kubeopencode git-clone" from the system image, hardened like every container) into an
+// emptyDir mounted writable at mountPath (default <workspaceDir>/<name>, noted in context.md);
+// its Secret holds username and password (HTTPS token) or ssh-privatekey and known_hosts (SSH,
+// strict host-key checking), is mounted into that init container only, and the operator binds it
+// to the repository's own host with --allowed-host (T13). A Task on another namespace's Agent may
+// not name a Git Secret (T3). Every mountPath is checked against the others, the workspace,
+// /tools, /kubeopencode, HOME, /tmp, credential files, task.md and .kubeopencode/: a conflict
+// fails the Task with PathConflict naming both paths (T11).
+//
 // # Names and ownership
 //
 // The Pod's name derives from the Task's name and UID (podspec.DNSLabel), so it is deterministic
@@ -36,5 +58,9 @@
 //
 // Without contexts a Task costs four writes to Tasks and Pods: the finalizer, the Pod, the
 // Running status and the final status. A queued Task costs one more (Queued); deletion costs the
-// Pod delete and the finalizer removal. Events are not counted.
+// Pod delete and the finalizer removal. Events are not counted. Contexts that need the context
+// ConfigMap (Text, Runtime, a Task's ConfigMap, an Agent ConfigMap or a Git context without
+// mountPath) cost one more write, its create; its deletion is free in the same namespace (garbage
+// collection) and one more write across namespaces. Git contexts with a mountPath and the Agent's
+// mounted ConfigMaps cost nothing.
 package controller

@@ -41,12 +41,14 @@ type podInputs struct {
 	agent  *v1alpha1.Agent
 	config *v1alpha1.KubeOpenCodeConfig // nil: defaults
 	opts   Options
+	// configMaps are the ConfigMaps read for the contexts; nil when validating an Agent.
+	configMaps *resolvedConfigMaps
 }
 
-// buildPod assembles the agent Pod of a Task with podspec and credentials. It does no I/O. An
-// error is a *taskError: the Agent cannot run this Task as written (threat T16: never a weaker
-// Pod).
-func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, error) {
+// buildPod assembles the agent Pod of a Task with podspec and credentials, and the Task's context
+// ConfigMap when its contexts need one (nil otherwise). It does no I/O. An error is a
+// *taskError: the Agent cannot run this Task as written (threat T16: never a weaker Pod).
+func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap, error) {
 	agent := in.agent
 	spec := agent.Spec
 	opts := in.opts
@@ -72,7 +74,7 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, error) {
 		return &taskError{reason: v1alpha1.ReasonInvalidConfiguration, message: agentProblem(task, agent, fmt.Sprintf(format, args...))}
 	}
 	if spec.Config != "" && !json.Valid([]byte(spec.Config)) {
-		return nil, invalid("spec.config is not valid JSON")
+		return nil, nil, invalid("spec.config is not valid JSON")
 	}
 
 	creds := make([]credentials.Credential, 0, len(spec.Credentials))
@@ -80,7 +82,7 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, error) {
 		if c.SecretRef.Key == "" && c.MountPath == "" && c.EnvPrefix == "" {
 			// Decided here rather than relaxed with AllowUnprefixedEnvFrom: whoever writes the
 			// Secret could otherwise set PATH or TASK_* (T10, T16).
-			return nil, invalid("spec.credentials[%q]: a whole Secret exposed as environment variables needs envPrefix, "+
+			return nil, nil, invalid("spec.credentials[%q]: a whole Secret exposed as environment variables needs envPrefix, "+
 				"because its keys could name reserved variables such as PATH or TASK_*", c.Name)
 		}
 		creds = append(creds, credentials.Credential{
@@ -98,7 +100,7 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, error) {
 		if errors.Is(err, credentials.ErrConflict) {
 			reason = v1alpha1.ReasonPathConflict
 		}
-		return nil, &taskError{reason: reason, message: agentProblem(task, agent, "spec.credentials: "+err.Error())}
+		return nil, nil, &taskError{reason: reason, message: agentProblem(task, agent, "spec.credentials: "+err.Error())}
 	}
 
 	s := podspec.Spec{
@@ -118,11 +120,22 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, error) {
 		Projections:        []podspec.Projection{proj},
 		Relax:              podspec.Relax{AutomountServiceAccountToken: ptr.Deref(spec.AutomountServiceAccountToken, false)},
 	}
+	plan, err := planContexts(task, agent, contextInputs{
+		workspace: workspaceDir(spec), configMap: contextConfigMapName(task),
+		systemImage: sysImage.Image, pullPolicy: sysImage.ImagePullPolicy, resolved: in.configMaps,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
 	if task.Spec.Description != "" {
 		// <workspaceDir>/task.md: the description, read by the kubelet from the Pod's own
 		// annotation (set below), so it costs no ConfigMap and no write.
 		s.Files = []podspec.File{{Path: workspaceDir(spec) + "/" + v1alpha1.TaskFileName, FieldPath: descriptionFieldPath}}
 	}
+	s.Files = append(s.Files, plan.files...)
+	s.Volumes = plan.volumes
+	s.VolumeMounts = plan.mounts
+	s.InitContainers = plan.inits
 	if len(spec.Command) > 0 {
 		s.Command = spec.Command
 	}
@@ -151,10 +164,15 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, error) {
 	pod, err := podspec.Build(s)
 	if err != nil {
 		reason := v1alpha1.ReasonInvalidConfiguration
-		if errors.Is(err, podspec.ErrConflict) || errors.Is(err, credentials.ErrConflict) {
+		var pc *podspec.PathConflictError
+		if errors.Is(err, podspec.ErrConflict) || errors.Is(err, credentials.ErrConflict) || errors.As(err, &pc) {
 			reason = v1alpha1.ReasonPathConflict
 		}
-		return nil, &taskError{reason: reason, message: agentProblem(task, agent, err.Error())}
+		if pc != nil && len(task.Spec.Contexts) > 0 {
+			// The Task's own paths may be involved: its author gets both paths (T11).
+			return nil, nil, &taskError{reason: reason, message: "contexts: " + err.Error()}
+		}
+		return nil, nil, &taskError{reason: reason, message: agentProblem(task, agent, err.Error())}
 	}
 	// The description travels in an annotation the operator sets (after podspec, which keeps
 	// kubeopencode.io keys away from Agents): the agent reads it through the downward API, so it
@@ -171,10 +189,23 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, error) {
 			Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
 		}}
 	}
+	var cm *corev1.ConfigMap
+	if plan.needsConfigMap() {
+		cm = &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: contextConfigMapName(task),
+				Labels: map[string]string{}, OwnerReferences: pod.OwnerReferences},
+			Data: plan.data, BinaryData: plan.binary, Immutable: ptr.To(true),
+		}
+		for _, k := range []string{v1alpha1.ManagedByLabel, v1alpha1.TaskUIDLabel, v1alpha1.TaskNameLabel, v1alpha1.TaskNamespaceLabel, v1alpha1.AgentLabel} {
+			if v, ok := pod.Labels[k]; ok {
+				cm.Labels[k] = v
+			}
+		}
+	}
 	if opts.MutatePod != nil {
 		opts.MutatePod(pod)
 	}
-	return pod, nil
+	return pod, cm, nil
 }
 
 // agentEnv is what the operator tells the agent about its Task and Agent.
@@ -205,6 +236,10 @@ func agentProblem(task *v1alpha1.Task, agent *v1alpha1.Agent, detail string) str
 	}
 	return fmt.Sprintf("Agent %s/%s cannot run this Task: %s", agent.Namespace, agent.Name, detail)
 }
+
+// contextConfigMapName is the name of the Task's context ConfigMap in the Agent's namespace:
+// derived from the Task's name and UID like the Pod's (T4).
+func contextConfigMapName(t *v1alpha1.Task) string { return podName(t) }
 
 // descriptionFieldPath is the downward API path of the description annotation.
 const descriptionFieldPath = "metadata.annotations['" + DescriptionAnnotation + "']"

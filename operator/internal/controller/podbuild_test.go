@@ -60,7 +60,7 @@ func TestBuildPodRefusesWhatTheSchemaShouldHaveStopped(t *testing.T) {
 			a := base()
 			tc.change(a)
 			task := validationTask(a)
-			pod, err := buildPod(task, podInputs{agent: a, opts: opts})
+			pod, _, err := buildPod(task, podInputs{agent: a, opts: opts})
 			var te *taskError
 			if !errors.As(err, &te) {
 				t.Fatalf("buildPod = %v, %v; want a *taskError", pod, err)
@@ -70,7 +70,7 @@ func TestBuildPodRefusesWhatTheSchemaShouldHaveStopped(t *testing.T) {
 			}
 			// A Task from another namespace learns only that the Agent is misconfigured.
 			task.Namespace = "elsewhere"
-			_, err = buildPod(task, podInputs{agent: a, opts: opts})
+			_, _, err = buildPod(task, podInputs{agent: a, opts: opts})
 			if !errors.As(err, &te) || strings.Contains(te.message, tc.detail) {
 				t.Errorf("a cross-namespace Task is told the Agent's details: %v", err)
 			}
@@ -88,7 +88,7 @@ func TestBuildPodDefaults(t *testing.T) {
 		Spec: v1alpha1.AgentSpec{WorkspaceDir: "/workspace", ServiceAccountName: "sa", Config: `{"model":"x"}`}}
 	task := validationTask(a)
 	task.Spec.Timeout = nil
-	pod, err := buildPod(task, podInputs{agent: a, opts: Options{Judge: judge}.withDefaults()})
+	pod, _, err := buildPod(task, podInputs{agent: a, opts: Options{Judge: judge}.withDefaults()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,5 +137,29 @@ func TestBuildPodDefaults(t *testing.T) {
 	}
 	if v := judge.Judge(pod); !v.Allowed {
 		t.Error(v.Message())
+	}
+}
+
+// TestGitSecretRefRefusedAcrossNamespaces: defense in depth behind the API's rule, a Task that
+// runs on another namespace's Agent may not name a Git Secret.
+func TestGitSecretRefRefusedAcrossNamespaces(t *testing.T) {
+	judge, err := policy.NewPodSecurityJudge("restricted", "latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "a"},
+		Spec: v1alpha1.AgentSpec{WorkspaceDir: "/workspace", ServiceAccountName: "sa", AllowedNamespaces: []string{"team"}}}
+	tk := &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "t", UID: "u"},
+		Spec: v1alpha1.TaskSpec{Description: "d", AgentRef: v1alpha1.AgentReference{Name: "a", Namespace: "platform"},
+			Contexts: []v1alpha1.ContextItem{{Type: v1alpha1.ContextTypeGit, Git: &v1alpha1.GitContext{
+				Repository: "https://git.example.com/r.git", SecretRef: &v1alpha1.LocalSecretReference{Name: "s"}}}}}}
+	_, _, err = buildPod(tk, podInputs{agent: a, opts: Options{Judge: judge}.withDefaults(), configMaps: &resolvedConfigMaps{}})
+	var te *taskError
+	if !errors.As(err, &te) || te.reason != v1alpha1.ReasonInvalidConfiguration || !strings.Contains(te.message, "git.secretRef") {
+		t.Fatalf("error %v, want InvalidConfiguration about git.secretRef", err)
+	}
+	tk.Spec.AgentRef.Namespace, tk.Namespace = "", "platform"
+	if _, _, err := buildPod(tk, podInputs{agent: a, opts: Options{Judge: judge}.withDefaults(), configMaps: &resolvedConfigMaps{}}); err != nil {
+		t.Fatalf("same namespace: %v", err)
 	}
 }

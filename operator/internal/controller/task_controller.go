@@ -156,7 +156,12 @@ func (r *TaskReconciler) start(ctx context.Context, task *v1alpha1.Task) (ctrl.R
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	pod, err := buildPod(task, podInputs{agent: agent, config: cfg, opts: r.opts})
+	// Contexts: a Task's ConfigMaps are read in the Task's namespace only (T3), uncached.
+	cms, err := resolveConfigMaps(ctx, r.APIReader, task, agent)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	pod, contextCM, err := buildPod(task, podInputs{agent: agent, config: cfg, opts: r.opts, configMaps: cms})
 	if err != nil {
 		var te *taskError
 		if errors.As(err, &te) {
@@ -180,6 +185,15 @@ func (r *TaskReconciler) start(ctx context.Context, task *v1alpha1.Task) (ctrl.R
 			return ctrl.Result{}, fmt.Errorf("adding the finalizer to Task %s/%s: %w", task.Namespace, task.Name, err)
 		}
 		r.ledger.superseded(task.UID, before)
+	}
+	if contextCM != nil {
+		if o, done, err := r.createContextConfigMap(ctx, task, contextCM); done || err != nil {
+			r.wakeAll(r.ledger.unreserve(task.UID))
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			return r.end(ctx, task, o, nil)
+		}
 	}
 	if err := r.Client.Create(ctx, pod); err != nil {
 		switch {
@@ -360,6 +374,13 @@ func (r *TaskReconciler) finalize(ctx context.Context, task *v1alpha1.Task) (ctr
 			return ctrl.Result{}, err
 		}
 	}
+	if agentNamespace(task) != task.Namespace {
+		// Across namespaces no owner reference can reach the Task: the finalizer deletes the
+		// context ConfigMap (same namespace: the garbage collector, through its owner reference).
+		if err := r.deleteContextConfigMaps(ctx, task); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	// The Pod is gone or going: its slot is free.
 	r.wakeAll(r.ledger.release(task.UID))
 	before := task.ResourceVersion
@@ -372,6 +393,57 @@ func (r *TaskReconciler) finalize(ctx context.Context, task *v1alpha1.Task) (ctr
 	}
 	r.ledger.superseded(task.UID, before)
 	return ctrl.Result{}, nil
+}
+
+// createContextConfigMap creates the Task's context ConfigMap in the Agent's namespace (one
+// write). done is true when the Task must end with o instead: the name is taken by an object
+// that is not the Task's (never adopted, T4), or the API server refused the ConfigMap.
+func (r *TaskReconciler) createContextConfigMap(ctx context.Context, task *v1alpha1.Task, cm *corev1.ConfigMap) (outcome, bool, error) {
+	err := r.Client.Create(ctx, cm)
+	switch {
+	case err == nil:
+		return outcome{}, false, nil
+	case apierrors.IsAlreadyExists(err):
+		m := &metav1.PartialObjectMetadata{}
+		m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
+		if gerr := r.APIReader.Get(ctx, client.ObjectKeyFromObject(cm), m); gerr != nil {
+			return outcome{}, false, fmt.Errorf("reading ConfigMap %s/%s: %w", cm.Namespace, cm.Name, gerr)
+		}
+		if ownedBy(m, task) {
+			return outcome{}, false, nil // created by an earlier attempt
+		}
+		return outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
+			message: fmt.Sprintf("a ConfigMap named %s already exists in namespace %s and does not belong to this Task; it was left alone",
+				cm.Name, cm.Namespace)}, true, nil
+	case apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsRequestEntityTooLargeError(err):
+		return outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonInvalidConfiguration,
+			message: "the API server refused the Task's context ConfigMap (contexts larger than a ConfigMap allows?): " + err.Error()}, true, nil
+	}
+	return outcome{}, false, fmt.Errorf("creating ConfigMap %s/%s: %w", cm.Namespace, cm.Name, err)
+}
+
+// deleteContextConfigMaps deletes the Task's context ConfigMaps: found by the Task's UID label in
+// the namespace computed from the spec, each deleted with a UID precondition (T4, T15).
+func (r *TaskReconciler) deleteContextConfigMaps(ctx context.Context, task *v1alpha1.Task) error {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
+	ns := agentNamespace(task)
+	if err := r.APIReader.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{
+		v1alpha1.ManagedByLabel: v1alpha1.ManagedByValue, v1alpha1.TaskUIDLabel: string(task.UID)}); err != nil {
+		return fmt.Errorf("listing the ConfigMaps of Task %s/%s: %w", task.Namespace, task.Name, err)
+	}
+	for i := range list.Items {
+		m := &list.Items[i]
+		if !ownedBy(m, task) {
+			continue
+		}
+		uid := m.UID
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: m.Namespace, Name: m.Name}}
+		if err := r.Client.Delete(ctx, cm, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting ConfigMap %s/%s: %w", m.Namespace, m.Name, err)
+		}
+	}
+	return nil
 }
 
 // findPod returns the Task's Pod from the cache: in the namespace computed from the spec, with
