@@ -94,6 +94,12 @@ func OperatorRules(opts OperatorOptions) []Rule {
 		{Group: CoreGroup, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "watch", "create", "update", "delete"}},
 		// Events on Tasks and Agents (for example T1's refusal); patch updates an event series.
 		{Group: "events.k8s.io", Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+		// The metrics endpoint authenticates each scraper's bearer token (TokenReview) and asks
+		// whether it may get /metrics (SubjectAccessReview): controller-runtime's
+		// filters.WithAuthenticationAndAuthorization. Both only ask the API server a question;
+		// they grant nothing.
+		{Group: "authentication.k8s.io", Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
+		{Group: "authorization.k8s.io", Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
 	}
 	if !opts.WithoutNetworkPolicies {
 		rules = append(rules,

@@ -160,6 +160,15 @@ func TestOperatorServiceAccount(t *testing.T) {
 		need(t, "delete networkpolicy", op.Delete(ctx, np))
 	})
 
+	t.Run("metrics authentication and authorization", func(t *testing.T) {
+		_, err := cs.AuthenticationV1().TokenReviews().Create(ctx,
+			&authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: "not-a-token"}}, metav1.CreateOptions{})
+		need(t, "create tokenreviews", err)
+		_, err = cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: "scraper", NonResourceAttributes: &authorizationv1.NonResourceAttributes{Path: "/metrics", Verb: "get"}}}, metav1.CreateOptions{})
+		need(t, "create subjectaccessreviews", err)
+	})
+
 	t.Run("leader election with controller-runtime", func(t *testing.T) {
 		proveLeaderElection(ctx, t, cfg, opNS)
 	})
