@@ -75,6 +75,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 type controllerFlags struct {
 	kubeconfig              string
 	metricsAddr, probeAddr  string
+	metricsCertDir          string
 	leaderElect             bool
 	leaderElectionNamespace string
 	leaderElectionID        string
@@ -90,7 +91,8 @@ type controllerFlags struct {
 
 func (f *controllerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file; empty: $KUBECONFIG, ~/.kube/config or the in-cluster ServiceAccount")
-	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", `address of the metrics endpoint; "0" disables it`)
+	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", `address of the metrics endpoint (HTTPS; a bearer token the API server authenticates and authorizes for get /metrics); "0" disables it`)
+	fs.StringVar(&f.metricsCertDir, "metrics-cert-dir", "", "directory with tls.crt and tls.key for the metrics endpoint; empty: a self-signed certificate")
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", `address of /healthz and /readyz; "0" disables them`)
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect one active operator (required for exact maxConcurrentTasks and quota with several replicas)")
 	fs.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease; empty: the operator's own namespace (in cluster)")
@@ -181,6 +183,7 @@ func runController(args []string, stdout, stderr io.Writer) int {
 		Config:                  cfg,
 		Logger:                  log,
 		MetricsAddr:             f.metricsAddr,
+		MetricsCertDir:          f.metricsCertDir,
 		ProbeAddr:               f.probeAddr,
 		DisableLeaderElection:   !f.leaderElect,
 		LeaderElectionNamespace: f.leaderElectionNamespace,

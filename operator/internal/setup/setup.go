@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/go-logr/logr"
@@ -45,8 +46,13 @@ type Options struct {
 	Config *rest.Config
 	// Logger; default logr.Discard().
 	Logger logr.Logger
-	// MetricsAddr and ProbeAddr are bind addresses; "0" (or empty) disables each server.
+	// MetricsAddr and ProbeAddr are bind addresses; "0" (or empty) disables each server. The
+	// metrics endpoint is HTTPS (a self-signed certificate unless MetricsCertDir holds tls.crt
+	// and tls.key) and answers only requests whose bearer token the API server authenticates
+	// (TokenReview) and authorizes for get on the /metrics path (SubjectAccessReview).
 	MetricsAddr, ProbeAddr string
+	// MetricsCertDir holds tls.crt and tls.key for the metrics endpoint; empty: self-signed.
+	MetricsCertDir string
 	// DisableLeaderElection turns leader election off. Default: on, because the capacity ledger
 	// (maxConcurrentTasks, quota) is only correct with a single active operator.
 	DisableLeaderElection bool
@@ -129,12 +135,17 @@ func New(ctx context.Context, opts Options) (manager.Manager, error) {
 		id = DefaultLeaderElectionID
 	}
 	mo := manager.Options{
-		Scheme:                        scheme,
-		Logger:                        opts.Logger,
-		Cache:                         cacheOpts,
-		Client:                        client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.ConfigMap{}, &corev1.Secret{}}}},
-		NewClient:                     opts.NewClient,
-		Metrics:                       metricsserver.Options{BindAddress: orZero(opts.MetricsAddr)},
+		Scheme:    scheme,
+		Logger:    opts.Logger,
+		Cache:     cacheOpts,
+		Client:    client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.ConfigMap{}, &corev1.Secret{}}}},
+		NewClient: opts.NewClient,
+		Metrics: metricsserver.Options{
+			BindAddress:    orZero(opts.MetricsAddr),
+			SecureServing:  true,
+			CertDir:        opts.MetricsCertDir,
+			FilterProvider: filters.WithAuthenticationAndAuthorization,
+		},
 		HealthProbeBindAddress:        orZero(opts.ProbeAddr),
 		LeaderElection:                !opts.DisableLeaderElection,
 		LeaderElectionID:              id,
