@@ -130,6 +130,16 @@ func TestCrossNamespaceLifecycle(t *testing.T) {
 			waitGone(ctx, t, c, pod, time.Minute)
 			return ctx
 		}).
+		Assess("a Task naming an Agent that does not exist fails AgentNotFound", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := adminClient(cfg)
+			task := newTask(taskNS[3], "no-agent", agentNS, "no-such-agent")
+			createTask(ctx, t, cfg, c, task)
+			got := waitTaskFinal(ctx, t, c, task)
+			if cond := succeeded(got); got.Status.Phase != v1alpha1.TaskPhaseFailed || cond.Reason != v1alpha1.ReasonAgentNotFound {
+				t.Errorf("Task ended %s with %s (%s), want Failed with %s", got.Status.Phase, cond.Reason, cond.Message, v1alpha1.ReasonAgentNotFound)
+			}
+			return ctx
+		}).
 		Assess("maxConcurrentTasks 2: 20 Tasks from 4 namespaces, never more than 2 Pods at once", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			c := adminClient(cfg)
 			cs, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
