@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -59,13 +60,19 @@ func (o *Operator) Start() error {
 	fmt.Fprintf(log, "=== e2e: starting %s %s at %s\n", o.Binary, strings.Join(o.Args, " "), time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(o.Binary, o.Args...)
 	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		log.Close()
-		return fmt.Errorf("starting the operator: %w", err)
-	}
+	cmd.SysProcAttr = childAttr()
 	done := make(chan struct{})
-	o.cmd, o.done, o.err = cmd, done, nil
+	started := make(chan error, 1)
+	// Start and Wait on one locked OS thread: the kernel's parent-death signal (childAttr) follows
+	// the thread that forked, which must therefore live exactly as long as the child.
 	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		err := cmd.Wait()
 		log.Close()
 		o.mu.Lock()
@@ -73,6 +80,11 @@ func (o *Operator) Start() error {
 		o.mu.Unlock()
 		close(done)
 	}()
+	if err := <-started; err != nil {
+		log.Close()
+		return fmt.Errorf("starting the operator: %w", err)
+	}
+	o.cmd, o.done, o.err = cmd, done, nil
 	return nil
 }
 

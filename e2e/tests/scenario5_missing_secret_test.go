@@ -80,6 +80,7 @@ func TestMissingSecret(t *testing.T) {
 				t.Errorf("Task ended %s with %s (%q), want Failed with %s after %s", got.Status.Phase, cond.Reason, cond.Message,
 					v1alpha1.ReasonPodStartFailed, podStartTimeout)
 			}
+			t.Logf("the Task's Succeeded condition: %s: %s", cond.Reason, cond.Message)
 			if d := got.Status.CompletionTime.Sub(got.Status.StartTime.Time); d < podStartTimeout-time.Second {
 				t.Errorf("the Task failed %s after its Pod was created, before --pod-start-timeout %s", d, podStartTimeout)
 			}
