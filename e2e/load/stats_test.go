@@ -78,22 +78,32 @@ func TestMeasure(t *testing.T) {
 }
 
 func TestCreateAllStopsAtFirstError(t *testing.T) {
+	// Calls before index 10 succeed; index 10 fails; later calls block until the failure cancels
+	// them. So the number of calls is bounded by 11 plus one blocked call per worker, whatever the
+	// scheduling (a create that returned at once could otherwise race through every index before
+	// the cancellation lands).
+	const workers = 4
 	var calls atomic.Int64
-	started, err := createAll(context.Background(), 100, 4, func(i int) string { return fmt.Sprint(i) },
+	started, err := createAll(context.Background(), 100, workers, func(i int) string { return fmt.Sprint(i) },
 		func(ctx context.Context, i int) error {
 			calls.Add(1)
-			if i == 10 {
+			switch {
+			case i < 10:
+				return nil
+			case i == 10:
 				return errors.New("boom")
+			default:
+				<-ctx.Done()
+				return ctx.Err()
 			}
-			return nil
 		})
 	if err == nil || !strings.Contains(err.Error(), "create 10: boom") {
 		t.Fatalf("createAll error = %v, want the failing index named", err)
 	}
-	if n := calls.Load(); n >= 100 {
-		t.Errorf("createAll made %d calls after a failure; want it to stop early", n)
+	if n := calls.Load(); n > 11+workers {
+		t.Errorf("createAll made %d calls; want at most %d after the failure at index 10", n, 11+workers)
 	}
-	if len(started) == 0 {
-		t.Error("no start times recorded")
+	if len(started) < 11 {
+		t.Errorf("recorded %d start times, want at least the 11 calls up to the failure", len(started))
 	}
 }
