@@ -68,12 +68,14 @@ func readVerbs() []string { return []string{"get", "list", "watch"} }
 // subresource.
 func OperatorRules(opts OperatorOptions) []Rule {
 	rules := []Rule{
-		// Reconcile Tasks; update/patch add and remove the operator's finalizer (threat T5);
-		// delete removes finished Tasks when KubeOpenCodeConfig spec.cleanup asks for it
-		// (ttlSecondsAfterFinished, maxRetainedTasks). No create: Tasks belong to their authors.
-		{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"get", "list", "watch", "update", "patch", "delete"}},
+		// Reconcile Tasks, read from the informer (list, watch; no direct get); update adds and
+		// removes the operator's finalizer (threat T5); delete removes finished Tasks when
+		// KubeOpenCodeConfig spec.cleanup asks for it (ttlSecondsAfterFinished,
+		// maxRetainedTasks). No create: Tasks belong to their authors. No patch: the operator
+		// writes with update (the e2e audit proof shows every verb here used).
+		{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"list", "watch", "update", "delete"}},
 		// Report progress. Status is read through the main resource, so no get here.
-		{Group: APIGroup, Resources: []string{"tasks/status"}, Verbs: []string{"update", "patch"}},
+		{Group: APIGroup, Resources: []string{"tasks/status"}, Verbs: []string{"update"}},
 		// Owner references with blockOwnerDeletion (controller references) to a Task need this
 		// where the OwnerReferencesPermissionEnforcement admission plugin is on.
 		{Group: APIGroup, Resources: []string{"tasks/finalizers"}, Verbs: []string{"update"}},
@@ -81,17 +83,18 @@ func OperatorRules(opts OperatorOptions) []Rule {
 		// spec or metadata (no finalizer on Agents: what they own is garbage-collected).
 		{Group: APIGroup, Resources: []string{"agents"}, Verbs: readVerbs()},
 		// Report Agent readiness.
-		{Group: APIGroup, Resources: []string{"agents/status"}, Verbs: []string{"update", "patch"}},
-		// Cluster defaults (cleanup, helper image, agent Pod defaults); the spec is read-only.
-		{Group: APIGroup, Resources: []string{"kubeopencodeconfigs"}, Verbs: readVerbs()},
+		{Group: APIGroup, Resources: []string{"agents/status"}, Verbs: []string{"update"}},
+		// Cluster defaults (cleanup, helper image, agent Pod defaults), read from the informer;
+		// the spec is read-only.
+		{Group: APIGroup, Resources: []string{"kubeopencodeconfigs"}, Verbs: []string{"list", "watch"}},
 		// Report the configuration's Ready condition.
-		{Group: APIGroup, Resources: []string{"kubeopencodeconfigs/status"}, Verbs: []string{"update", "patch"}},
+		{Group: APIGroup, Resources: []string{"kubeopencodeconfigs/status"}, Verbs: []string{"update"}},
 		// Run agent Pods and remove them on stop, timeout and deletion (T5, T6). No update or
 		// patch: a Pod is never changed once created; stopping deletes it.
 		{Group: CoreGroup, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
-		// Copy Task ConfigMap content into a ConfigMap the operator owns (T3) and write task.md
-		// and context files; update keeps the copy current, delete cleans it up.
-		{Group: CoreGroup, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "watch", "create", "update", "delete"}},
+		// Read a Task's ConfigMaps (uncached: get, list; never watched) and copy their content
+		// into a ConfigMap the operator owns (T3), created once per Task and deleted with it.
+		{Group: CoreGroup, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "create", "delete"}},
 		// Events on Tasks and Agents (for example T1's refusal); patch updates an event series.
 		{Group: "events.k8s.io", Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 		// The metrics endpoint authenticates each scraper's bearer token (TokenReview) and asks
