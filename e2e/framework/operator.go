@@ -33,6 +33,8 @@ type Operator struct {
 	// Binary is the kubeopencode executable; Args follow it (starting with "controller").
 	Binary string
 	Args   []string
+	// Env is added to the test process's environment for the operator.
+	Env []string
 	// LogPath receives stdout and stderr.
 	LogPath string
 
@@ -59,6 +61,7 @@ func (o *Operator) Start() error {
 	}
 	fmt.Fprintf(log, "=== e2e: starting %s %s at %s\n", o.Binary, strings.Join(o.Args, " "), time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(o.Binary, o.Args...)
+	cmd.Env = append(os.Environ(), o.Env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = childAttr()
 	done := make(chan struct{})

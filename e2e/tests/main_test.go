@@ -176,6 +176,11 @@ func startOperator(ctx context.Context, cfg *envconf.Config) (context.Context, e
 			"--system-image", systemImage, "--system-image-pull-policy", "Never",
 			"--pod-start-timeout", podStartTimeout.String(),
 			"--log-format", "console"},
+		// client-go's informers fill their caches with a watch-list request when the server
+		// allows it, and fall back to list + watch otherwise. The out-of-cluster operator runs
+		// the fallback path (the feature gate off), scenario 7's in-cluster Deployment the
+		// default one, so the RBAC proof sees both and every list grant is used.
+		Env: []string{"KUBE_FEATURE_WatchListClient=false"},
 	}
 	if err := suite.operator.Start(); err != nil {
 		return ctx, err

@@ -180,6 +180,11 @@ func TestOperatorDeployment(t *testing.T) {
 			return ctx
 		}).
 		Assess("the in-cluster operator runs scenario 1's Task to Completed", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("in-cluster operator log tail:\n%s", containerLogTail(context.Background(), cfg, pod.Namespace, pod.Name, "manager", 40))
+				}
+			})
 			s := setupSecureAgent(ctx, t, cfg)
 			task := s.newTask(s.agent)
 			createTask(ctx, t, cfg, adminClient(cfg), task)
@@ -286,4 +291,17 @@ func assertMetricsProtected(ctx context.Context, t *testing.T, cfg *envconf.Conf
 	if code, body := scrape(reader[:len(reader)-4] + "AAAA"); code == http.StatusOK || strings.Contains(body, "controller_runtime") {
 		t.Errorf("a forged token was served metrics: %d %.200s", code, body)
 	}
+}
+
+// containerLogTail returns the last lines of a container's log, or the error reading it.
+func containerLogTail(ctx context.Context, cfg *envconf.Config, ns, pod, container string, lines int64) string {
+	cs, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
+	if err != nil {
+		return err.Error()
+	}
+	b, err := cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container, TailLines: &lines}).DoRaw(ctx)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }

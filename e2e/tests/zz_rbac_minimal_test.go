@@ -30,23 +30,10 @@ import (
 // are gaps in the minimality proof, not proofs: the test fails when any other grant goes unused,
 // and says so when one of these starts being used, so the list can only shrink.
 var knownUnused = map[string]string{
-	"get kubeopencode.io/tasks":                        "the operator reads Tasks from its informer cache, never with a direct GET",
-	"get kubeopencode.io/kubeopencodeconfigs":          "the operator reads KubeOpenCodeConfig from its informer cache, never with a direct GET",
-	"list kubeopencode.io/tasks":                       "client-go 0.37 informers fill their cache with a watch-list request (authorized as watch); list is only their fallback when that fails",
-	"list kubeopencode.io/agents":                      "informers use watch-list; list is only the fallback",
-	"list kubeopencode.io/kubeopencodeconfigs":         "informers use watch-list; list is only the fallback",
-	"list core/pods":                                   "informers use watch-list; list is only the fallback",
-	"list networking.k8s.io/networkpolicies":           "informers use watch-list; list is only the fallback",
-	"patch kubeopencode.io/tasks":                      "the operator changes Tasks (finalizer) with Update, never Patch",
-	"patch kubeopencode.io/tasks/status":               "the operator writes status with Update, never Patch",
-	"patch kubeopencode.io/agents/status":              "the operator writes status with Update, never Patch",
-	"patch kubeopencode.io/kubeopencodeconfigs/status": "the operator writes status with Update, never Patch",
-	"update core/configmaps":                           "the operator creates a Task's context ConfigMap once and never updates it (the rbac module says update keeps the copy current)",
-	"watch core/configmaps":                            "ConfigMaps are read uncached (client DisableFor): no informer, no watch",
-	"update kubeopencode.io/tasks/finalizers":          "checked by the OwnerReferencesPermissionEnforcement admission plugin when a Pod gets a blockOwnerDeletion reference to its Task: an authorizer call, never a request in the audit log (and the plugin is off in the test bed)",
-	"update kubeopencode.io/agents/finalizers":         "the same check for the NetworkPolicy's blockOwnerDeletion reference to its Agent: never a request in the audit log",
-	"patch events.k8s.io/events":                       "client-go patches an Event only for a series (the same event about the same object version again); none occurred",
-	"patch core/events":                                "leader election records one core Event per acquisition; a patch would need the same one twice from one process",
+	"update kubeopencode.io/tasks/finalizers":  "checked by the OwnerReferencesPermissionEnforcement admission plugin when a Pod gets a blockOwnerDeletion reference to its Task: an authorizer call, never a request in the audit log (and the plugin is off in the test bed)",
+	"update kubeopencode.io/agents/finalizers": "the same check for the NetworkPolicy's blockOwnerDeletion reference to its Agent: never a request in the audit log",
+	"patch events.k8s.io/events":               "client-go patches an Event only for a series (the same event about the same object version again); none occurred",
+	"patch core/events":                        "leader election records one core Event per acquisition; a patch would need the same one twice from one process",
 }
 
 // operatorBindings renders operator/config/rbac as the suite installed it and returns the roles
