@@ -40,6 +40,10 @@ func TestDeriveEventWrites(t *testing.T) {
 			map[string]float64{"POST": 1500, "PATCH": 600},
 			map[string]float64{"POST pods": 1000, "PATCH tasks/status": 100},
 			1000, "PATCH tasks/status is the operator's, the rest are Event series"},
+		{"the metrics endpoint's reviews are not events",
+			map[string]float64{"POST": 1003},
+			map[string]float64{"POST pods": 1000, "POST tokenreviews": 1, "POST subjectaccessreviews": 1},
+			1, "scraping the operator costs a TokenReview and a SubjectAccessReview"},
 		{"nothing", map[string]float64{}, map[string]float64{}, 0, ""},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,9 @@ import (
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -52,13 +56,65 @@ func OperatorKubeconfig(ctx context.Context, c *Clients, dir string) (string, er
 	return path, os.Chmod(path, 0o600)
 }
 
+// metricsReader is the harness's own identity for the operator's metrics endpoint, which serves
+// HTTPS and authenticates and authorizes a bearer token for get /metrics.
+const metricsReader = "kubeopencode-load-metrics-reader"
+
+// MetricsToken creates (idempotently) a ServiceAccount allowed only get /metrics and returns a
+// token for it.
+func MetricsToken(ctx context.Context, c *Clients) (string, error) {
+	ignoreExists := func(err error) error {
+		if apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		return err
+	}
+	_, err := c.Kube.CoreV1().ServiceAccounts(OperatorNamespace).Create(ctx, &corev1.ServiceAccount{
+		ObjectMeta: metav1.ObjectMeta{Name: metricsReader, Namespace: OperatorNamespace}}, metav1.CreateOptions{})
+	if err = ignoreExists(err); err != nil {
+		return "", fmt.Errorf("creating the metrics reader ServiceAccount: %w", err)
+	}
+	_, err = c.Kube.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: metricsReader},
+		Rules:      []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}},
+	}, metav1.CreateOptions{})
+	if err = ignoreExists(err); err != nil {
+		return "", fmt.Errorf("creating the metrics reader ClusterRole: %w", err)
+	}
+	_, err = c.Kube.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: metricsReader},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: metricsReader},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: metricsReader, Namespace: OperatorNamespace}},
+	}, metav1.CreateOptions{})
+	if err = ignoreExists(err); err != nil {
+		return "", fmt.Errorf("creating the metrics reader ClusterRoleBinding: %w", err)
+	}
+	tr, err := c.Kube.CoreV1().ServiceAccounts(OperatorNamespace).CreateToken(ctx, metricsReader,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: new(int64(24 * 3600))}},
+		metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("requesting a metrics reader token: %w", err)
+	}
+	return tr.Status.Token, nil
+}
+
+// metricsClient talks to the operator's loopback metrics endpoint, whose certificate is
+// self-signed by default: it is not verified (the harness started the process itself).
+var metricsClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+	TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // loopback, our own child process
+}}
+
 // OperatorProcess is the operator binary running as a child process with its production flags.
 type OperatorProcess struct {
 	cmd         *exec.Cmd
 	exited      chan struct{}
 	MetricsAddr string
-	LogPath     string
-	Started     time.Time
+	// MetricsToken authenticates the harness to the metrics endpoint (HTTPS).
+	MetricsToken string
+	// plainHTTP is set when the endpoint turned out to speak plain HTTP (older builds).
+	plainHTTP bool
+	LogPath   string
+	Started   time.Time
 }
 
 // OperatorArgs are the production flags of `kubeopencode controller` the harness runs with:
@@ -75,7 +131,7 @@ func OperatorArgs(kubeconfig, metricsAddr string, concurrency int) []string {
 }
 
 // StartOperator starts binary with args, logging to logPath, and returns once the process runs.
-func StartOperator(binary string, args []string, metricsAddr, logPath string) (*OperatorProcess, error) {
+func StartOperator(binary string, args []string, metricsAddr, metricsToken, logPath string) (*OperatorProcess, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("creating the operator log: %w", err)
@@ -86,7 +142,7 @@ func StartOperator(binary string, args []string, metricsAddr, logPath string) (*
 		logf.Close()
 		return nil, fmt.Errorf("starting %s: %w", binary, err)
 	}
-	p := &OperatorProcess{cmd: cmd, exited: make(chan struct{}), MetricsAddr: metricsAddr, LogPath: logPath, Started: time.Now()}
+	p := &OperatorProcess{cmd: cmd, exited: make(chan struct{}), MetricsAddr: metricsAddr, MetricsToken: metricsToken, LogPath: logPath, Started: time.Now()}
 	go func() {
 		_ = cmd.Wait()
 		logf.Close()
@@ -119,13 +175,25 @@ func (p *OperatorProcess) Stop() {
 	}
 }
 
-// Metrics fetches the operator's Prometheus exposition.
+// Metrics fetches the operator's Prometheus exposition, over HTTPS with the bearer token (or
+// plain HTTP when the endpoint speaks only that).
 func (p *OperatorProcess) Metrics(ctx context.Context) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.MetricsAddr+"/metrics", nil)
+	scheme := "https://"
+	if p.plainHTTP {
+		scheme = "http://"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+p.MetricsAddr+"/metrics", nil)
 	if err != nil {
 		return "", err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	if p.MetricsToken != "" && !p.plainHTTP {
+		req.Header.Set("Authorization", "Bearer "+p.MetricsToken)
+	}
+	resp, err := metricsClient.Do(req)
+	if err != nil && !p.plainHTTP && strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+		p.plainHTTP = true
+		return p.Metrics(ctx)
+	}
 	if err != nil {
 		return "", fmt.Errorf("reading the operator's metrics: %w", err)
 	}

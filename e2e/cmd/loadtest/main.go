@@ -157,10 +157,14 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	b := &load.Bench{Clients: clients, OperatorBinary: o.operatorBinary, OperatorKubeconfig: opKubeconfig,
+	metricsToken, err := load.MetricsToken(ctx, clients)
+	if err != nil {
+		return err
+	}
+	b := &load.Bench{Clients: clients, OperatorBinary: o.operatorBinary, OperatorKubeconfig: opKubeconfig, MetricsToken: metricsToken,
 		Concurrency: o.concurrency, MetricsAddr: o.metricsAddr, Workers: o.workers, Complete: o.complete,
 		WorkDir: work, Log: logf}
-	machine := describeMachine(clients)
+	machine := describeMachine(clients) + "; operator source: " + describeSource(root)
 	logf("machine: %s", machine)
 	var recs []load.Record
 	var errs []error
@@ -240,4 +244,19 @@ func describeMachine(c *load.Clients) string {
 	}
 	return fmt.Sprintf("%s, %d CPUs%s, %s/%s, %s, kube-apiserver %s (kwokctl binary runtime, kwok fake node)",
 		cpu, runtime.NumCPU(), mem, runtime.GOOS, runtime.GOARCH, runtime.Version(), k8s)
+}
+
+// describeSource names the commit the operator was built from, and whether the working tree of
+// the operator and its libraries differed from it.
+func describeSource(root string) string {
+	rev, err := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown (not a git checkout)"
+	}
+	out := strings.TrimSpace(string(rev))
+	dirty, err := exec.Command("git", "-C", root, "status", "--porcelain", "--", "operator", "api", "podspec", "credentials", "policy", "rbac").Output()
+	if err == nil && len(strings.TrimSpace(string(dirty))) > 0 {
+		out += " + uncommitted changes"
+	}
+	return out
 }
