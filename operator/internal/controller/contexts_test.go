@@ -171,14 +171,19 @@ func TestContexts(t *testing.T) {
 	// Writes: finalizer, ConfigMap, Pod, Running.
 	setPodStatus(t, pod, phase(corev1.PodSucceeded))
 	waitPhase(t, tk, v1alpha1.TaskPhaseCompleted)
-	var got []string
-	for _, w := range log.writes {
-		if w.err == nil && (strings.HasSuffix(w.what, ns+"/ctx") || strings.HasSuffix(w.what, ns+"/"+pod.Name)) {
-			got = append(got, w.what)
-		}
-	}
 	want := []string{"update Task " + ns + "/ctx", "create *v1.ConfigMap " + ns + "/" + pod.Name, "create Pod " + ns + "/" + pod.Name,
 		"update Task/status " + ns + "/ctx", "update Task/status " + ns + "/ctx"}
+	got := settle(t, len(want), func() []string {
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		var got []string
+		for _, w := range log.writes {
+			if w.err == nil && (strings.HasSuffix(w.what, ns+"/ctx") || strings.HasSuffix(w.what, ns+"/"+pod.Name)) {
+				got = append(got, w.what)
+			}
+		}
+		return got
+	})
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("writes (-want +got):\n%s", diff)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -46,7 +47,10 @@ func TestWriteBudget(t *testing.T) {
 	queuedPod := waitPod(t, waitPhase(t, queued, v1alpha1.TaskPhaseRunning))
 	setPodStatus(t, queuedPod, phase(corev1.PodSucceeded))
 	waitPhase(t, queued, v1alpha1.TaskPhaseCompleted)
-	lifecycle := map[string][]string{"first": log.of(first, firstPod.Name), "queued": log.of(queued, queuedPod.Name)}
+	lifecycle := map[string][]string{
+		"first":  settle(t, 4, func() []string { return log.of(first, firstPod.Name) }),
+		"queued": settle(t, 5, func() []string { return log.of(queued, queuedPod.Name) }),
+	}
 
 	for _, tk := range []*v1alpha1.Task{first, queued} {
 		if err := env.Client.Delete(ctx, tk); err != nil {
@@ -54,7 +58,10 @@ func TestWriteBudget(t *testing.T) {
 		}
 		waitGone(t, tk)
 	}
-	all := map[string][]string{"first": log.of(first, firstPod.Name), "queued": log.of(queued, queuedPod.Name)}
+	all := map[string][]string{
+		"first":  settle(t, 6, func() []string { return log.of(first, firstPod.Name) }),
+		"queued": settle(t, 7, func() []string { return log.of(queued, queuedPod.Name) }),
+	}
 	t.Logf("writes: %v", all)
 
 	want := map[string][]string{
@@ -89,6 +96,19 @@ func uidOf(name string, tasks ...*v1alpha1.Task) string {
 type write struct {
 	what string // "verb Kind namespace/name"
 	err  error
+}
+
+// settle waits until read returns at least n writes and returns them. The counting client records
+// a write after the API server has answered, so a test that already saw the write's effect (a
+// phase) can read the log a moment before the record lands.
+func settle(t *testing.T, n int, read func() []string) []string {
+	t.Helper()
+	var got []string
+	eventually(t, 10*time.Second, fmt.Sprintf("%d writes recorded", n), func(context.Context) (bool, error) {
+		got = read()
+		return len(got) >= n, nil
+	})
+	return got
 }
 
 // writeLog records every write the operator's client makes.
