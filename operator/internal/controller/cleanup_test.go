@@ -61,14 +61,9 @@ func TestCleanup(t *testing.T) {
 	})
 
 	t.Run("maxRetainedTasks", func(t *testing.T) {
-		cur := &v1alpha1.KubeOpenCodeConfig{}
-		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(cfg), cur); err != nil {
-			t.Fatal(err)
-		}
-		cur.Spec.Cleanup = &v1alpha1.CleanupConfig{MaxRetainedTasks: ptr.To[int32](1)}
-		if err := env.Client.Update(ctx, cur); err != nil {
-			t.Fatal(err)
-		}
+		mutate(t, cfg.DeepCopy(), func(c *v1alpha1.KubeOpenCodeConfig) {
+			c.Spec.Cleanup = &v1alpha1.CleanupConfig{MaxRetainedTasks: ptr.To[int32](1)}
+		})
 		var done []*v1alpha1.Task
 		// Completion times have a resolution of a second; ties are broken by name.
 		for _, name := range []string{"a-oldest", "b-older", "c-newest"} {
@@ -113,15 +108,9 @@ func TestAgentReady(t *testing.T) {
 		t.Errorf("the operator changed the Agent's spec or metadata: generation %d, finalizers %v, owners %v, labels %v, annotations %v",
 			got.Generation, got.Finalizers, got.OwnerReferences, got.Labels, got.Annotations)
 	}
-	got.Spec.Config = "not json"
-	if err := env.Client.Update(ctx, got); err != nil {
-		t.Fatal(err)
-	}
+	mutate(t, got, func(a *v1alpha1.Agent) { a.Spec.Config = "not json" })
 	ready(metav1.ConditionFalse, v1alpha1.ReasonInvalidConfiguration)
 	got = ready(metav1.ConditionFalse, v1alpha1.ReasonInvalidConfiguration)
-	got.Spec.Config = `{"model":"anthropic/claude"}`
-	if err := env.Client.Update(ctx, got); err != nil {
-		t.Fatal(err)
-	}
+	mutate(t, got, func(a *v1alpha1.Agent) { a.Spec.Config = `{"model":"anthropic/claude"}` })
 	ready(metav1.ConditionTrue, v1alpha1.ReasonValid)
 }

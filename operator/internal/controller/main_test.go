@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -174,6 +175,22 @@ func testLogger() logr.Logger {
 		return zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr))
 	}
 	return logr.Discard()
+}
+
+// mutate reads obj afresh, applies change and updates it, retrying on conflicts: the operator
+// writes status concurrently, and every status write changes the object's resourceVersion.
+func mutate[T client.Object](t *testing.T, obj T, change func(T)) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		change(obj)
+		return env.Client.Update(context.Background(), obj)
+	})
+	if err != nil {
+		t.Fatalf("updating %s: %v", obj.GetName(), err)
+	}
 }
 
 // eventually polls cond every 50ms until it is true, fails the test on error or after timeout.

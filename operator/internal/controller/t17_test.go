@@ -72,14 +72,8 @@ func TestT17EgressNetworkPolicy(t *testing.T) {
 	}
 
 	// The allow-list changes: the policy follows.
-	cur := &v1alpha1.Agent{}
-	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(isolated), cur); err != nil {
-		t.Fatal(err)
-	}
-	cur.Spec.NetworkPolicy.Egress[0].CIDRs = []string{"10.20.0.0/16"}
-	if err := env.Client.Update(ctx, cur); err != nil {
-		t.Fatal(err)
-	}
+	cur := isolated.DeepCopy()
+	mutate(t, cur, func(a *v1alpha1.Agent) { a.Spec.NetworkPolicy.Egress[0].CIDRs = []string{"10.20.0.0/16"} })
 	eventually(t, 30*time.Second, "the NetworkPolicy to follow the allow-list", func(ctx context.Context) (bool, error) {
 		if err := env.Client.Get(ctx, npKey, np); err != nil {
 			return false, err
@@ -95,13 +89,7 @@ func TestT17EgressNetworkPolicy(t *testing.T) {
 	})
 
 	// Removing spec.networkPolicy deletes it.
-	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(isolated), cur); err != nil {
-		t.Fatal(err)
-	}
-	cur.Spec.NetworkPolicy = nil
-	if err := env.Client.Update(ctx, cur); err != nil {
-		t.Fatal(err)
-	}
+	mutate(t, cur, func(a *v1alpha1.Agent) { a.Spec.NetworkPolicy = nil })
 	waitGone(t, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: npKey.Name}})
 
 	// Someone else's NetworkPolicy under the name: left alone, the Agent says why.

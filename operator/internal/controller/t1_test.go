@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 )
@@ -87,14 +86,7 @@ func TestT1NamespacePolicy(t *testing.T) {
 		waitEvent(t, second, v1alpha1.ReasonMaxConcurrentTasks)
 
 		// The platform team withdraws the invitation while the second Task waits.
-		cur := &v1alpha1.Agent{}
-		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(ag), cur); err != nil {
-			t.Fatal(err)
-		}
-		cur.Spec.AllowedNamespaces = []string{teamB}
-		if err := env.Client.Update(ctx, cur); err != nil {
-			t.Fatal(err)
-		}
+		mutate(t, ag.DeepCopy(), func(a *v1alpha1.Agent) { a.Spec.AllowedNamespaces = []string{teamB} })
 		setPodStatus(t, waitPod(t, first), phase(corev1.PodSucceeded))
 		waitPhase(t, first, v1alpha1.TaskPhaseCompleted)
 		got := waitPhase(t, second, v1alpha1.TaskPhaseFailed)
