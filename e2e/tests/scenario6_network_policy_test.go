@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
@@ -100,14 +101,9 @@ func TestNetworkPolicy(t *testing.T) {
 		}).
 		Assess("the policy follows the allow-list and goes when the Agent no longer asks for one", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 			c := adminClient(cfg)
-			live := &v1alpha1.Agent{}
-			if err := c.Get(ctx, client.ObjectKeyFromObject(isolated), live); err != nil {
-				t.Fatal(err)
-			}
-			live.Spec.NetworkPolicy = &v1alpha1.AgentNetworkPolicy{Egress: []v1alpha1.EgressRule{{CIDRs: []string{"10.30.0.0/16"}, Ports: []v1alpha1.EgressPort{{Port: 8443}}}}}
-			if err := c.Update(ctx, live); err != nil {
-				t.Fatal(err)
-			}
+			updateAgent(ctx, t, c, isolated, func(a *v1alpha1.Agent) {
+				a.Spec.NetworkPolicy = &v1alpha1.AgentNetworkPolicy{Egress: []v1alpha1.EgressRule{{CIDRs: []string{"10.30.0.0/16"}, Ports: []v1alpha1.EgressPort{{Port: 8443}}}}}
+			})
 			waitFor(ctx, t, "the NetworkPolicy to follow the new allow-list", taskTimeout, func(ctx context.Context) (bool, error) {
 				np := &networkingv1.NetworkPolicy{}
 				if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: isolated.Name + "-egress"}, np); err != nil {
@@ -123,13 +119,7 @@ func TestNetworkPolicy(t *testing.T) {
 				}
 				return cmp.Equal(cidrs, []string{"10.30.0.0/16"}), nil
 			})
-			if err := c.Get(ctx, client.ObjectKeyFromObject(isolated), live); err != nil {
-				t.Fatal(err)
-			}
-			live.Spec.NetworkPolicy = nil
-			if err := c.Update(ctx, live); err != nil {
-				t.Fatal(err)
-			}
+			updateAgent(ctx, t, c, isolated, func(a *v1alpha1.Agent) { a.Spec.NetworkPolicy = nil })
 			waitGone(ctx, t, c, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: isolated.Name + "-egress"}}, time.Minute)
 			return ctx
 		}).
@@ -146,14 +136,9 @@ func TestNetworkPolicy(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = ignoreNotFound(c.Delete(context.Background(), foreign)) })
-			live := &v1alpha1.Agent{}
-			if err := c.Get(ctx, client.ObjectKeyFromObject(other), live); err != nil {
-				t.Fatal(err)
-			}
-			live.Spec.NetworkPolicy = &v1alpha1.AgentNetworkPolicy{Egress: []v1alpha1.EgressRule{{CIDRs: []string{"10.40.0.0/16"}}}}
-			if err := c.Update(ctx, live); err != nil {
-				t.Fatal(err)
-			}
+			updateAgent(ctx, t, c, other, func(a *v1alpha1.Agent) {
+				a.Spec.NetworkPolicy = &v1alpha1.AgentNetworkPolicy{Egress: []v1alpha1.EgressRule{{CIDRs: []string{"10.40.0.0/16"}}}}
+			})
 			var msg string
 			waitFor(ctx, t, "Agent "+other.Name+" Ready=False over the foreign NetworkPolicy", taskTimeout, func(ctx context.Context) (bool, error) {
 				got := &v1alpha1.Agent{}
@@ -180,4 +165,21 @@ func TestNetworkPolicy(t *testing.T) {
 			return ctx
 		}).Feature()
 	testenv.Test(t, f)
+}
+
+// updateAgent reads the Agent afresh, applies change and updates it, retrying on conflicts: the
+// operator writes the Agent's status concurrently, which changes its resourceVersion.
+func updateAgent(ctx context.Context, t *testing.T, c client.Client, agent *v1alpha1.Agent, change func(*v1alpha1.Agent)) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		live := &v1alpha1.Agent{}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(agent), live); err != nil {
+			return err
+		}
+		change(live)
+		return c.Update(ctx, live)
+	})
+	if err != nil {
+		t.Fatalf("updating Agent %s/%s: %v", agent.Namespace, agent.Name, err)
+	}
 }
