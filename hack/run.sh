@@ -19,8 +19,7 @@ started=$(date +%s)
 if [ -n "${KUBECONFIG:-}" ]; then
   KC=$KUBECONFIG; local_cluster=0
   step "using the cluster of KUBECONFIG=$KUBECONFIG"
-  "$TESTBED_HACK/build.sh" envtest >/dev/null   # for kubectl only when missing
-  [ -x "$TESTBED_BIN/kubectl" ] || "$TESTBED_HACK/build.sh"
+  [ -x "$TESTBED_BIN/kubectl" ] || "$TESTBED_HACK/build.sh"   # only kubectl is needed here
 else
   local_cluster=1
   step "building the test bed (cached after the first run, which takes ~11 minutes on 2 cores)"
