@@ -2,6 +2,7 @@ package podspec
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,7 +19,7 @@ func Build(s Spec) (*corev1.Pod, error) {
 	if err != nil {
 		return nil, err
 	}
-	pod := b.pod()
+	pod := b.pod(&s)
 	// Harden before the projections, so they see the final users and groups (credentials checks
 	// that the containers it serves run as the agent UID), and again after them.
 	b.harden(&pod.Spec)
@@ -38,21 +39,27 @@ func Build(s Spec) (*corev1.Pod, error) {
 	return pod, nil
 }
 
+// builder holds what Build derives from the Spec. It does not point to the Spec, so that Build's
+// copy of the Spec stays on the stack.
 type builder struct {
-	s         *Spec
+	relax     Relax
 	uid, gid  int64
 	workspace string
 	deadline  int64
 	name      string
 	labels    map[string]string
-	// ours holds "volume\x00path" of the mounts podspec itself adds to the agent container, with
+	// ours holds the volume and path of the mounts podspec itself adds to the agent container, with
 	// their origin (system or file).
-	ours    map[string]mountOrigin
+	ours    map[mountKey]mountOrigin
 	targets []string
+	// taskPath and contextPath are the workspace's operator-written paths, reserved for Files.
+	taskPath, contextPath string
 }
 
+type mountKey struct{ volume, path string }
+
 func newBuilder(s *Spec) (*builder, error) {
-	b := &builder{s: s, uid: s.UID, gid: s.GID, workspace: s.WorkspaceDir}
+	b := &builder{relax: s.Relax, uid: s.UID, gid: s.GID, workspace: s.WorkspaceDir}
 	id := s.Identity
 	if id.TaskUID == "" {
 		return nil, invalid("Identity.TaskUID", "is required")
@@ -86,6 +93,8 @@ func newBuilder(s *Spec) (*builder, error) {
 	if b.workspace == "" {
 		b.workspace = DefaultWorkspaceDir
 	}
+	b.taskPath = b.workspace + "/" + TaskFile
+	b.contextPath = b.workspace + "/" + contextDir
 	if why := CheckPath(b.workspace); why != "" {
 		return nil, invalid("WorkspaceDir", "%q %s", b.workspace, why)
 	}
@@ -95,11 +104,11 @@ func newBuilder(s *Spec) (*builder, error) {
 				Reason: "(the workspace) overlaps the reserved path", Err: ErrReserved}
 		}
 	}
-	if err := checkImage("AgentImage", s.AgentImage); err != nil {
-		return nil, err
+	if why := checkImage(s.AgentImage); why != "" {
+		return nil, invalid("AgentImage", "%s", why)
 	}
-	if err := checkImage("ExecutorImage", s.ExecutorImage); err != nil {
-		return nil, err
+	if why := checkImage(s.ExecutorImage); why != "" {
+		return nil, invalid("ExecutorImage", "%s", why)
 	}
 	if len(s.Command) == 0 {
 		return nil, invalid("Command", "is required")
@@ -110,40 +119,39 @@ func newBuilder(s *Spec) (*builder, error) {
 	if err := validateAnnotations("Annotations", s.Annotations); err != nil {
 		return nil, err
 	}
+	// Field paths such as Files[2] are formatted only on the error path: Build is a hot path.
 	for i, e := range s.Env {
-		f := fmt.Sprintf("Env[%d].Name", i)
 		switch {
 		case !IsEnvName(e.Name):
-			return nil, invalid(f, "%q is not a C identifier", e.Name)
+			return nil, invalid(indexField("Env", i)+".Name", "%q is not a C identifier", e.Name)
 		case e.Name == EnvHome || e.Name == EnvWorkspaceDir:
-			return nil, reserved(f, "%q is set by podspec", e.Name)
+			return nil, reserved(indexField("Env", i)+".Name", "%q is set by podspec", e.Name)
 		}
 	}
 	filePaths := make(map[string]int, len(s.Files))
 	for i, f := range s.Files {
-		field := fmt.Sprintf("Files[%d]", i)
 		if j, dup := filePaths[f.Path]; dup {
 			return nil, &PathConflictError{Container: AgentContainerName, Path: f.Path, Other: s.Files[j].Path,
 				Reason: fmt.Sprintf("(Files[%d]) is already used by Files[%d] at", i, j), Err: ErrConflict}
 		}
 		filePaths[f.Path] = i
 		if why := CheckPath(f.Path); why != "" {
-			return nil, invalid(field+".Path", "%q %s", f.Path, why)
+			return nil, invalid(indexField("Files", i)+".Path", "%q %s", f.Path, why)
 		}
 		switch {
 		case f.FieldPath != "" && (f.ConfigMap != "" || f.Key != ""):
-			return nil, invalid(field+".FieldPath", "excludes ConfigMap and Key: a file has one source")
+			return nil, invalid(indexField("Files", i)+".FieldPath", "excludes ConfigMap and Key: a file has one source")
 		case f.FieldPath != "":
 			if !isMetadataFieldPath(f.FieldPath) {
-				return nil, invalid(field+".FieldPath", "%q is not a downward API field of the Pod's metadata", f.FieldPath)
+				return nil, invalid(indexField("Files", i)+".FieldPath", "%q is not a downward API field of the Pod's metadata", f.FieldPath)
 			}
 		case f.ConfigMap == "":
-			return nil, invalid(field+".ConfigMap", "is required")
+			return nil, invalid(indexField("Files", i)+".ConfigMap", "is required")
 		case f.Key == "":
-			return nil, invalid(field+".Key", "is required")
+			return nil, invalid(indexField("Files", i)+".Key", "is required")
 		}
 		if f.Mode < 0 || f.Mode > 0o777 {
-			return nil, invalid(field+".Mode", "%#o is outside 0..0777", f.Mode)
+			return nil, invalid(indexField("Files", i)+".Mode", "%#o is outside 0..0777", f.Mode)
 		}
 	}
 	b.name = DNSLabel(id.TaskName, id.TaskUID)
@@ -178,8 +186,7 @@ func newBuilder(s *Spec) (*builder, error) {
 	return b, nil
 }
 
-func (b *builder) pod() *corev1.Pod {
-	s := b.s
+func (b *builder) pod(s *Spec) *corev1.Pod {
 	pod := &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{
@@ -200,12 +207,8 @@ func (b *builder) pod() *corev1.Pod {
 	if s.RuntimeClassName != "" {
 		pod.Spec.RuntimeClassName = ptr(s.RuntimeClassName)
 	}
-	for _, t := range s.Scheduling.Tolerations {
-		pod.Spec.Tolerations = append(pod.Spec.Tolerations, *t.DeepCopy())
-	}
-	for _, t := range s.Scheduling.TopologySpreadConstraints {
-		pod.Spec.TopologySpreadConstraints = append(pod.Spec.TopologySpreadConstraints, *t.DeepCopy())
-	}
+	pod.Spec.Tolerations = appendDeepCopies(pod.Spec.Tolerations, s.Scheduling.Tolerations)
+	pod.Spec.TopologySpreadConstraints = appendDeepCopies(pod.Spec.TopologySpreadConstraints, s.Scheduling.TopologySpreadConstraints)
 	if s.Scheduling.Affinity != nil {
 		pod.Spec.Affinity = s.Scheduling.Affinity.DeepCopy()
 	}
@@ -213,32 +216,36 @@ func (b *builder) pod() *corev1.Pod {
 	emptyDir := func(name string) corev1.Volume {
 		return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
 	}
-	pod.Spec.Volumes = []corev1.Volume{
+	// Slices get their final capacity up front: growing slices of Volumes and Containers copies a
+	// lot, and was a large part of Build's time.
+	pod.Spec.Volumes = append(make([]corev1.Volume, 0, 4+len(s.Files)+len(s.Volumes)),
 		emptyDir(ToolsVolumeName), emptyDir(HomeVolumeName), emptyDir(TmpVolumeName), emptyDir(WorkspaceVolumeName),
-	}
+	)
 
-	agent := corev1.Container{
+	pod.Spec.Containers = make([]corev1.Container, 1)
+	agent := &pod.Spec.Containers[0]
+	*agent = corev1.Container{
 		Name:            AgentContainerName,
 		Image:           s.ExecutorImage,
 		ImagePullPolicy: s.ImagePullPolicy,
 		Command:         copySlice(s.Command),
 		Args:            copySlice(s.Args),
 		WorkingDir:      b.workspace,
-		Env: append([]corev1.EnvVar{
-			{Name: EnvHome, Value: HomeDir},
-			{Name: EnvWorkspaceDir, Value: b.workspace},
-		}, deepCopyEnv(s.Env)...),
-		VolumeMounts: []corev1.VolumeMount{
-			{Name: ToolsVolumeName, MountPath: ToolsDir, ReadOnly: true},
-			{Name: HomeVolumeName, MountPath: HomeDir},
-			{Name: TmpVolumeName, MountPath: TmpDir},
-			{Name: WorkspaceVolumeName, MountPath: b.workspace},
-		},
-		Resources: *s.Resources.DeepCopy(),
+		Env: appendDeepCopies(append(make([]corev1.EnvVar, 0, 2+len(s.Env)),
+			corev1.EnvVar{Name: EnvHome, Value: HomeDir},
+			corev1.EnvVar{Name: EnvWorkspaceDir, Value: b.workspace},
+		), s.Env),
+		VolumeMounts: append(make([]corev1.VolumeMount, 0, 4+len(s.Files)+len(s.VolumeMounts)),
+			corev1.VolumeMount{Name: ToolsVolumeName, MountPath: ToolsDir, ReadOnly: true},
+			corev1.VolumeMount{Name: HomeVolumeName, MountPath: HomeDir},
+			corev1.VolumeMount{Name: TmpVolumeName, MountPath: TmpDir},
+			corev1.VolumeMount{Name: WorkspaceVolumeName, MountPath: b.workspace},
+		),
 	}
-	b.ours = make(map[string]mountOrigin, len(agent.VolumeMounts)+len(s.Files))
+	s.Resources.DeepCopyInto(&agent.Resources)
+	b.ours = make(map[mountKey]mountOrigin, len(agent.VolumeMounts)+len(s.Files))
 	for _, m := range agent.VolumeMounts {
-		b.ours[m.Name+"\x00"+m.MountPath] = originSystem
+		b.ours[mountKey{m.Name, m.MountPath}] = originSystem
 	}
 	for _, f := range s.Files {
 		name := volumeNameForPath("file", f.Path)
@@ -260,16 +267,12 @@ func (b *builder) pod() *corev1.Pod {
 		agent.VolumeMounts = append(agent.VolumeMounts, corev1.VolumeMount{
 			Name: name, MountPath: f.Path, SubPath: fileItemPath, ReadOnly: true,
 		})
-		b.ours[name+"\x00"+f.Path] = originFile
+		b.ours[mountKey{name, f.Path}] = originFile
 	}
-	for _, v := range s.Volumes {
-		pod.Spec.Volumes = append(pod.Spec.Volumes, *v.DeepCopy())
-	}
-	for _, m := range s.VolumeMounts {
-		agent.VolumeMounts = append(agent.VolumeMounts, *m.DeepCopy())
-	}
+	pod.Spec.Volumes = appendDeepCopies(pod.Spec.Volumes, s.Volumes)
+	agent.VolumeMounts = appendDeepCopies(agent.VolumeMounts, s.VolumeMounts)
 
-	pod.Spec.InitContainers = append(pod.Spec.InitContainers, corev1.Container{
+	pod.Spec.InitContainers = append(make([]corev1.Container, 0, 1+len(s.InitContainers)+len(s.Sidecars)), corev1.Container{
 		Name:            AgentInitContainerName,
 		Image:           s.AgentImage,
 		ImagePullPolicy: s.ImagePullPolicy,
@@ -279,15 +282,12 @@ func (b *builder) pod() *corev1.Pod {
 			{Name: TmpVolumeName, MountPath: TmpDir},
 		},
 	})
-	for _, c := range s.InitContainers {
-		pod.Spec.InitContainers = append(pod.Spec.InitContainers, *c.DeepCopy())
+	pod.Spec.InitContainers = appendDeepCopies(pod.Spec.InitContainers, s.InitContainers)
+	sidecars := len(pod.Spec.InitContainers)
+	pod.Spec.InitContainers = appendDeepCopies(pod.Spec.InitContainers, s.Sidecars)
+	for i := sidecars; i < len(pod.Spec.InitContainers); i++ {
+		pod.Spec.InitContainers[i].RestartPolicy = ptr(corev1.ContainerRestartPolicyAlways)
 	}
-	for _, c := range s.Sidecars {
-		c := *c.DeepCopy()
-		c.RestartPolicy = ptr(corev1.ContainerRestartPolicyAlways)
-		pod.Spec.InitContainers = append(pod.Spec.InitContainers, c)
-	}
-	pod.Spec.Containers = []corev1.Container{agent}
 	return pod
 }
 
@@ -300,21 +300,25 @@ const (
 
 // harden (re)sets every security-relevant field of the Pod and of each container.
 func (b *builder) harden(ps *corev1.PodSpec) {
+	h := &hardenedPod{
+		os:      corev1.PodOS{Name: corev1.Linux},
+		seccomp: corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		uid:     b.uid, gid: b.gid, fsGroup: b.gid, nonRoot: true,
+		deadline:  b.deadline,
+		automount: b.relax.AutomountServiceAccountToken, serviceLinks: b.relax.EnableServiceLinks,
+	}
+	h.sc = corev1.PodSecurityContext{
+		RunAsUser: &h.uid, RunAsGroup: &h.gid, RunAsNonRoot: &h.nonRoot, FSGroup: &h.fsGroup, SeccompProfile: &h.seccomp,
+	}
 	ps.RestartPolicy = corev1.RestartPolicyNever
-	ps.ActiveDeadlineSeconds = ptr(b.deadline)
-	ps.AutomountServiceAccountToken = ptr(b.s.Relax.AutomountServiceAccountToken)
-	ps.EnableServiceLinks = ptr(b.s.Relax.EnableServiceLinks)
+	ps.ActiveDeadlineSeconds = &h.deadline
+	ps.AutomountServiceAccountToken = &h.automount
+	ps.EnableServiceLinks = &h.serviceLinks
 	ps.HostNetwork, ps.HostPID, ps.HostIPC = false, false, false
 	ps.ShareProcessNamespace = nil
 	ps.HostUsers = nil
-	ps.OS = &corev1.PodOS{Name: corev1.Linux}
-	ps.SecurityContext = &corev1.PodSecurityContext{
-		RunAsUser:      ptr(b.uid),
-		RunAsGroup:     ptr(b.gid),
-		RunAsNonRoot:   ptr(true),
-		FSGroup:        ptr(b.gid),
-		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-	}
+	ps.OS = &h.os
+	ps.SecurityContext = &h.sc
 	for i := range ps.InitContainers {
 		ps.InitContainers[i].SecurityContext = b.containerSecurityContext()
 	}
@@ -324,107 +328,138 @@ func (b *builder) harden(ps *corev1.PodSpec) {
 	ps.EphemeralContainers = nil
 }
 
+// hardenedPod and hardenedContainer hold a security context together with every value its
+// pointers point to, so that one allocation replaces about ten (harden runs twice per Build).
+// Each field has its own storage: changing one through its pointer changes nothing else.
+type hardenedPod struct {
+	sc                      corev1.PodSecurityContext
+	os                      corev1.PodOS
+	seccomp                 corev1.SeccompProfile
+	uid, gid, fsGroup       int64
+	deadline                int64
+	nonRoot                 bool
+	automount, serviceLinks bool
+}
+
+type hardenedContainer struct {
+	sc                                            corev1.SecurityContext
+	caps                                          corev1.Capabilities
+	drop                                          [1]corev1.Capability
+	seccomp                                       corev1.SeccompProfile
+	uid, gid                                      int64
+	privileged, nonRoot, readOnlyRoot, escalation bool
+}
+
 func (b *builder) containerSecurityContext() *corev1.SecurityContext {
-	return &corev1.SecurityContext{
-		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-		Privileged:               ptr(false),
-		RunAsUser:                ptr(b.uid),
-		RunAsGroup:               ptr(b.gid),
-		RunAsNonRoot:             ptr(true),
-		ReadOnlyRootFilesystem:   ptr(!b.s.Relax.WritableRootFilesystem),
-		AllowPrivilegeEscalation: ptr(false),
-		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	h := &hardenedContainer{
+		drop:    [1]corev1.Capability{"ALL"},
+		seccomp: corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		uid:     b.uid, gid: b.gid,
+		privileged: false, nonRoot: true, readOnlyRoot: !b.relax.WritableRootFilesystem, escalation: false,
 	}
+	h.caps.Drop = h.drop[:]
+	h.sc = corev1.SecurityContext{
+		Capabilities:             &h.caps,
+		Privileged:               &h.privileged,
+		RunAsUser:                &h.uid,
+		RunAsGroup:               &h.gid,
+		RunAsNonRoot:             &h.nonRoot,
+		ReadOnlyRootFilesystem:   &h.readOnlyRoot,
+		AllowPrivilegeEscalation: &h.escalation,
+		SeccompProfile:           &h.seccomp,
+	}
+	return &h.sc
 }
 
 // check validates the assembled Pod: names, volume types, mounts, ports, probes, environment.
+// Field paths such as Volumes["x"] are formatted only on the error path: Build is a hot path.
 func (b *builder) check(ps *corev1.PodSpec) error {
 	volumes := make(map[string]*corev1.Volume, len(ps.Volumes))
 	for i := range ps.Volumes {
 		v := &ps.Volumes[i]
-		f := fmt.Sprintf("Volumes[%q]", v.Name)
+		f := func() string { return fmt.Sprintf("Volumes[%q]", v.Name) }
 		if !isDNSLabel(v.Name) {
-			return invalid(f, "volume name %q is not a DNS label", v.Name)
+			return invalid(f(), "volume name %q is not a DNS label", v.Name)
 		}
 		if _, dup := volumes[v.Name]; dup {
-			return conflict(f, "volume name %q is used twice (names podspec uses: tools, home, tmp, workspace, file-*)", v.Name)
+			return conflict(f(), "volume name %q is used twice (names podspec uses: tools, home, tmp, workspace, file-*)", v.Name)
 		}
 		if !restrictedVolume(&v.VolumeSource) {
-			return invalid(f, "volume %q: only configMap, csi, downwardAPI, emptyDir, ephemeral, image, "+
+			return invalid(f(), "volume %q: only configMap, csi, downwardAPI, emptyDir, ephemeral, image, "+
 				"persistentVolumeClaim, projected and secret volumes are allowed (Pod Security restricted)", v.Name)
 		}
 		volumes[v.Name] = v
 	}
 	containers := make(map[string]bool, len(ps.InitContainers)+len(ps.Containers))
-	all := make([]*corev1.Container, 0, len(ps.InitContainers)+len(ps.Containers))
-	for i := range ps.InitContainers {
-		all = append(all, &ps.InitContainers[i])
-	}
-	for i := range ps.Containers {
-		all = append(all, &ps.Containers[i])
-	}
-	for _, c := range all {
-		f := fmt.Sprintf("containers[%q]", c.Name)
-		if !isDNSLabel(c.Name) {
-			return invalid(f, "container name %q is not a DNS label", c.Name)
-		}
-		if containers[c.Name] {
-			return conflict(f, "container name %q is used twice (names podspec uses: agent, agent-init)", c.Name)
-		}
-		containers[c.Name] = true
-		if err := b.checkContainer(c, volumes); err != nil {
-			return err
+	for _, cs := range [...][]corev1.Container{ps.InitContainers, ps.Containers} {
+		for i := range cs {
+			c := &cs[i]
+			if !isDNSLabel(c.Name) {
+				return invalid(containerField(c.Name), "container name %q is not a DNS label", c.Name)
+			}
+			if containers[c.Name] {
+				return conflict(containerField(c.Name), "container name %q is used twice (names podspec uses: agent, agent-init)", c.Name)
+			}
+			containers[c.Name] = true
+			if err := b.checkContainer(c, volumes); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
+// containerField is the field path of a container, e.g. containers["agent"].
+func containerField(name string) string { return fmt.Sprintf("containers[%q]", name) }
+
 func (b *builder) checkContainer(c *corev1.Container, volumes map[string]*corev1.Volume) error {
-	f := fmt.Sprintf("containers[%q]", c.Name)
-	if err := checkImage(f+".image", c.Image); err != nil {
-		return err
+	if why := checkImage(c.Image); why != "" {
+		return invalid(containerField(c.Name)+".image", "%s", why)
 	}
 	for _, p := range c.Ports {
 		if p.HostPort != 0 || p.HostIP != "" {
-			return invalid(f+".ports", "host ports are not allowed (port %d)", p.ContainerPort)
+			return invalid(containerField(c.Name)+".ports", "host ports are not allowed (port %d)", p.ContainerPort)
 		}
 	}
-	for _, h := range handlerHosts(c) {
-		if h != "" {
-			return invalid(f, "probes and lifecycle handlers may not set a host (%q)", h)
-		}
+	if h := handlerHost(c); h != "" {
+		return invalid(containerField(c.Name), "probes and lifecycle handlers may not set a host (%q)", h)
 	}
 	agent := c.Name == AgentContainerName
 	if agent {
 		seen := make(map[string]bool, len(c.Env))
 		for _, e := range c.Env {
 			if !IsEnvName(e.Name) {
-				return invalid(f+".env", "%q is not a C identifier", e.Name)
+				return invalid(containerField(c.Name)+".env", "%q is not a C identifier", e.Name)
 			}
 			if seen[e.Name] {
-				return conflict(f+".env", "environment variable %q is set twice", e.Name)
+				return conflict(containerField(c.Name)+".env", "environment variable %q is set twice", e.Name)
 			}
 			seen[e.Name] = true
 		}
 	}
-	mounts := make([]mount, 0, len(c.VolumeMounts))
+	// Typical containers have few mounts and reserved paths: these buffers keep them off the heap.
+	var mountBuf [16]mount
+	var reservedBuf [len(systemReservedPaths) + 4]reservedPath
+	mounts := mountBuf[:0]
 	for _, m := range c.VolumeMounts {
-		mf := fmt.Sprintf("%s: mount of volume %q at %q", f, m.Name, m.MountPath)
+		mf := func() string {
+			return fmt.Sprintf("%s: mount of volume %q at %q", containerField(c.Name), m.Name, m.MountPath)
+		}
 		v, ok := volumes[m.Name]
 		if !ok {
-			return invalid(mf, "there is no volume %q", m.Name)
+			return invalid(mf(), "there is no volume %q", m.Name)
 		}
 		if why := checkSubPath(m.SubPath); why != "" {
-			return invalid(mf, "subPath %q %s", m.SubPath, why)
+			return invalid(mf(), "subPath %q %s", m.SubPath, why)
 		}
 		if m.SubPathExpr != "" {
-			return invalid(mf, "subPathExpr is not allowed: its expansion cannot be checked")
+			return invalid(mf(), "subPathExpr is not allowed: its expansion cannot be checked")
 		}
 		if m.MountPropagation != nil && *m.MountPropagation != corev1.MountPropagationNone {
-			return invalid(mf, "mount propagation %s is not allowed", *m.MountPropagation)
+			return invalid(mf(), "mount propagation %s is not allowed", *m.MountPropagation)
 		}
 		origin := originCaller
-		if o, ok := b.ours[m.Name+"\x00"+m.MountPath]; ok && agent {
+		if o, ok := b.ours[mountKey{m.Name, m.MountPath}]; ok && agent {
 			origin = o
 		}
 		mounts = append(mounts, mount{
@@ -434,11 +469,10 @@ func (b *builder) checkContainer(c *corev1.Container, volumes map[string]*corev1
 			origin:  origin,
 		})
 	}
-	return checkMounts(c.Name, mounts, b.reservedPaths(agent))
+	return checkMounts(c.Name, mounts, b.appendReservedPaths(reservedBuf[:0], agent))
 }
 
-func (b *builder) reservedPaths(agent bool) []reservedPath {
-	rs := make([]reservedPath, 0, len(systemReservedPaths)+4)
+func (b *builder) appendReservedPaths(rs []reservedPath, agent bool) []reservedPath {
 	for _, p := range systemReservedPaths {
 		rs = append(rs, reservedPath{path: p, above: true})
 	}
@@ -446,45 +480,40 @@ func (b *builder) reservedPaths(agent bool) []reservedPath {
 		rs = append(rs,
 			reservedPath{path: ToolsDir, allow: originSystem},
 			reservedPath{path: InternalDir, allow: originFile},
-			reservedPath{path: b.workspace + "/" + TaskFile, allow: originFile},
-			reservedPath{path: b.workspace + "/" + contextDir, allow: originFile},
+			reservedPath{path: b.taskPath, allow: originFile},
+			reservedPath{path: b.contextPath, allow: originFile},
 		)
 	}
 	return rs
 }
 
-func handlerHosts(c *corev1.Container) []string {
-	var hosts []string
-	add := func(h *corev1.ProbeHandler) {
-		if h == nil {
-			return
+// handlerHost returns the first host set by a probe or lifecycle handler of c, or "".
+func handlerHost(c *corev1.Container) string {
+	for _, p := range [...]*corev1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
+		if p == nil {
+			continue
 		}
-		if h.HTTPGet != nil {
-			hosts = append(hosts, h.HTTPGet.Host)
+		if h := p.HTTPGet; h != nil && h.Host != "" {
+			return h.Host
 		}
-		if h.TCPSocket != nil {
-			hosts = append(hosts, h.TCPSocket.Host)
-		}
-	}
-	for _, p := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
-		if p != nil {
-			add(&p.ProbeHandler)
+		if h := p.TCPSocket; h != nil && h.Host != "" {
+			return h.Host
 		}
 	}
 	if c.Lifecycle != nil {
-		for _, h := range []*corev1.LifecycleHandler{c.Lifecycle.PostStart, c.Lifecycle.PreStop} {
-			if h == nil {
+		for _, l := range [...]*corev1.LifecycleHandler{c.Lifecycle.PostStart, c.Lifecycle.PreStop} {
+			if l == nil {
 				continue
 			}
-			if h.HTTPGet != nil {
-				hosts = append(hosts, h.HTTPGet.Host)
+			if h := l.HTTPGet; h != nil && h.Host != "" {
+				return h.Host
 			}
-			if h.TCPSocket != nil {
-				hosts = append(hosts, h.TCPSocket.Host)
+			if h := l.TCPSocket; h != nil && h.Host != "" {
+				return h.Host
 			}
 		}
 	}
-	return hosts
+	return ""
 }
 
 // restrictedVolume reports whether v uses only the volume types Pod Security "restricted" allows.
@@ -512,6 +541,9 @@ func isMetadataFieldPath(p string) bool {
 
 func ptr[T any](v T) *T { return &v }
 
+// indexField is the field path of one element of a slice field, e.g. Files[2].
+func indexField(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]" }
+
 func copySlice[T any](s []T) []T {
 	if s == nil {
 		return nil
@@ -530,10 +562,15 @@ func copyMap(m map[string]string) map[string]string {
 	return c
 }
 
-func deepCopyEnv(env []corev1.EnvVar) []corev1.EnvVar {
-	out := make([]corev1.EnvVar, len(env))
-	for i := range env {
-		env[i].DeepCopyInto(&out[i])
+// appendDeepCopies appends a deep copy of each element of src to dst, copying straight into dst
+// (DeepCopy would allocate each element on the heap first).
+func appendDeepCopies[T any, P interface {
+	*T
+	DeepCopyInto(*T)
+}](dst, src []T) []T {
+	for i := range src {
+		dst = append(dst, *new(T))
+		P(&src[i]).DeepCopyInto(&dst[len(dst)-1])
 	}
-	return out
+	return dst
 }

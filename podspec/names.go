@@ -5,8 +5,6 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"strings"
-
-	"k8s.io/apimachinery/pkg/api/validate/content"
 )
 
 const (
@@ -20,18 +18,21 @@ const (
 // lowerBase32 uses only characters that are valid in DNS labels.
 var lowerBase32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// identityHash hashes the parts unambiguously: each part is length-prefixed, so ("ab", "c") and
-// ("a", "bc") hash differently.
-func identityHash(parts ...string) string {
-	h := sha256.New()
-	var n [8]byte
-	for _, p := range parts {
-		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
-		h.Write(n[:])
-		h.Write([]byte(p))
+// appendIdentityHash appends the identity hash of the parts (first, then rest) to dst: HashLength
+// base32 characters of their SHA-256. Each part is length-prefixed, so ("ab", "c") and ("a", "bc")
+// hash differently.
+func appendIdentityHash(dst []byte, first string, rest ...string) []byte {
+	var buf [512]byte // enough for typical identities; longer ones move to the heap
+	msg := appendPart(buf[:0], first)
+	for _, p := range rest {
+		msg = appendPart(msg, p)
 	}
-	var sum [sha256.Size]byte
-	return lowerBase32.EncodeToString(h.Sum(sum[:0])[:8])[:HashLength]
+	sum := sha256.Sum256(msg)
+	return lowerBase32.AppendEncode(dst, sum[:8])[:len(dst)+HashLength]
+}
+
+func appendPart(msg []byte, p string) []byte {
+	return append(binary.BigEndian.AppendUint64(msg, uint64(len(p))), p...)
 }
 
 // DNSLabel derives a deterministic, collision-resistant DNS label (RFC 1123, at most 63
@@ -42,15 +43,7 @@ func identityHash(parts ...string) string {
 // inputs give different labels even when their readable parts read the same (60-bit hash).
 // When nothing readable is left, the label is the hash alone.
 func DNSLabel(readable string, identity ...string) string {
-	parts := make([]string, 0, len(identity)+1)
-	parts = append(parts, readable)
-	parts = append(parts, identity...)
-	hash := identityHash(parts...)
-	prefix := sanitize(readable, MaxNameLength-1-HashLength, false)
-	if prefix == "" {
-		return hash
-	}
-	return prefix + "-" + hash
+	return derivedName(readable, false, readable, identity...)
 }
 
 // LabelValue returns v when it is already a valid label value of at most 63 characters, and
@@ -58,25 +51,31 @@ func DNSLabel(readable string, identity ...string) string {
 //
 // Task, namespace and Agent names can be up to 253 characters long; label values cannot.
 func LabelValue(v string) string {
-	if len(v) <= MaxNameLength && len(content.IsLabelValue(v)) == 0 {
+	if isLabelValue(v) {
 		return v
 	}
-	hash := identityHash(v)
-	prefix := sanitize(v, MaxNameLength-1-HashLength, true)
-	if prefix == "" {
-		return hash
-	}
-	return prefix + "-" + hash
+	return derivedName(v, true, v)
 }
 
-// sanitize keeps at most max characters of s that are valid in a DNS label (or, with
-// labelValue, in a label value), replacing every run of other characters by one '-' and trimming
-// separators at both ends.
-func sanitize(s string, max int, labelValue bool) string {
-	var b strings.Builder
-	b.Grow(min(len(s), max))
+// derivedName returns the sanitized readable prefix, "-" and the identity hash of the parts, or
+// the hash alone when nothing readable is left. It is built in one stack buffer, so the result is
+// the only allocation.
+func derivedName(readable string, labelValue bool, first string, rest ...string) string {
+	var buf [MaxNameLength + 1]byte // + 1: AppendEncode writes a 13th hash character first
+	name := appendSanitized(buf[:0], readable, MaxNameLength-1-HashLength, labelValue)
+	if len(name) > 0 {
+		name = append(name, '-')
+	}
+	return string(appendIdentityHash(name, first, rest...))
+}
+
+// appendSanitized appends at most max characters of s that are valid in a DNS label (or, with
+// labelValue, in a label value) to dst, replacing every run of other characters by one '-' and
+// trimming separators at both ends.
+func appendSanitized(dst []byte, s string, max int, labelValue bool) []byte {
+	start := len(dst)
 	sep := false
-	for i := 0; i < len(s) && b.Len() < max; i++ {
+	for i := 0; i < len(s) && len(dst)-start < max; i++ {
 		c := s[i]
 		switch {
 		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
@@ -85,28 +84,37 @@ func sanitize(s string, max int, labelValue bool) string {
 				c += 'a' - 'A'
 			}
 		case labelValue && (c == '.' || c == '_'):
-			if b.Len() == 0 {
+			if len(dst) == start {
 				continue
 			}
 		default:
-			sep = b.Len() > 0
+			sep = len(dst) > start
 			continue
 		}
 		if sep {
-			if b.Len()+1 >= max {
+			if len(dst)-start+1 >= max {
 				break
 			}
-			b.WriteByte('-')
+			dst = append(dst, '-')
 			sep = false
 		}
-		b.WriteByte(c)
+		dst = append(dst, c)
 	}
-	return strings.TrimRight(b.String(), "-._")
+	for len(dst) > start && strings.IndexByte("-._", dst[len(dst)-1]) >= 0 {
+		dst = dst[:len(dst)-1]
+	}
+	return dst
 }
 
 // isDNSLabel reports whether s is a valid RFC 1123 label, without allocating.
 func isDNSLabel(s string) bool {
-	if len(s) == 0 || len(s) > MaxNameLength {
+	return len(s) <= MaxNameLength && isDNSLabelSyntax(s)
+}
+
+// isDNSLabelSyntax reports whether s is a DNS label apart from the length limit: non-empty,
+// [a-z0-9-], starting and ending with [a-z0-9].
+func isDNSLabelSyntax(s string) bool {
+	if len(s) == 0 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -177,3 +177,28 @@ func TestCheckPath(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLabelSyntax proves the hand-written validators equivalent to apimachinery's regular
+// expressions, which they replace on the hot path: the same verdict for every input.
+func FuzzLabelSyntax(f *testing.F) {
+	for _, s := range []string{"", "a", "A", "-", "a-", "-a", "a_b.c-D", "_a", "a.", "example.com/MyName",
+		"Example.com/x", "/x", "x/", "a/b/c", "a..b/x", "a.-b/x", "a-.b/x", "a.b-/x", "-a.b/x", "a\n", "é",
+		strings.Repeat("a", 63), strings.Repeat("a", 64), strings.Repeat("a", 253) + "/x", strings.Repeat("a", 254) + "/x",
+		strings.Repeat("a", 100) + "." + strings.Repeat("b", 100) + "/x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := isLabelKey(s), len(content.IsLabelKey(s)) == 0; got != want {
+			t.Errorf("isLabelKey(%q) = %v, content.IsLabelKey says %v", s, got, want)
+		}
+		if got, want := isLabelValue(s), len(content.IsLabelValue(s)) == 0; got != want {
+			t.Errorf("isLabelValue(%q) = %v, content.IsLabelValue says %v", s, got, want)
+		}
+		if got, want := isDNSSubdomain(s), len(content.IsDNS1123Subdomain(s)) == 0; got != want {
+			t.Errorf("isDNSSubdomain(%q) = %v, content.IsDNS1123Subdomain says %v", s, got, want)
+		}
+		if got, want := isDNSLabel(s), len(content.IsDNS1123Label(s)) == 0; got != want {
+			t.Errorf("isDNSLabel(%q) = %v, content.IsDNS1123Label says %v", s, got, want)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package podspec
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -37,37 +38,115 @@ func IsEnvName(name string) bool {
 }
 
 func validateLabels(field string, labels map[string]string) error {
-	for _, k := range sortedKeys(labels) {
-		f := field + "[" + quote(k) + "]"
+	return firstKeyError(labels, func(k, v string) error {
 		if IsReservedKey(k) {
-			return reserved(f, "label key %q is reserved for the platform", k)
+			return reserved(keyField(field, k), "label key %q is reserved for the platform", k)
 		}
-		if msgs := content.IsLabelKey(k); len(msgs) > 0 {
-			return invalid(f, "label key %q: %s", k, strings.Join(msgs, "; "))
+		if !isLabelKey(k) {
+			return invalid(keyField(field, k), "label key %q: %s", k, strings.Join(content.IsLabelKey(k), "; "))
 		}
-		if msgs := content.IsLabelValue(labels[k]); len(msgs) > 0 {
-			return invalid(f, "label value %q: %s", labels[k], strings.Join(msgs, "; "))
+		if !isLabelValue(v) {
+			return invalid(keyField(field, k), "label value %q: %s", v, strings.Join(content.IsLabelValue(v), "; "))
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func validateAnnotations(field string, annotations map[string]string) error {
-	total := 0
-	for _, k := range sortedKeys(annotations) {
-		f := field + "[" + quote(k) + "]"
+	err := firstKeyError(annotations, func(k, _ string) error {
 		if IsReservedKey(k) {
-			return reserved(f, "annotation key %q is reserved for the platform", k)
+			return reserved(keyField(field, k), "annotation key %q is reserved for the platform", k)
 		}
-		if msgs := content.IsLabelKey(strings.ToLower(k)); len(msgs) > 0 {
-			return invalid(f, "annotation key %q: %s", k, strings.Join(msgs, "; "))
+		if lower := strings.ToLower(k); !isLabelKey(lower) {
+			return invalid(keyField(field, k), "annotation key %q: %s", k, strings.Join(content.IsLabelKey(lower), "; "))
 		}
-		total += len(k) + len(annotations[k])
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	total := 0
+	for k, v := range annotations {
+		total += len(k) + len(v)
 	}
 	if total > maxAnnotationBytes {
 		return invalid(field, "annotations total %d bytes, more than %d", total, maxAnnotationBytes)
 	}
 	return nil
+}
+
+// firstKeyError returns check's error for the first key of m, in sorted order, that has one.
+// Sorting only makes the reported error deterministic, so it is skipped while no key fails.
+func firstKeyError(m map[string]string, check func(k, v string) error) error {
+	failed := false
+	for k, v := range m {
+		if check(k, v) != nil {
+			failed = true
+			break
+		}
+	}
+	if !failed {
+		return nil
+	}
+	for _, k := range sortedKeys(m) {
+		if err := check(k, m[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keyField is the field path of one key of a map field, e.g. Labels["team"].
+func keyField(field, key string) string { return field + "[" + quote(key) + "]" }
+
+// isLabelKey reports whether k is a valid label key, i.e. content.IsLabelKey(k) finds nothing
+// (FuzzLabelSyntax checks this against apimachinery), without its regular expressions and
+// allocations: an optional DNS subdomain prefix and "/", then a name of 1..63 characters.
+func isLabelKey(k string) bool {
+	prefix, name, ok := strings.Cut(k, "/")
+	if !ok {
+		name = prefix
+	} else if !isDNSSubdomain(prefix) {
+		return false
+	}
+	return name != "" && isLabelValue(name)
+}
+
+// isLabelValue reports whether v is a valid label value, i.e. content.IsLabelValue(v) finds nothing
+// (FuzzLabelSyntax): empty, or at most 63 characters from [-A-Za-z0-9_.] that start and end with
+// an alphanumeric character.
+func isLabelValue(v string) bool {
+	if v == "" {
+		return true
+	}
+	if len(v) > MaxNameLength || !isAlnum(v[0]) || !isAlnum(v[len(v)-1]) {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !isAlnum(c) && c != '-' && c != '_' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// isDNSSubdomain reports whether s is a lowercase RFC 1123 subdomain of at most 253 characters,
+// i.e. content.IsDNS1123Subdomain(s) finds nothing (FuzzLabelSyntax): DNS labels joined by dots,
+// where the labels themselves have no length limit.
+func isDNSSubdomain(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if !isDNSLabelSyntax(label) {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -79,15 +158,16 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// checkImage refuses empty image references and ones with whitespace or control characters.
-func checkImage(field, image string) error {
+// checkImage returns "" for an acceptable image reference, otherwise the reason it is not:
+// empty references and ones with whitespace or control characters are refused.
+func checkImage(image string) string {
 	if image == "" {
-		return invalid(field, "is required")
+		return "is required"
 	}
 	for i := 0; i < len(image); i++ {
 		if image[i] <= ' ' || image[i] == 0x7f {
-			return invalid(field, "image reference %q contains whitespace or control characters", image)
+			return fmt.Sprintf("image reference %q contains whitespace or control characters", image)
 		}
 	}
-	return nil
+	return ""
 }
