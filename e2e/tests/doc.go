@@ -10,7 +10,7 @@
 //
 //	TestSecureAgent              1  examples/secure-agent on the real node, read from inside the agent (T8, T9)
 //	TestProductionAgent          2  examples/production-agent across namespaces; dev-1 refused; no "use", no Task (T1, T2)
-//	TestCrossNamespaceLifecycle  3  stop, timeout, delete, AgentNotFound, maxConcurrentTasks under a burst, cleanup TTL (T5, T7)
+//	TestCrossNamespaceLifecycle  3  stop, timeout, delete (finalizer; garbage collector in the same namespace), AgentNotFound, maxConcurrentTasks under a burst, cleanup TTL (T5, T7)
 //	TestConfusedDeputy           4  Task ConfigMaps and Secrets never resolve in the Agent's namespace (T3)
 //	TestMissingSecret            5  a missing Secret fails the Task instead of hanging (T6)
 //	TestNetworkPolicy            6  the egress NetworkPolicy of an Agent's allow-list (T17)

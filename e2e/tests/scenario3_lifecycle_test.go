@@ -43,7 +43,7 @@ func lifecycleAgent(ns, name string, allowed []string, finish bool) *v1alpha1.Ag
 
 // TestCrossNamespaceLifecycle is scenario 3, on the kwok node: a Task from another namespace is
 // stopped, times out or is deleted, and each time its Pod in the Agent's namespace is removed
-// (T5); 20 Tasks from 4 namespaces on an Agent with maxConcurrentTasks 2 never have more than 2
+// (T5), and a same-namespace Task's Pod goes with it through the garbage collector; 20 Tasks from 4 namespaces on an Agent with maxConcurrentTasks 2 never have more than 2
 // Pods running at once (T7). It also proves KubeOpenCodeConfig cleanup: a finished Task is
 // deleted after ttlSecondsAfterFinished, its Pod with it.
 func TestCrossNamespaceLifecycle(t *testing.T) {
@@ -127,6 +127,26 @@ func TestCrossNamespaceLifecycle(t *testing.T) {
 			if err := c.Get(ctx, client.ObjectKeyFromObject(pod), live); err == nil && live.DeletionTimestamp == nil {
 				t.Errorf("the Task is gone but its Pod %s is not being deleted", pod.Name)
 			}
+			waitGone(ctx, t, c, pod, time.Minute)
+			return ctx
+		}).
+		Assess("deleting a same-namespace Task: no finalizer, the garbage collector deletes its Pod", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := adminClient(cfg)
+			task := newTask(agentNS, envconf.RandomName("own", 10), agentNS, runner.Name)
+			createTask(ctx, t, cfg, c, task)
+			got := waitTask(ctx, t, c, task, "to run", func(t *v1alpha1.Task) bool { return t.Status.Phase == v1alpha1.TaskPhaseRunning || isFinal(t) })
+			if got.Status.Phase != v1alpha1.TaskPhaseRunning {
+				t.Fatalf("Task ended %s before it ran: %+v", got.Status.Phase, succeeded(got))
+			}
+			if len(got.Finalizers) != 0 {
+				t.Errorf("a same-namespace Task carries finalizers %v, want none", got.Finalizers)
+			}
+			pod := taskPod(ctx, t, c, agentNS, got)
+			if err := c.Delete(ctx, got); err != nil {
+				t.Fatal(err)
+			}
+			waitGone(ctx, t, c, got, time.Minute)
+			// kube-controller-manager's garbage collector, not the operator, removes it.
 			waitGone(ctx, t, c, pod, time.Minute)
 			return ctx
 		}).

@@ -37,8 +37,10 @@ type ledger struct {
 	holder map[types.UID]string
 	// starts maps an Agent key to the start times of its Tasks, by Task UID.
 	starts map[string]map[types.UID]time.Time
-	// keys maps a Task's namespace/name to its UID, to release a Task that is already gone.
-	keys map[types.NamespacedName]types.UID
+	// keys maps a Task's namespace/name to its UID, to release a Task that is already gone;
+	// names is its inverse, so a release does not scan every key.
+	keys  map[types.NamespacedName]types.UID
+	names map[types.UID]types.NamespacedName
 	// waiting maps an Agent key to the Tasks queued for it, woken when a slot frees.
 	waiting map[string]map[types.NamespacedName]struct{}
 	// stale holds, per Task UID, resourceVersions the operator itself superseded with a write: a
@@ -52,6 +54,7 @@ func newLedger() *ledger {
 		holder:  map[types.UID]string{},
 		starts:  map[string]map[types.UID]time.Time{},
 		keys:    map[types.NamespacedName]types.UID{},
+		names:   map[types.UID]types.NamespacedName{},
 		waiting: map[string]map[types.NamespacedName]struct{}{},
 		stale:   map[types.UID]map[string]struct{}{},
 	}
@@ -123,7 +126,9 @@ func (l *ledger) hold(key string, t *v1alpha1.Task) {
 	}
 	l.slots[key][t.UID] = struct{}{}
 	l.holder[t.UID] = key
-	l.keys[types.NamespacedName{Namespace: t.Namespace, Name: t.Name}] = t.UID
+	nn := types.NamespacedName{Namespace: t.Namespace, Name: t.Name}
+	l.keys[nn] = t.UID
+	l.names[t.UID] = nn
 }
 
 // admission is the answer of admit.
@@ -187,6 +192,18 @@ func (l *ledger) wait(key string, nn types.NamespacedName) {
 	l.waiting[key][nn] = struct{}{}
 }
 
+// heldBy returns the UID of the Task known by namespace/name if it holds a slot.
+func (l *ledger) heldBy(nn types.NamespacedName) (types.UID, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	uid, ok := l.keys[nn]
+	if !ok {
+		return "", false
+	}
+	_, held := l.holder[uid]
+	return uid, held
+}
+
 // unreserve undoes an admit whose Pod could not be created: the slot and the start are returned.
 func (l *ledger) unreserve(uid types.UID) []types.NamespacedName {
 	l.mu.Lock()
@@ -233,8 +250,9 @@ func (l *ledger) releaseLocked(uid types.UID) []types.NamespacedName {
 	if len(l.slots[key]) == 0 {
 		delete(l.slots, key)
 	}
-	for nn, u := range l.keys {
-		if u == uid {
+	if nn, ok := l.names[uid]; ok {
+		delete(l.names, uid)
+		if l.keys[nn] == uid {
 			delete(l.keys, nn)
 		}
 	}

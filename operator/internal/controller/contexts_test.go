@@ -168,10 +168,10 @@ func TestContexts(t *testing.T) {
 		t.Errorf("context ConfigMap metadata %+v, want the Task's UID label and owner reference", cm.ObjectMeta)
 	}
 
-	// Writes: finalizer, ConfigMap, Pod, Running.
+	// Writes: ConfigMap, Pod, Running, Completed (same namespace: no finalizer).
 	setPodStatus(t, pod, phase(corev1.PodSucceeded))
 	waitPhase(t, tk, v1alpha1.TaskPhaseCompleted)
-	want := []string{"update Task " + ns + "/ctx", "create *v1.ConfigMap " + ns + "/" + pod.Name, "create Pod " + ns + "/" + pod.Name,
+	want := []string{"create *v1.ConfigMap " + ns + "/" + pod.Name, "create Pod " + ns + "/" + pod.Name,
 		"update Task/status " + ns + "/ctx", "update Task/status " + ns + "/ctx"}
 	got := settle(t, len(want), func() []string {
 		log.mu.Lock()

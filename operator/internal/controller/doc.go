@@ -8,11 +8,21 @@
 // Reconcile resolves the Agent (spec.agentRef, never status), checks the Agent's namespace policy
 // (T1), builds the Pod with podspec and credentials, judges it against Pod Security "restricted"
 // (T8; a failing Pod is never created, the Task fails), admits it against maxConcurrentTasks and
-// quota (T7, see ledger), adds the finalizer, creates the Pod in the Agent's namespace and
-// follows it to Completed or Failed. The stop annotation, spec.timeout, a vanished Pod and a Pod
-// that cannot start (CreateContainerConfigError, image errors, refused by admission, unschedulable
-// for too long) end the Task with a precise reason and free its slot (T5, T6). Every decision sets
-// a condition and emits an events.k8s.io Event regarding the Task.
+// quota (T7, see ledger), adds the finalizer when the Agent lives in another namespace, creates
+// the Pod in the Agent's namespace and follows it to Completed or Failed. The stop annotation,
+// spec.timeout, a vanished Pod and a Pod that cannot start (CreateContainerConfigError, image
+// errors, refused by admission, unschedulable for too long) end the Task with a precise reason
+// and free its slot (T5, T6). Every decision sets a condition; what a human may need to act on
+// (a refusal, a failure, a stop, a timeout, queueing) also emits an events.k8s.io Event regarding
+// the Task, while routine steps (Pod created, agent succeeded) do not: each Event is a write.
+//
+// # Deletion
+//
+// A Task in its Agent's namespace owns its Pod and context ConfigMap (controller owner
+// reference with blockOwnerDeletion), so the garbage collector deletes them with it and the Task
+// needs no finalizer; its slot stays held until its Pod is being deleted. Across namespaces no
+// owner reference can reach the Task: the finalizer kubeopencode.io/cleanup deletes the Pod and
+// the context ConfigMap first (T5).
 //
 // # What the agent gets
 //
@@ -56,9 +66,10 @@
 //
 // # Writes
 //
-// Without contexts a Task costs four writes to Tasks and Pods: the finalizer, the Pod, the
-// Running status and the final status. A queued Task costs one more (Queued); deletion costs the
-// Pod delete and the finalizer removal. Events are not counted. Contexts that need the context
+// Without contexts a same-namespace Task costs three writes to Tasks and Pods: the Pod, the
+// Running status and the final status; its deletion costs none. A cross-namespace Task costs one
+// more, the finalizer, and its deletion two (the Pod delete, the finalizer removal). A queued
+// Task costs one more (Queued). Events are not counted. Contexts that need the context
 // ConfigMap (Text, Runtime, a Task's ConfigMap, an Agent ConfigMap or a Git context without
 // mountPath) cost one more write, its create; its deletion is free in the same namespace (garbage
 // collection) and one more write across namespaces. Git contexts with a mountPath and the Agent's

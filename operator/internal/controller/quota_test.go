@@ -34,7 +34,6 @@ func TestQuotaSlidingWindow(t *testing.T) {
 		started = append(started, pod)
 		setPodStatus(t, pod, phase(corev1.PodSucceeded))
 		waitPhase(t, tk, v1alpha1.TaskPhaseCompleted)
-		waitEvent(t, tk, v1alpha1.ReasonAgentSucceeded)
 	}
 	third := task(teamA, "third", agentNS, ag.Name)
 	create(t, third)

@@ -13,8 +13,9 @@ import (
 	"github.com/kubeopencode/kubeopencode/podspec"
 )
 
-// Finalizer is the operator's finalizer on Tasks: it deletes the agent Pod wherever it runs
-// before the Task goes away (threat T5).
+// Finalizer is the operator's finalizer on Tasks whose Agent lives in another namespace: it
+// deletes the agent Pod there before the Task goes away (threat T5). A same-namespace Task owns
+// its Pod instead and needs none.
 const Finalizer = "kubeopencode.io/cleanup"
 
 // maxConditionMessage keeps condition messages well below the API limit (32768).
@@ -69,10 +70,10 @@ func resolvedAgent(t *v1alpha1.Task) *v1alpha1.AgentReference {
 	return &v1alpha1.AgentReference{Name: t.Spec.AgentRef.Name, Namespace: agentNamespace(t)}
 }
 
-// eventType is Normal for success and Warning for everything else.
+// eventType of an ending: Normal for a stop somebody asked for, Warning for everything else
+// (success emits no Event).
 func eventType(reason string) string {
-	switch reason {
-	case v1alpha1.ReasonAgentSucceeded, v1alpha1.ReasonPodCreated, v1alpha1.ReasonStopped:
+	if reason == v1alpha1.ReasonStopped {
 		return corev1.EventTypeNormal
 	}
 	return corev1.EventTypeWarning

@@ -51,7 +51,9 @@ func TestT1NamespacePolicy(t *testing.T) {
 				if pod.Namespace != agentNS {
 					t.Errorf("Pod runs in %q, want the Agent's namespace %q", pod.Namespace, agentNS)
 				}
-				waitEvent(t, got, "PodCreated")
+				if c := succeeded(got); c.Reason != v1alpha1.ReasonPodCreated {
+					t.Errorf("Succeeded condition reason %s, want %s", c.Reason, v1alpha1.ReasonPodCreated)
+				}
 				return
 			}
 			got := waitPhase(t, tk, v1alpha1.TaskPhaseFailed)

@@ -13,7 +13,9 @@ import (
 )
 
 // TestT5StopTimeoutDelete: stopping a Task (annotation), its timeout and its deletion remove the
-// agent Pod wherever it runs, in the Task's own namespace and in another one.
+// agent Pod wherever it runs, in the Task's own namespace and in another one (deletion: the
+// finalizer across namespaces, the garbage collector through the owner reference in the same
+// namespace).
 func TestT5StopTimeoutDelete(t *testing.T) {
 	ctx := context.Background()
 	agentNS := env.Namespace(ctx, t)
@@ -65,6 +67,24 @@ func TestT5StopTimeoutDelete(t *testing.T) {
 			create(t, tk)
 			got := waitPhase(t, tk, v1alpha1.TaskPhaseRunning)
 			pod := waitPod(t, got)
+			if where.ns == agentNS {
+				// Same namespace: no finalizer. The Pod's controller owner reference lets the
+				// garbage collector delete it with the Task; envtest runs none, e2e scenario 3
+				// proves a real one does.
+				if len(got.Finalizers) != 0 {
+					t.Errorf("finalizers %v on a same-namespace Task, want none", got.Finalizers)
+				}
+				assertOwnedByTask(t, pod, got)
+				if err := env.Client.Delete(ctx, got); err != nil {
+					t.Fatal(err)
+				}
+				waitGone(t, got)
+				if err := env.Client.Delete(ctx, pod); err != nil { // the garbage collector's part
+					t.Fatal(err)
+				}
+				waitGone(t, pod)
+				return
+			}
 			if len(got.Finalizers) != 1 || got.Finalizers[0] != "kubeopencode.io/cleanup" {
 				t.Errorf("finalizers %v, want the operator's", got.Finalizers)
 			}

@@ -142,3 +142,38 @@ func waitAllFinal(t *testing.T, tasks []*v1alpha1.Task, timeout time.Duration) {
 		return true, nil
 	})
 }
+
+// TestT7DeletedTaskHoldsItsSlotUntilItsPodGoes: a same-namespace Task has no finalizer, so it is
+// gone before the garbage collector deletes its Pod; the slot stays held while that Pod is
+// there and not being deleted, so maxConcurrentTasks still counts every agent Pod.
+func TestT7DeletedTaskHoldsItsSlotUntilItsPodGoes(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(ctx, t)
+	ag := agent(ns, "agent", func(a *v1alpha1.Agent) { a.Spec.MaxConcurrentTasks = ptr.To[int32](1) })
+	create(t, ag)
+	startOperator(t, []string{ns})
+
+	first := task(ns, "first", ns, ag.Name)
+	create(t, first)
+	pod := waitPod(t, waitPhase(t, first, v1alpha1.TaskPhaseRunning))
+	if err := env.Client.Delete(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, first)
+	second := task(ns, "second", ns, ag.Name)
+	create(t, second)
+	waitPhase(t, second, v1alpha1.TaskPhaseQueued)
+	// Longer than the operator's one-second recheck of a gone Task: still queued.
+	time.Sleep(3 * time.Second)
+	got := &v1alpha1.Task{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(second), got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Phase != v1alpha1.TaskPhaseQueued {
+		t.Fatalf("the second Task is %s while the first one's Pod still runs, want Queued", got.Status.Phase)
+	}
+	if err := env.Client.Delete(ctx, pod); err != nil { // what the garbage collector does
+		t.Fatal(err)
+	}
+	waitPod(t, waitPhase(t, second, v1alpha1.TaskPhaseRunning))
+}

@@ -82,8 +82,7 @@ func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	task := &v1alpha1.Task{}
 	if err := r.Client.Get(ctx, req.NamespacedName, task); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.wakeAll(r.ledger.releaseKey(req.NamespacedName))
-			return ctrl.Result{}, nil
+			return r.gone(ctx, req.NamespacedName)
 		}
 		return ctrl.Result{}, fmt.Errorf("reading Task %s: %w", req.NamespacedName, err)
 	}
@@ -177,7 +176,7 @@ func (r *TaskReconciler) start(ctx context.Context, task *v1alpha1.Task) (ctrl.R
 	if !adm.ok {
 		return r.queue(ctx, task, adm)
 	}
-	if !controllerutil.ContainsFinalizer(task, Finalizer) {
+	if needsFinalizer(task) && !controllerutil.ContainsFinalizer(task, Finalizer) {
 		before := task.ResourceVersion
 		controllerutil.AddFinalizer(task, Finalizer)
 		if err := r.Client.Update(ctx, task); err != nil {
@@ -228,8 +227,8 @@ func (r *TaskReconciler) start(ctx context.Context, task *v1alpha1.Task) (ctrl.R
 	return ctrl.Result{}, nil
 }
 
-// markRunning writes phase Running with the Pod's coordinates (informational) and emits the
-// PodCreated Event.
+// markRunning writes phase Running with the Pod's coordinates (informational). It emits no
+// Event: creating the Pod is routine, the condition and the API server's audit log record it.
 func (r *TaskReconciler) markRunning(ctx context.Context, task *v1alpha1.Task, ns, name string, started metav1.Time) error {
 	msg := fmt.Sprintf("agent Pod %s/%s created", ns, name)
 	err := r.writeStatus(ctx, task, func(st *v1alpha1.TaskStatus) {
@@ -249,7 +248,6 @@ func (r *TaskReconciler) markRunning(ctx context.Context, task *v1alpha1.Task, n
 	}
 	r.ledger.forget(task)
 	logf.FromContext(ctx).Info("agent Pod created", "pod", ns+"/"+name)
-	r.event(task, corev1.EventTypeNormal, v1alpha1.ReasonPodCreated, "CreatePod", msg)
 	return nil
 }
 
@@ -336,7 +334,8 @@ func (r *TaskReconciler) end(ctx context.Context, task *v1alpha1.Task, o outcome
 			st.PodName, st.PodNamespace = pod.Name, pod.Namespace
 		}
 		if pod != nil && st.StartTime == nil {
-			st.StartTime = &pod.CreationTimestamp
+			started := pod.CreationTimestamp // a copy: the cached Pod is shared, never aliased
+			st.StartTime = &started
 		}
 		status := metav1.ConditionFalse
 		if o.phase == v1alpha1.TaskPhaseCompleted {
@@ -354,9 +353,38 @@ func (r *TaskReconciler) end(ctx context.Context, task *v1alpha1.Task, o outcome
 		return ctrl.Result{}, err
 	}
 	logf.FromContext(ctx).Info("Task ended", "phase", o.phase, "reason", o.reason)
-	r.event(task, eventType(o.reason), o.reason, action(o.reason), o.message)
+	if o.reason != v1alpha1.ReasonAgentSucceeded {
+		// Success is routine (the Succeeded condition says it); what a human may act on is not.
+		r.event(task, eventType(o.reason), o.reason, action(o.reason), o.message)
+	}
 	return ctrl.Result{}, nil
 }
+
+// gone handles a Task that no longer exists. A same-namespace Task has no finalizer: the garbage
+// collector deletes its Pod through the owner reference, so its slot stays held while that Pod
+// is still in the cache and not yet being deleted (T7), and is freed once it is going.
+func (r *TaskReconciler) gone(ctx context.Context, nn types.NamespacedName) (ctrl.Result, error) {
+	if uid, ok := r.ledger.heldBy(nn); ok {
+		pods := &corev1.PodList{}
+		if err := r.Client.List(ctx, pods, client.InNamespace(nn.Namespace),
+			client.MatchingFields{indexPodTaskUID: string(uid)}); err != nil {
+			return ctrl.Result{}, fmt.Errorf("listing the Pods of deleted Task %s: %w", nn, err)
+		}
+		for i := range pods.Items {
+			if pods.Items[i].DeletionTimestamp == nil {
+				return ctrl.Result{RequeueAfter: time.Second}, nil
+			}
+		}
+	}
+	r.wakeAll(r.ledger.releaseKey(nn))
+	return ctrl.Result{}, nil
+}
+
+// needsFinalizer: only a Task whose Pod runs in another namespace needs the finalizer, because
+// no owner reference crosses namespaces (T5). A same-namespace Task owns its Pod and context
+// ConfigMap (controller owner reference, blockOwnerDeletion), so the garbage collector removes
+// them; skipping the finalizer saves a write and a round trip before the Pod is created.
+func needsFinalizer(t *v1alpha1.Task) bool { return agentNamespace(t) != t.Namespace }
 
 // finalize deletes the Task's Pod wherever it runs, then removes the finalizer (T5).
 func (r *TaskReconciler) finalize(ctx context.Context, task *v1alpha1.Task) (ctrl.Result, error) {

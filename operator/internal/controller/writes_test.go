@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -16,24 +17,28 @@ import (
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	"github.com/kubeopencode/kubeopencode/operator/internal/setup"
-	"github.com/kubeopencode/kubeopencode/podspec"
 )
 
-// TestWriteBudget counts the operator's API writes with a wrapped client: a Task's whole life
-// without contexts costs at most 4 writes to Tasks and Pods (finalizer, Pod, Running, final
-// status), a queued Task one more, deletion 2 (Pod delete, finalizer removal), and no write
-// attempt fails. Events are written by their own client and not counted.
+// TestWriteBudget counts the operator's API writes with a wrapped client. A same-namespace Task's
+// whole life without contexts costs 3 writes to Tasks and Pods (Pod, Running, final status), a
+// queued one 4 (Queued first), and its deletion none (the garbage collector deletes the Pod it
+// owns). A cross-namespace Task costs one more, the finalizer, and its deletion 2 (Pod delete,
+// finalizer removal). No write attempt fails. Events are written by their own client and not
+// counted.
 func TestWriteBudget(t *testing.T) {
 	ctx := context.Background()
-	ns := env.Namespace(ctx, t)
+	ns, team := env.Namespace(ctx, t), env.Namespace(ctx, t)
 	log := &writeLog{}
-	startOperator(t, []string{ns}, func(o *setup.Options) {
+	startOperator(t, []string{ns, team}, func(o *setup.Options) {
 		o.NewClient = func(cfg *rest.Config, opts client.Options) (client.Client, error) {
 			c, err := client.New(cfg, opts)
 			return &countingClient{Client: c, log: log}, err
 		}
 	})
-	ag := agent(ns, "agent", func(a *v1alpha1.Agent) { a.Spec.MaxConcurrentTasks = ptr.To[int32](1) })
+	ag := agent(ns, "agent", func(a *v1alpha1.Agent) {
+		a.Spec.MaxConcurrentTasks = ptr.To[int32](1)
+		a.Spec.AllowedNamespaces = []string{team}
+	})
 	create(t, ag)
 
 	first := task(ns, "first", ns, ag.Name)
@@ -47,40 +52,67 @@ func TestWriteBudget(t *testing.T) {
 	queuedPod := waitPod(t, waitPhase(t, queued, v1alpha1.TaskPhaseRunning))
 	setPodStatus(t, queuedPod, phase(corev1.PodSucceeded))
 	waitPhase(t, queued, v1alpha1.TaskPhaseCompleted)
+	cross := task(team, "cross", ns, ag.Name)
+	create(t, cross)
+	crossPod := waitPod(t, waitPhase(t, cross, v1alpha1.TaskPhaseRunning))
+	setPodStatus(t, crossPod, phase(corev1.PodSucceeded))
+	waitPhase(t, cross, v1alpha1.TaskPhaseCompleted)
+	pods := map[string]*corev1.Pod{"first": firstPod, "queued": queuedPod, "cross": crossPod}
+	tasks := map[string]*v1alpha1.Task{"first": first, "queued": queued, "cross": cross}
 	lifecycle := map[string][]string{
-		"first":  settle(t, 4, func() []string { return log.of(first, firstPod.Name) }),
-		"queued": settle(t, 5, func() []string { return log.of(queued, queuedPod.Name) }),
+		"first":  settle(t, 3, func() []string { return log.of(first, firstPod) }),
+		"queued": settle(t, 4, func() []string { return log.of(queued, queuedPod) }),
+		"cross":  settle(t, 4, func() []string { return log.of(cross, crossPod) }),
 	}
 
-	for _, tk := range []*v1alpha1.Task{first, queued} {
-		if err := env.Client.Delete(ctx, tk); err != nil {
+	// The cross-namespace Task is deleted last: once its writes are in, the others' would be too.
+	for _, name := range []string{"first", "queued", "cross"} {
+		if err := env.Client.Delete(ctx, tasks[name]); err != nil {
 			t.Fatal(err)
 		}
-		waitGone(t, tk)
+		waitGone(t, tasks[name])
 	}
-	all := map[string][]string{
-		"first":  settle(t, 6, func() []string { return log.of(first, firstPod.Name) }),
-		"queued": settle(t, 7, func() []string { return log.of(queued, queuedPod.Name) }),
-	}
+	all := map[string][]string{"cross": settle(t, 6, func() []string { return log.of(cross, crossPod) })}
+	all["first"], all["queued"] = log.of(first, firstPod), log.of(queued, queuedPod)
 	t.Logf("writes: %v", all)
 
 	want := map[string][]string{
-		"first": {"update Task " + ns + "/first", "create Pod " + ns + "/" + firstPod.Name,
-			"update Task/status " + ns + "/first", "update Task/status " + ns + "/first"},
-		"queued": {"update Task/status " + ns + "/queued", "update Task " + ns + "/queued", "create Pod " + ns + "/" + queuedPod.Name,
+		"first": {"create Pod " + ns + "/" + firstPod.Name, "update Task/status " + ns + "/first", "update Task/status " + ns + "/first"},
+		"queued": {"update Task/status " + ns + "/queued", "create Pod " + ns + "/" + queuedPod.Name,
 			"update Task/status " + ns + "/queued", "update Task/status " + ns + "/queued"},
+		"cross": {"update Task " + team + "/cross", "create Pod " + ns + "/" + crossPod.Name,
+			"update Task/status " + team + "/cross", "update Task/status " + team + "/cross"},
 	}
 	if diff := cmp.Diff(want, lifecycle); diff != "" {
 		t.Errorf("writes during the lifecycle (-want +got):\n%s", diff)
 	}
-	for name, w := range want {
-		w = append(w, "delete Pod "+ns+"/"+podspec.DNSLabel(name, uidOf(name, first, queued)), "update Task "+ns+"/"+name)
-		if diff := cmp.Diff(w, all[name]); diff != "" {
-			t.Errorf("writes of %s including deletion (-want +got):\n%s", name, diff)
-		}
+	want["cross"] = append(want["cross"], "delete Pod "+ns+"/"+crossPod.Name, "update Task "+team+"/cross")
+	if diff := cmp.Diff(want, all); diff != "" {
+		t.Errorf("writes including deletion (-want +got):\n%s", diff)
+	}
+	// Same namespace: the Pods are left to the garbage collector, through their controller owner
+	// reference (envtest runs none; e2e scenario 3 proves a real one deletes them).
+	for _, name := range []string{"first", "queued"} {
+		assertOwnedByTask(t, pods[name], tasks[name])
 	}
 	if failed := log.failed(); len(failed) > 0 {
 		t.Errorf("failed write attempts: %v", failed)
+	}
+}
+
+// assertOwnedByTask checks that the live Pod has exactly one owner reference: the Task, as its
+// controller, blocking the Task's foreground deletion, so the garbage collector deletes the Pod
+// with the Task.
+func assertOwnedByTask(t *testing.T, pod *corev1.Pod, tk *v1alpha1.Task) {
+	t.Helper()
+	live := &corev1.Pod{}
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(pod), live); err != nil {
+		t.Fatalf("reading Pod %s: %v", pod.Name, err)
+	}
+	want := []metav1.OwnerReference{{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Task", Name: tk.Name, UID: tk.UID,
+		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}
+	if diff := cmp.Diff(want, live.OwnerReferences); diff != "" {
+		t.Errorf("owner references of Pod %s (-want +got):\n%s", pod.Name, diff)
 	}
 }
 
@@ -136,12 +168,12 @@ func (l *writeLog) add(verb string, obj client.Object, sub string, err error) {
 }
 
 // of returns the successful writes to the Task and to its Pod, in order.
-func (l *writeLog) of(tk *v1alpha1.Task, pod string) []string {
+func (l *writeLog) of(tk *v1alpha1.Task, pod *corev1.Pod) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []string
 	for _, w := range l.writes {
-		for _, suffix := range []string{" Task " + tk.Namespace + "/" + tk.Name, " Task/status " + tk.Namespace + "/" + tk.Name, " Pod " + tk.Namespace + "/" + pod} {
+		for _, suffix := range []string{" Task " + tk.Namespace + "/" + tk.Name, " Task/status " + tk.Namespace + "/" + tk.Name, " Pod " + pod.Namespace + "/" + pod.Name} {
 			if w.err == nil && len(w.what) > len(suffix) && w.what[len(w.what)-len(suffix):] == suffix {
 				out = append(out, w.what)
 			}

@@ -98,8 +98,9 @@ func NewScheme() (*runtime.Scheme, error) {
 // New builds the operator's manager with the Task, Agent and KubeOpenCodeConfig controllers
 // registered.
 //
-// Caching: Pods are cached only when they carry app.kubernetes.io/managed-by=kubeopencode;
-// managedFields are stripped from every cached object; Secrets are never read (the operator has
+// Caching: Pods are cached only when they carry app.kubernetes.io/managed-by=kubeopencode, with
+// only the metadata and status fields the operator reads (no spec, no annotations), and are
+// shared rather than copied on read; managedFields are stripped from every cached object; Secrets are never read (the operator has
 // no permission on them, threat T14) and ConfigMaps are read uncached.
 func New(ctx context.Context, opts Options) (manager.Manager, error) {
 	if opts.Config == nil {
@@ -123,7 +124,9 @@ func New(ctx context.Context, opts Options) (manager.Manager, error) {
 	cacheOpts := cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}: {Label: managed},
+			// The operator only reads its Pods (never updates them): no deep copy per read, and
+			// only the fields it reads are kept (opcontroller.TrimPodForCache).
+			&corev1.Pod{}: {Label: managed, Transform: opcontroller.TrimPodForCache, UnsafeDisableDeepCopy: ptr.To(true)},
 			// Only the operator's own egress NetworkPolicies (T17).
 			&networkingv1.NetworkPolicy{}: {Label: managed},
 		},
