@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -48,6 +49,12 @@ type Bench struct {
 	// MetricsAddr is the operator's metrics bind address, e.g. 127.0.0.1:18080; MetricsToken
 	// authenticates the harness there (MetricsToken creates one).
 	MetricsAddr, MetricsToken string
+	// PprofAddr, when set (a loopback host:port), runs the operator with --pprof-bind-address
+	// and keeps a CPU profile of the first ProfileSeconds of each operator phase and a heap
+	// profile at its end (cpu-<run>.pprof, heap-<run>.pprof in WorkDir), and a CPU profile of
+	// the API server over the same window (apiserver-cpu-<run>.pprof).
+	PprofAddr      string
+	ProfileSeconds int
 	// Workers is the number of concurrent create calls for the bare client and for Tasks.
 	Workers int
 	// Complete waits for every Task to be Completed (kwok finishes the Pods) and counts the whole
@@ -66,8 +73,11 @@ type Record struct {
 	Start    time.Time
 	// LoadAvg is /proc/loadavg before and after (the machine is shared).
 	LoadAvgBefore, LoadAvgAfter string
-	Bare                        *Result    `json:"bare,omitempty"`
-	Tasks                       TaskResult `json:"tasks"`
+	Bare                        *Result `json:"bare,omitempty"`
+	// TaskCreates: the same N Tasks created while no operator runs, then deleted (with Bare):
+	// the API server's ceiling for Tasks, which bounds the operator's throughput.
+	TaskCreates *Result    `json:"taskCreates,omitempty"`
+	Tasks       TaskResult `json:"tasks"`
 	// APIWrites is the API server's apiserver_request_total delta over the operator phase, for
 	// tasks, pods, configmaps, events and leases, by "VERB resource[/subresource]".
 	APIWrites map[string]float64 `json:"apiWrites"`
@@ -168,7 +178,7 @@ func (b *Bench) Run(ctx context.Context, s Scenario) (rec Record, err error) {
 	}
 	var op *OperatorProcess
 	defer func() {
-		// Clean up with the operator still running: Tasks carry its finalizer.
+		// Clean up with the operator still running: cross-namespace Tasks carry its finalizer.
 		if op == nil {
 			var serr error
 			if op, serr = b.startOperator(ctx, rec.RunID); serr != nil {
@@ -191,8 +201,16 @@ func (b *Bench) Run(ctx context.Context, s Scenario) (rec Record, err error) {
 			return rec, fmt.Errorf("bare client: %w", err)
 		}
 		rec.Bare = &bare
+		b.Log("%s N=%d rep %d: %d Tasks created and deleted without an operator", s.Label(), s.N, s.Rep, s.N)
+		ceiling := TaskRun{RunID: rec.RunID, AgentNamespace: agentNS, Agent: "load", TaskNamespaces: taskNS,
+			NamePrefix: "ceiling-", N: s.N, Workers: b.Workers}
+		created, err := RunTaskCreates(ctx, c, ceiling)
+		if err != nil {
+			return rec, fmt.Errorf("Task creates without an operator: %w", err)
+		}
+		rec.TaskCreates = &created
 	}
-	agent := AgentOptions{Namespace: agentNS, Name: "load", Complete: b.Complete}
+	agent := AgentOptions{Namespace: agentNS, Name: "load", Complete: b.Complete} // the name the ceiling Tasks used
 	if s.CrossNamespace {
 		agent.AllowedNamespaces = []string{rec.RunID + "-team-*"}
 	}
@@ -228,9 +246,18 @@ func (b *Bench) Run(ctx context.Context, s Scenario) (rec Record, err error) {
 	b.Log("%s N=%d rep %d: operator (pid %d) runs %d Tasks", s.Label(), s.N, s.Rep, op.Pid(), s.N)
 	tr := TaskRun{RunID: rec.RunID, AgentNamespace: agentNS, Agent: agent.Name, TaskNamespaces: taskNS,
 		NamePrefix: "t-", N: s.N, Workers: b.Workers, Rate: s.Rate, Until: until}
+	profiled := b.profileCPU(ctx, rec.RunID)
 	rec.Tasks, err = RunTasks(ctx, c, tr)
 	if err != nil {
 		return rec, err
+	}
+	if perr := <-profiled; perr != nil {
+		b.Log("CPU profile: %v", perr)
+	}
+	if b.PprofAddr != "" {
+		if perr := SaveProfile(ctx, b.PprofAddr, "/debug/pprof/heap", filepath.Join(b.WorkDir, "heap-"+rec.RunID+".pprof")); perr != nil {
+			b.Log("heap profile: %v", perr)
+		}
 	}
 	opAfter, err := b.settledClientWrites(ctx, op)
 	if err != nil {
@@ -257,9 +284,38 @@ func (b *Bench) Run(ctx context.Context, s Scenario) (rec Record, err error) {
 	return rec, nil
 }
 
+// profileCPU starts a CPU profile of the operator's next ProfileSeconds when PprofAddr is set;
+// the channel yields its error (nil when not profiling) once it is written.
+func (b *Bench) profileCPU(ctx context.Context, runID string) <-chan error {
+	done := make(chan error, 1)
+	if b.PprofAddr == "" {
+		done <- nil
+		return done
+	}
+	secs := max(b.ProfileSeconds, 1)
+	operator, apiserver := make(chan error, 1), make(chan error, 1)
+	go func() {
+		operator <- SaveProfile(ctx, b.PprofAddr, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs),
+			filepath.Join(b.WorkDir, "cpu-"+runID+".pprof"))
+	}()
+	go func() {
+		// The API server's own profile over the same window (its --profiling is on by default;
+		// the harness is admin): where the server's CPU goes is the other half of the story.
+		raw, err := b.Clients.Kube.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").
+			Param("seconds", fmt.Sprint(secs)).Timeout(time.Duration(secs+30) * time.Second).DoRaw(ctx)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(b.WorkDir, "apiserver-cpu-"+runID+".pprof"), raw, 0o644)
+		}
+		apiserver <- err
+	}()
+	go func() { done <- errors.Join(<-operator, <-apiserver) }()
+	return done
+}
+
 func (b *Bench) startOperator(ctx context.Context, runID string) (*OperatorProcess, error) {
 	logPath := filepath.Join(b.WorkDir, "operator-"+runID+".log")
-	op, err := StartOperator(b.OperatorBinary, OperatorArgs(b.OperatorKubeconfig, b.MetricsAddr, b.Concurrency), b.MetricsAddr, b.MetricsToken, logPath)
+	op, err := StartOperator(b.OperatorBinary, OperatorArgs(b.OperatorKubeconfig, b.MetricsAddr, b.Concurrency, b.PprofAddr),
+		b.MetricsAddr, b.MetricsToken, logPath)
 	if err != nil {
 		return nil, err
 	}

@@ -213,9 +213,10 @@ func TestSummarizeRecords(t *testing.T) {
 	}
 	rec := func(rep int, bare, op float64) Record {
 		b := res(bare, 100*time.Millisecond)
+		ceiling := res(bare/2, 80*time.Millisecond)
 		return Record{
-			Scenario: Scenario{Kind: "burst", N: 100, Rep: rep, Bare: true}, Bare: &b,
-			Tasks:          TaskResult{Pods: res(op, 200*time.Millisecond)},
+			Scenario: Scenario{Kind: "burst", N: 100, Rep: rep, Bare: true}, Bare: &b, TaskCreates: &ceiling,
+			Tasks:          TaskResult{Pods: res(op, 200*time.Millisecond), Created: res(2*op, 50*time.Millisecond)},
 			OperatorWrites: 300 + float64(rep), EventWrites: 100, PeakRSSBytes: 50 << 20, CPUSeconds: 1, Ratio: op / bare,
 		}
 	}
@@ -235,6 +236,8 @@ func TestSummarizeRecords(t *testing.T) {
 	}
 	want := []string{
 		"burst same-ns 100 bare client → Pod reps=3 per=400 (300–500) p99=100 (100–100)",
+		"burst same-ns 100 Task create calls, no operator (API server's Task ceiling) reps=3 per=200 (150–250) p99=80 (80–80) ratio=0.50 (0.50–0.50)",
+		"burst same-ns 100 Task create calls, with the operator running reps=3 per=200 (100–300) p99=50 (50–50)",
 		"burst same-ns 100 operator Task → Pod reps=3 per=100 (50–150) p99=200 (200–200) writes=3.02 (3.01–3.03) events=1.00 (1.00–1.00) ratio=0.25 (0.10–0.50)",
 		"steady 10/s same-ns 600 operator Task → Pod reps=1 per=10 (10–10) p99=30 (30–30) writes=3.00 (3.00–3.00) events=1.00 (1.00–1.00)",
 	}

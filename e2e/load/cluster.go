@@ -71,7 +71,7 @@ func (c *Clients) CreateNamespace(ctx context.Context, ns, runID string) error {
 }
 
 // DeleteNamespaces deletes the namespaces and waits until they are gone (the operator must run,
-// because Tasks carry its finalizer).
+// because cross-namespace Tasks carry its finalizer).
 func (c *Clients) DeleteNamespaces(ctx context.Context, timeout time.Duration, namespaces ...string) error {
 	for _, ns := range namespaces {
 		err := c.Kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})

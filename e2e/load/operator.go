@@ -120,14 +120,40 @@ type OperatorProcess struct {
 // OperatorArgs are the production flags of `kubeopencode controller` the harness runs with:
 // leader election on (the default), all namespaces, plain metrics on a loopback port, probes off.
 // concurrency 0 keeps the binary's default.
-func OperatorArgs(kubeconfig, metricsAddr string, concurrency int) []string {
+// pprofAddr, when set, adds --pprof-bind-address (a loopback address) for CPU and heap profiles.
+func OperatorArgs(kubeconfig, metricsAddr string, concurrency int, pprofAddr string) []string {
 	args := []string{"controller", "--kubeconfig", kubeconfig,
 		"--leader-election-namespace", OperatorNamespace,
 		"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", "0"}
 	if concurrency > 0 {
 		args = append(args, "--concurrency", fmt.Sprint(concurrency))
 	}
+	if pprofAddr != "" {
+		args = append(args, "--pprof-bind-address", pprofAddr)
+	}
 	return args
+}
+
+// SaveProfile fetches path (e.g. "/debug/pprof/heap" or "/debug/pprof/profile?seconds=20")
+// from the operator's pprof endpoint at addr into file.
+func SaveProfile(ctx context.Context, addr, path, file string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{}).Do(req)
+	if err != nil {
+		return fmt.Errorf("profile %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile %s: HTTP %d", path, resp.StatusCode)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("profile %s: %w", path, err)
+	}
+	return os.WriteFile(file, b, 0o644)
 }
 
 // StartOperator starts binary with args, logging to logPath, and returns once the process runs.

@@ -47,18 +47,39 @@ func SummarizeRecords(recs []Record) []Row {
 	var rows []Row
 	for _, k := range order {
 		g := groups[k]
-		var bare, pods, done []Result
+		var bare, pods, done, created, ceiling []Result
 		for _, r := range g {
 			if r.Bare != nil {
 				bare = append(bare, *r.Bare)
 			}
+			if r.TaskCreates != nil {
+				ceiling = append(ceiling, *r.TaskCreates)
+			}
 			pods = append(pods, r.Tasks.Pods)
+			if r.Tasks.Created.N > 0 {
+				created = append(created, r.Tasks.Created)
+			}
 			if r.Tasks.Completed != nil {
 				done = append(done, *r.Tasks.Completed)
 			}
 		}
 		if len(bare) > 0 {
 			rows = append(rows, resultRow(k, "bare client → Pod", bare))
+		}
+		if len(ceiling) > 0 {
+			row := resultRow(k, "Task create calls, no operator (API server's Task ceiling)", ceiling)
+			if len(ceiling) == len(bare) {
+				row.Ratio = spreadOf(g, func(r Record) float64 {
+					if r.Bare == nil || r.TaskCreates == nil || r.Bare.PerSecond == 0 {
+						return 0
+					}
+					return r.TaskCreates.PerSecond / r.Bare.PerSecond
+				})
+			}
+			rows = append(rows, row)
+		}
+		if len(created) > 0 {
+			rows = append(rows, resultRow(k, "Task create calls, with the operator running", created))
 		}
 		op := resultRow(k, "operator Task → Pod", pods)
 		op.WritesPerTask = spreadOf(g, func(r Record) float64 { return r.OperatorWrites / float64(r.Scenario.N) })

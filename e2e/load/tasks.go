@@ -2,7 +2,10 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -10,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
@@ -41,6 +45,10 @@ type TaskResult struct {
 	// Completed: from each Task's create call to phase Completed observed, when waited for.
 	// Bounded by the scheduler's and kwok's own client rates, not by the operator.
 	Completed *Result `json:"completed,omitempty"`
+	// Created: from each Task's create call to the API server's answer. The Task creates are
+	// the harness's, but they bound what the operator can reach (CRD validation, CEL and the
+	// admission policy run on every create).
+	Created Result `json:"created"`
 	// Failed counts Tasks that ended Failed.
 	Failed int `json:"failed,omitempty"`
 }
@@ -86,12 +94,7 @@ func RunTasks(ctx context.Context, c *Clients, r TaskRun) (TaskResult, error) {
 			tobs = append(tobs, o)
 		}
 	}
-	create := func(ctx context.Context, i int) error {
-		ns := r.TaskNamespaces[i%len(r.TaskNamespaces)]
-		_, err := c.Dynamic.Resource(TaskResource).Namespace(ns).Create(ctx,
-			TaskObject(ns, r.taskName(i), r.AgentNamespace, r.Agent, r.batch()), metav1.CreateOptions{})
-		return err
-	}
+	create, created := r.creator(c)
 	var started map[string]time.Time
 	if r.Rate > 0 {
 		started, err = createPaced(ctx, r.N, r.Rate, r.taskKey, create)
@@ -105,7 +108,7 @@ func RunTasks(ctx context.Context, c *Clients, r TaskRun) (TaskResult, error) {
 	if err != nil {
 		return TaskResult{}, fmt.Errorf("waiting for the operator's Pods: %w", err)
 	}
-	res := TaskResult{Pods: measure("operator tasks→pods", started, seen)}
+	res := TaskResult{Pods: measure("operator tasks→pods", started, seen), Created: measure("task creates", started, created())}
 	if r.Until == "" {
 		return res, nil
 	}
@@ -123,6 +126,65 @@ func RunTasks(ctx context.Context, c *Clients, r TaskRun) (TaskResult, error) {
 	if r.Until == "Completed" {
 		m := measure("operator tasks→completed", started, reached)
 		res.Completed = &m
+	}
+	return res, nil
+}
+
+// creator returns the create call of Task i, and a snapshot of when each create returned.
+func (r TaskRun) creator(c *Clients) (create func(context.Context, int) error, created func() map[string]time.Time) {
+	var (
+		mu   sync.Mutex
+		done = make(map[string]time.Time, r.N)
+	)
+	create = func(ctx context.Context, i int) error {
+		ns := r.TaskNamespaces[i%len(r.TaskNamespaces)]
+		_, err := c.Dynamic.Resource(TaskResource).Namespace(ns).Create(ctx,
+			TaskObject(ns, r.taskName(i), r.AgentNamespace, r.Agent, r.batch()), metav1.CreateOptions{})
+		if err == nil {
+			at := time.Now()
+			mu.Lock()
+			done[r.taskKey(i)] = at
+			mu.Unlock()
+		}
+		return err
+	}
+	created = func() map[string]time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(done)
+	}
+	return create, created
+}
+
+// RunTaskCreates creates the batch's Tasks while no operator runs, measures each create call
+// (the API server's own cost of a Task: CRD validation, CEL, the admission policy), then deletes
+// them and waits until they are gone. It is the ceiling for the operator's Task throughput in
+// the same run: the operator cannot turn Tasks into Pods faster than they can be created.
+func RunTaskCreates(ctx context.Context, c *Clients, r TaskRun) (Result, error) {
+	if r.NamePrefix == "" || len(r.TaskNamespaces) == 0 {
+		return Result{}, fmt.Errorf("TaskRun needs a NamePrefix and TaskNamespaces")
+	}
+	create, created := r.creator(c)
+	started, err := createAll(ctx, r.N, max(r.Workers, 1), r.taskKey, create)
+	res := measure("task creates without an operator", started, created())
+	namespaces := slices.Compact(slices.Sorted(slices.Values(r.TaskNamespaces)))
+	sel := metav1.ListOptions{LabelSelector: runLabel + "=" + r.batch()}
+	for _, ns := range namespaces {
+		if derr := c.Dynamic.Resource(TaskResource).Namespace(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, sel); derr != nil {
+			return res, errors.Join(err, fmt.Errorf("deleting the ceiling Tasks in %s: %w", ns, derr))
+		}
+	}
+	if err != nil {
+		return res, err
+	}
+	for _, ns := range namespaces {
+		err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+			l, err := c.Dynamic.Resource(TaskResource).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.LabelSelector, Limit: 1})
+			return err == nil && len(l.Items) == 0, nil
+		})
+		if err != nil {
+			return res, fmt.Errorf("the ceiling Tasks in %s are still there: %w", ns, err)
+		}
 	}
 	return res, nil
 }

@@ -29,6 +29,8 @@ import (
 
 type options struct {
 	kubeconfig, operatorBinary, out, metricsAddr string
+	pprofAddr                                    string
+	profileSeconds                               int
 	ns                                           []int
 	reps, memoryN, memoryReps                    int
 	crossN, crossNamespaces                      int
@@ -61,6 +63,8 @@ func main() {
 	flag.StringVar(&o.operatorBinary, "operator-binary", "", "built `kubeopencode` binary; empty: build operator/cmd/kubeopencode (GOWORK=off)")
 	flag.StringVar(&o.out, "out", "", "results directory (git-ignored); empty: <repo>/results")
 	flag.StringVar(&o.metricsAddr, "metrics-addr", "127.0.0.1:18089", "operator metrics bind address (loopback)")
+	flag.StringVar(&o.pprofAddr, "pprof-addr", "", "operator --pprof-bind-address (loopback); set: CPU and heap profiles of every operator phase in the results folder")
+	flag.IntVar(&o.profileSeconds, "profile-seconds", 15, "length of each CPU profile (from the first Task create)")
 	flag.StringVar(&ns, "n", "1000,3000", "burst sizes (same-namespace Tasks)")
 	flag.IntVar(&o.reps, "reps", 3, "repetitions of every burst and cross-namespace scenario")
 	flag.IntVar(&o.memoryN, "memory-n", 10000, "burst size for the memory scenario; 0 skips it")
@@ -163,6 +167,7 @@ func run(ctx context.Context, o options) error {
 	}
 	b := &load.Bench{Clients: clients, OperatorBinary: o.operatorBinary, OperatorKubeconfig: opKubeconfig, MetricsToken: metricsToken,
 		Concurrency: o.concurrency, MetricsAddr: o.metricsAddr, Workers: o.workers, Complete: o.complete,
+		PprofAddr: o.pprofAddr, ProfileSeconds: o.profileSeconds,
 		WorkDir: work, Log: logf}
 	machine := describeMachine(clients) + "; operator source: " + describeSource(root)
 	logf("machine: %s", machine)

@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -76,6 +77,7 @@ type controllerFlags struct {
 	kubeconfig              string
 	metricsAddr, probeAddr  string
 	metricsCertDir          string
+	pprofAddr               string
 	leaderElect             bool
 	leaderElectionNamespace string
 	leaderElectionID        string
@@ -93,6 +95,7 @@ func (f *controllerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file; empty: $KUBECONFIG, ~/.kube/config or the in-cluster ServiceAccount")
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", `address of the metrics endpoint (HTTPS; a bearer token the API server authenticates and authorizes for get /metrics); "0" disables it`)
 	fs.StringVar(&f.metricsCertDir, "metrics-cert-dir", "", "directory with tls.crt and tls.key for the metrics endpoint; empty: a self-signed certificate")
+	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "0", `loopback address (127.0.0.1:port or [::1]:port) of net/http/pprof, for profiling; plain HTTP without authentication, so any other host is refused; "0" disables it`)
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", `address of /healthz and /readyz; "0" disables them`)
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect one active operator (required for exact maxConcurrentTasks and quota with several replicas)")
 	fs.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader-election Lease; empty: the operator's own namespace (in cluster)")
@@ -125,6 +128,9 @@ func (f *controllerFlags) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("--system-image-pull-policy must be Always, IfNotPresent or Never, got %q", f.systemImagePullPolicy))
 	}
+	if err := checkLoopback(f.pprofAddr); err != nil {
+		errs = append(errs, fmt.Errorf("--pprof-bind-address: %w", err))
+	}
 	if f.podStartTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--pod-start-timeout must be positive, got %s", f.podStartTimeout))
 	}
@@ -134,6 +140,22 @@ func (f *controllerFlags) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkLoopback accepts "0", "" and host:port addresses whose host is a loopback IP or
+// "localhost": the pprof endpoint has no authentication.
+func checkLoopback(addr string) error {
+	if addr == "" || addr == "0" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	return fmt.Errorf("%q must bind a loopback address (the profiling endpoint has no authentication)", addr)
 }
 
 func (f *controllerFlags) watched() []string {
@@ -184,6 +206,7 @@ func runController(args []string, stdout, stderr io.Writer) int {
 		Logger:                  log,
 		MetricsAddr:             f.metricsAddr,
 		MetricsCertDir:          f.metricsCertDir,
+		PprofAddr:               f.pprofAddr,
 		ProbeAddr:               f.probeAddr,
 		DisableLeaderElection:   !f.leaderElect,
 		LeaderElectionNamespace: f.leaderElectionNamespace,

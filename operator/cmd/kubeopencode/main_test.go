@@ -24,6 +24,9 @@ func TestRun(t *testing.T) {
 		{name: "controller bad concurrency", args: []string{"controller", "--concurrency=0"}, want: 2, stderr: "--concurrency"},
 		{name: "controller bad log format", args: []string{"controller", "--log-format=xml"}, want: 2, stderr: "--log-format"},
 		{name: "controller bad pull policy", args: []string{"controller", "--system-image-pull-policy=Sometimes"}, want: 2, stderr: "pull-policy"},
+		{name: "controller pprof on a public address", args: []string{"controller", "--pprof-bind-address=:6060"}, want: 2, stderr: "--pprof-bind-address: \":6060\" must bind a loopback address"},
+		{name: "controller pprof on another host", args: []string{"controller", "--pprof-bind-address=10.0.0.1:6060"}, want: 2, stderr: "must bind a loopback address"},
+		{name: "controller pprof not host:port", args: []string{"controller", "--pprof-bind-address=6060"}, want: 2, stderr: "is not host:port"},
 		{name: "controller stray argument", args: []string{"controller", "extra"}, want: 2, stderr: "unexpected arguments"},
 		{name: "stage help", args: []string{"stage-credentials", "--help"}, want: 0, stdout: "KUBEOPENCODE_STAGE_MANIFEST"},
 		{name: "stage without manifest", args: []string{"stage-credentials"}, want: 1, stderr: "KUBEOPENCODE_STAGE_MANIFEST"},
@@ -47,5 +50,16 @@ func TestRun(t *testing.T) {
 				t.Errorf("stderr %q does not contain %q", stderr.String(), tc.stderr)
 			}
 		})
+	}
+}
+
+func TestCheckLoopback(t *testing.T) {
+	for addr, ok := range map[string]bool{
+		"": true, "0": true, "127.0.0.1:6060": true, "[::1]:6060": true, "localhost:6060": true, "127.1.2.3:0": true,
+		":6060": false, "0.0.0.0:6060": false, "[::]:6060": false, "10.0.0.1:6060": false, "example.com:6060": false, "6060": false,
+	} {
+		if err := checkLoopback(addr); (err == nil) != ok {
+			t.Errorf("checkLoopback(%q) = %v, want accepted %v", addr, err, ok)
+		}
 	}
 }

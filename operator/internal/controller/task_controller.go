@@ -13,12 +13,14 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
@@ -66,7 +68,7 @@ func (r *TaskReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager,
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("task").
 		For(&v1alpha1.Task{}).
-		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.podToTask)).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.podToTask), builder.WithPredicates(podUpdateMayEndTask)).
 		Watches(&v1alpha1.Agent{}, handler.EnqueueRequestsFromMapFunc(r.agentToTasks)).
 		Watches(&v1alpha1.KubeOpenCodeConfig{}, handler.EnqueueRequestsFromMapFunc(r.configToTasks)).
 		WatchesRawSource(source.Channel(r.wake, &handler.TypedEnqueueRequestForObject[*v1alpha1.Task]{})).
@@ -379,6 +381,19 @@ func (r *TaskReconciler) gone(ctx context.Context, nn types.NamespacedName) (ctr
 	r.wakeAll(r.ledger.releaseKey(nn))
 	return ctrl.Result{}, nil
 }
+
+// podUpdateMayEndTask passes every Pod create, delete and generic event, and an update only
+// when the new status alone would end the Task (readPod at the Pod's creation time, so no start
+// timeout applies): a final phase, a deletion, a fatal waiting reason. The scheduler's binding and
+// the kubelet's routine status updates change nothing for the Task, and would otherwise cost a
+// reconcile each; timeouts are rechecked by RequeueAfter, not by Pod events.
+var podUpdateMayEndTask = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	pod, ok := e.ObjectNew.(*corev1.Pod)
+	if !ok {
+		return true
+	}
+	return readPod(pod, pod.CreationTimestamp.Time, time.Hour).done
+}}
 
 // needsFinalizer: only a Task whose Pod runs in another namespace needs the finalizer, because
 // no owner reference crosses namespaces (T5). A same-namespace Task owns its Pod and context

@@ -57,6 +57,9 @@ type Options struct {
 	MetricsAddr, ProbeAddr string
 	// MetricsCertDir holds tls.crt and tls.key for the metrics endpoint; empty: self-signed.
 	MetricsCertDir string
+	// PprofAddr serves net/http/pprof (plain HTTP, unauthenticated: the command accepts only
+	// loopback addresses); "0" or empty (the default) disables it.
+	PprofAddr string
 	// DisableLeaderElection turns leader election off. Default: on, because the capacity ledger
 	// (maxConcurrentTasks, quota) is only correct with a single active operator.
 	DisableLeaderElection bool
@@ -154,6 +157,7 @@ func New(ctx context.Context, opts Options) (manager.Manager, error) {
 			FilterProvider: filters.WithAuthenticationAndAuthorization,
 		},
 		HealthProbeBindAddress:        orZero(opts.ProbeAddr),
+		PprofBindAddress:              orZero(opts.PprofAddr),
 		LeaderElection:                !opts.DisableLeaderElection,
 		LeaderElectionID:              id,
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
