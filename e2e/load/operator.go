@@ -117,6 +117,10 @@ type OperatorProcess struct {
 	Started   time.Time
 }
 
+// OperatorGOMEMLIMIT is the operator Deployment's GOMEMLIMIT (operator/config/manager), set for
+// the process as in production.
+const OperatorGOMEMLIMIT = "200MiB"
+
 // OperatorArgs are the production flags of `kubeopencode controller` the harness runs with:
 // leader election on (the default), all namespaces, plain metrics on a loopback port, probes off.
 // concurrency 0 keeps the binary's default.
@@ -163,6 +167,7 @@ func StartOperator(binary string, args []string, metricsAddr, metricsToken, logP
 		return nil, fmt.Errorf("creating the operator log: %w", err)
 	}
 	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "GOMEMLIMIT="+OperatorGOMEMLIMIT)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()

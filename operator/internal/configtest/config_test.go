@@ -1,6 +1,7 @@
 package configtest
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -107,6 +109,9 @@ func TestOperatorPodIsRestricted(t *testing.T) {
 		if c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
 			t.Errorf("container %s: memory request and limit are required", c.Name)
 		}
+		if err := checkMemLimit(c); err != nil {
+			t.Errorf("container %s: %v", c.Name, err)
+		}
 		if c.LivenessProbe == nil || c.ReadinessProbe == nil {
 			t.Errorf("container %s: liveness and readiness probes are required", c.Name)
 		}
@@ -133,5 +138,55 @@ func TestConfigRolesGrantNothingDangerous(t *testing.T) {
 	}
 	if n < 5 {
 		t.Errorf("checked %d roles, want at least 5", n)
+	}
+}
+
+// checkMemLimit requires GOMEMLIMIT (a Go quantity such as 200MiB) between 50 % and 90 % of the
+// container's memory limit: below the limit so the GC acts before the OOM killer, not so low that
+// it runs all the time.
+func checkMemLimit(c corev1.Container) error {
+	var v string
+	for _, e := range c.Env {
+		if e.Name == "GOMEMLIMIT" {
+			v = e.Value
+		}
+	}
+	if v == "" {
+		return fmt.Errorf("GOMEMLIMIT is not set")
+	}
+	q, err := resource.ParseQuantity(strings.TrimSuffix(v, "B")) // Go's MiB is Kubernetes' Mi
+	if err != nil || !strings.HasSuffix(v, "iB") {
+		return fmt.Errorf("GOMEMLIMIT %q is not a Go size in KiB, MiB or GiB", v)
+	}
+	limit := c.Resources.Limits.Memory().Value()
+	if r := float64(q.Value()) / float64(limit); r < 0.5 || r > 0.9 {
+		return fmt.Errorf("GOMEMLIMIT %s is %.0f%% of limits.memory %s; keep it within 50–90%%", v, 100*r, c.Resources.Limits.Memory())
+	}
+	return nil
+}
+
+func TestCheckMemLimit(t *testing.T) {
+	container := func(limit, gomemlimit string) corev1.Container {
+		c := corev1.Container{Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(limit)}}}
+		if gomemlimit != "" {
+			c.Env = []corev1.EnvVar{{Name: "GOMEMLIMIT", Value: gomemlimit}}
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		limit, gomemlimit, wantErr string
+	}{
+		{"256Mi", "200MiB", ""},
+		{"1Gi", "800MiB", ""},
+		{"256Mi", "", "not set"},
+		{"256Mi", "256MiB", "within 50–90%"},
+		{"256Mi", "64MiB", "within 50–90%"},
+		{"256Mi", "200Mi", "not a Go size"},
+		{"256Mi", "lots", "not a Go size"},
+	} {
+		err := checkMemLimit(container(tc.limit, tc.gomemlimit))
+		if (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("limit %s GOMEMLIMIT %q: error %v, want %q", tc.limit, tc.gomemlimit, err, tc.wantErr)
+		}
 	}
 }
