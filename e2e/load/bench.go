@@ -206,7 +206,7 @@ func (b *Bench) Run(ctx context.Context, s Scenario) (rec Record, err error) {
 			NamePrefix: "ceiling-", N: s.N, Workers: b.Workers}
 		created, err := RunTaskCreates(ctx, c, ceiling)
 		if err != nil {
-			return rec, fmt.Errorf("Task creates without an operator: %w", err)
+			return rec, fmt.Errorf("creating Tasks without an operator: %w", err)
 		}
 		rec.TaskCreates = &created
 	}

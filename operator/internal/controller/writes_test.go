@@ -116,15 +116,6 @@ func assertOwnedByTask(t *testing.T, pod *corev1.Pod, tk *v1alpha1.Task) {
 	}
 }
 
-func uidOf(name string, tasks ...*v1alpha1.Task) string {
-	for _, tk := range tasks {
-		if tk.Name == name {
-			return string(tk.UID)
-		}
-	}
-	return ""
-}
-
 type write struct {
 	what string // "verb Kind namespace/name"
 	err  error
