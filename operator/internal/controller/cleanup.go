@@ -17,7 +17,8 @@ import (
 
 // cleanup applies KubeOpenCodeConfig spec.cleanup to a finished Task: ttlSecondsAfterFinished
 // deletes it once expired, maxRetainedTasks deletes the oldest finished Tasks of its namespace
-// beyond the limit. Deletion goes through the finalizer, which removes the Pod.
+// beyond the limit. The Pod goes with the Task: the garbage collector in the same namespace, the
+// finalizer across namespaces.
 func (r *TaskReconciler) cleanup(ctx context.Context, task *v1alpha1.Task) (ctrl.Result, error) {
 	cfg, err := r.config(ctx)
 	if err != nil || cfg == nil || cfg.Spec.Cleanup == nil {

@@ -182,8 +182,8 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 	}
 	pod.Annotations[DescriptionAnnotation] = task.Spec.Description
 	if task.Namespace == agent.Namespace {
-		// Same namespace: the garbage collector removes the Pod with its Task even if the
-		// finalizer were removed by hand. (blockOwnerDeletion needs tasks/finalizers update.)
+		// Same namespace: the garbage collector removes the Pod with its Task, which carries no
+		// finalizer. (blockOwnerDeletion needs tasks/finalizers update.)
 		pod.OwnerReferences = []metav1.OwnerReference{{
 			APIVersion: v1alpha1.GroupVersion.String(), Kind: "Task", Name: task.Name, UID: task.UID,
 			Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
