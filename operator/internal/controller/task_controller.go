@@ -38,10 +38,11 @@ type TaskReconciler struct {
 	// Recorder emits events.k8s.io Events regarding Tasks.
 	Recorder events.EventRecorder
 
-	opts   Options
-	ledger *ledger
-	wake   chan event.TypedGenericEvent[*v1alpha1.Task]
-	now    func() time.Time
+	opts    Options
+	ledger  *ledger
+	created *recentPods
+	wake    chan event.TypedGenericEvent[*v1alpha1.Task]
+	now     func() time.Time
 }
 
 // NewTaskReconciler returns a TaskReconciler with opts' defaults applied.
@@ -52,9 +53,9 @@ func NewTaskReconciler(c client.Client, apiReader client.Reader, rec events.Even
 	return &TaskReconciler{
 		Client: c, APIReader: apiReader, Recorder: rec,
 		opts:   opts.withDefaults(),
-		ledger: newLedger(),
-		wake:   make(chan event.TypedGenericEvent[*v1alpha1.Task], 4096),
-		now:    time.Now,
+		ledger: newLedger(), created: newRecentPods(),
+		wake: make(chan event.TypedGenericEvent[*v1alpha1.Task], 4096),
+		now:  time.Now,
 	}, nil
 }
 
@@ -105,11 +106,17 @@ func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		return ctrl.Result{}, err
 	}
 	if pod != nil {
+		r.created.drop(task.UID)
 		return r.follow(ctx, task, pod)
 	}
 	if task.Status.Phase == v1alpha1.TaskPhaseRunning {
 		// Running, but the cache has no Pod: either the cache lags behind the create, or the Pod
-		// is gone. Ask the API server (metadata only, the deterministic name, ours only).
+		// is gone. A Pod this process created moments ago is most likely not cached yet: look
+		// again shortly. Otherwise ask the API server (metadata only, the deterministic name,
+		// ours only).
+		if r.created.fresh(task.UID, r.now()) {
+			return ctrl.Result{RequeueAfter: time.Second}, nil
+		}
 		live, ours, err := r.livePod(ctx, task)
 		if err != nil {
 			return ctrl.Result{}, err
@@ -223,6 +230,7 @@ func (r *TaskReconciler) start(ctx context.Context, task *v1alpha1.Task) (ctrl.R
 			return ctrl.Result{}, fmt.Errorf("creating Pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		}
 	}
+	r.created.add(task.UID, r.now())
 	if err := r.markRunning(ctx, task, pod.Namespace, pod.Name, metav1.Now()); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -325,6 +333,7 @@ func (r *TaskReconciler) end(ctx context.Context, task *v1alpha1.Task, o outcome
 	}
 	// Free the slot before writing: the Pod is finished or deleted, and woken Tasks must find
 	// the slot free.
+	r.created.drop(task.UID)
 	r.wakeAll(r.ledger.release(task.UID))
 	r.ledger.forget(task)
 	now := metav1.NewTime(r.now())
@@ -404,6 +413,7 @@ func needsFinalizer(t *v1alpha1.Task) bool { return agentNamespace(t) != t.Names
 // finalize deletes the Task's Pod wherever it runs, then removes the finalizer (T5).
 func (r *TaskReconciler) finalize(ctx context.Context, task *v1alpha1.Task) (ctrl.Result, error) {
 	r.ledger.forget(task)
+	r.created.drop(task.UID)
 	if !controllerutil.ContainsFinalizer(task, Finalizer) {
 		r.wakeAll(r.ledger.release(task.UID))
 		return ctrl.Result{}, nil
