@@ -213,6 +213,30 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func(ctx 
 	}
 }
 
+// consistently checks cond every 50 ms for d and fails at the first check that does not hold:
+// for what must not happen (a negative that eventually cannot express).
+func consistently(t *testing.T, d time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	for ctx.Err() == nil {
+		if err := running.died(); err != nil {
+			t.Fatalf("checking that %s: %v", what, err)
+		}
+		ok, err := cond(ctx)
+		if ctx.Err() != nil {
+			return // the period ended during the check
+		}
+		if err != nil || !ok {
+			t.Fatalf("not %s (error: %v)", what, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 func agent(ns, name string, change ...func(*v1alpha1.Agent)) *v1alpha1.Agent {
 	a := &v1alpha1.Agent{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},

@@ -163,15 +163,14 @@ func TestT7DeletedTaskHoldsItsSlotUntilItsPodGoes(t *testing.T) {
 	second := task(ns, "second", ns, ag.Name)
 	create(t, second)
 	waitPhase(t, second, v1alpha1.TaskPhaseQueued)
-	// Longer than the operator's one-second recheck of a gone Task: still queued.
-	time.Sleep(3 * time.Second)
-	got := &v1alpha1.Task{}
-	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(second), got); err != nil {
-		t.Fatal(err)
-	}
-	if got.Status.Phase != v1alpha1.TaskPhaseQueued {
-		t.Fatalf("the second Task is %s while the first one's Pod still runs, want Queued", got.Status.Phase)
-	}
+	// Over several of the operator's one-second rechecks of the gone Task: it stays queued.
+	consistently(t, 3*time.Second, "the second Task stays Queued while the first one's Pod remains", func(ctx context.Context) (bool, error) {
+		got := &v1alpha1.Task{}
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(second), got); err != nil {
+			return false, err
+		}
+		return got.Status.Phase == v1alpha1.TaskPhaseQueued, nil
+	})
 	if err := env.Client.Delete(ctx, pod); err != nil { // what the garbage collector does
 		t.Fatal(err)
 	}
