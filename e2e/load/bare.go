@@ -48,7 +48,7 @@ func RunBare(ctx context.Context, cs kubernetes.Interface, ns, runID string, n, 
 	if err != nil {
 		return Result{}, err
 	}
-	seen, err := obs.wait(ctx)
+	seen, _, err := obs.wait(ctx)
 	if err != nil {
 		return Result{}, err
 	}

@@ -12,11 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 )
 
 // TaskRun describes one batch of Tasks for the operator.
@@ -78,7 +74,7 @@ func RunTasks(ctx context.Context, c *Clients, r TaskRun) (TaskResult, error) {
 	if err != nil {
 		return TaskResult{}, err
 	}
-	var tobs []*taskObserver
+	var tobs []*observer
 	if r.Until != "" {
 		for _, ns := range r.TaskNamespaces {
 			want := 0
@@ -104,7 +100,7 @@ func RunTasks(ctx context.Context, c *Clients, r TaskRun) (TaskResult, error) {
 	if err != nil {
 		return TaskResult{}, err
 	}
-	seen, err := obs.wait(ctx)
+	seen, _, err := obs.wait(ctx)
 	if err != nil {
 		return TaskResult{}, fmt.Errorf("waiting for the operator's Pods: %w", err)
 	}
@@ -227,104 +223,4 @@ func createPaced(ctx context.Context, n int, rate float64, keyOf func(int) strin
 	}
 	wg.Wait()
 	return started, first
-}
-
-// taskObserver records when each Task of a namespace first reached a phase.
-type taskObserver struct {
-	mu      sync.Mutex
-	reached map[string]time.Time
-	failed  int
-	want    int
-	done    chan struct{}
-	stopped chan struct{}
-}
-
-// phaseAtLeast reports whether phase is at or past until in the Task lifecycle.
-func phaseAtLeast(phase, until string) bool {
-	switch until {
-	case "Running":
-		return phase == "Running" || phase == "Completed" || phase == "Failed"
-	case "Completed":
-		return phase == "Completed" || phase == "Failed"
-	}
-	return false
-}
-
-func observeTasks(ctx context.Context, c *Clients, ns, selector, until string, want int) (*taskObserver, error) {
-	tasks := c.Dynamic.Resource(TaskResource).Namespace(ns)
-	list, err := tasks.List(ctx, metav1.ListOptions{LabelSelector: selector, Limit: 1})
-	if err != nil {
-		return nil, fmt.Errorf("listing Tasks in %s: %w", ns, err)
-	}
-	lw := &cache.ListWatch{WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-		o.LabelSelector = selector
-		return tasks.Watch(ctx, o)
-	}}
-	rw, err := watchtools.NewRetryWatcherWithContext(ctx, list.GetResourceVersion(), lw)
-	if err != nil {
-		return nil, fmt.Errorf("watching Tasks in %s: %w", ns, err)
-	}
-	o := &taskObserver{reached: map[string]time.Time{}, want: want, done: make(chan struct{}), stopped: make(chan struct{})}
-	if want == 0 {
-		close(o.done)
-	}
-	go func() {
-		defer close(o.stopped)
-		defer rw.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-o.done:
-				return
-			case ev, ok := <-rw.ResultChan():
-				if !ok {
-					return
-				}
-				now := time.Now()
-				u, isU := ev.Object.(*unstructured.Unstructured)
-				if !isU || (ev.Type != watch.Added && ev.Type != watch.Modified) {
-					continue
-				}
-				phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
-				if phaseAtLeast(phase, until) {
-					o.record(u.GetNamespace()+"/"+u.GetName(), phase == "Failed", now)
-				}
-			}
-		}
-	}()
-	return o, nil
-}
-
-func (o *taskObserver) record(key string, failed bool, at time.Time) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if _, dup := o.reached[key]; dup {
-		return
-	}
-	o.reached[key] = at
-	if failed {
-		o.failed++
-	}
-	if len(o.reached) == o.want {
-		close(o.done)
-	}
-}
-
-func (o *taskObserver) wait(ctx context.Context) (map[string]time.Time, int, error) {
-	select {
-	case <-o.done:
-	case <-ctx.Done():
-	case <-o.stopped:
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	out := make(map[string]time.Time, len(o.reached))
-	for k, v := range o.reached {
-		out[k] = v
-	}
-	if len(out) < o.want {
-		return out, o.failed, fmt.Errorf("%d of %d Tasks: %w", len(out), o.want, context.Cause(ctx))
-	}
-	return out, o.failed, nil
 }
