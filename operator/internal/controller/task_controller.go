@@ -588,8 +588,6 @@ func action(reason string) string {
 	case v1alpha1.ReasonAgentNotFound, v1alpha1.ReasonNamespaceNotAllowed, v1alpha1.ReasonInvalidConfiguration,
 		v1alpha1.ReasonPathConflict, v1alpha1.ReasonPodSecurityViolation:
 		return "Admit"
-	case v1alpha1.ReasonAgentSucceeded:
-		return "Complete"
 	case v1alpha1.ReasonStopped:
 		return "Stop"
 	case v1alpha1.ReasonTimedOut:

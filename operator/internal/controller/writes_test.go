@@ -24,7 +24,7 @@ import (
 // queued one 4 (Queued first), and its deletion none (the garbage collector deletes the Pod it
 // owns). A cross-namespace Task costs one more, the finalizer, and its deletion 2 (Pod delete,
 // finalizer removal). No write attempt fails. Events are written by their own client and not
-// counted.
+// counted; only the queueing emits one (none for the Pod creation or the success).
 func TestWriteBudget(t *testing.T) {
 	ctx := context.Background()
 	ns, team := env.Namespace(ctx, t), env.Namespace(ctx, t)
@@ -97,6 +97,22 @@ func TestWriteBudget(t *testing.T) {
 	}
 	if failed := log.failed(); len(failed) > 0 {
 		t.Errorf("failed write attempts: %v", failed)
+	}
+	// Events are for what a human may act on: the queueing, not the routine Pod creation or the
+	// success. (Checked last, seconds after those steps: the recorder sends Events asynchronously.)
+	waitEvent(t, queued, v1alpha1.ReasonMaxConcurrentTasks)
+	for name, tk := range tasks {
+		var reasons []string
+		for _, e := range taskEvents(t, tk) {
+			reasons = append(reasons, e.Reason)
+		}
+		want := []string(nil)
+		if name == "queued" {
+			want = []string{v1alpha1.ReasonMaxConcurrentTasks}
+		}
+		if diff := cmp.Diff(want, reasons); diff != "" {
+			t.Errorf("Events regarding Task %s (-want +got):\n%s", name, diff)
+		}
 	}
 }
 
