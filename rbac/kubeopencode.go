@@ -68,12 +68,14 @@ func readVerbs() []string { return []string{"get", "list", "watch"} }
 // subresource.
 func OperatorRules(opts OperatorOptions) []Rule {
 	rules := []Rule{
-		// Reconcile Tasks, read from the informer (list, watch; no direct get); update adds and
-		// removes the operator's finalizer (threat T5); delete removes finished Tasks when
-		// KubeOpenCodeConfig spec.cleanup asks for it (ttlSecondsAfterFinished,
+		// Reconcile Tasks, read from the informer (list, watch) without their payload; get reads
+		// the whole Task when its Pod is built or its finalizer removed (threat T24), and checks
+		// with the API server that a Task is really gone before its Pod is deleted (T18); update
+		// adds and removes the operator's finalizer (threat T5); delete removes finished Tasks
+		// when KubeOpenCodeConfig spec.cleanup asks for it (ttlSecondsAfterFinished,
 		// maxRetainedTasks). No create: Tasks belong to their authors. No patch: the operator
 		// writes with update (the e2e audit proof shows every verb here used).
-		{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"list", "watch", "update", "delete"}},
+		{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"get", "list", "watch", "update", "delete"}},
 		// Report progress. Status is read through the main resource, so no get here.
 		{Group: APIGroup, Resources: []string{"tasks/status"}, Verbs: []string{"update"}},
 		// Owner references with blockOwnerDeletion (controller references) to a Task need this

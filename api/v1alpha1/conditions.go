@@ -51,4 +51,11 @@ const (
 	// ReasonPodSecurityViolation: the agent Pod would fail Pod Security "restricted"; it was not
 	// created, and the message carries the verdict.
 	ReasonPodSecurityViolation = "PodSecurityViolation"
+	// ReasonInconsistentStatus: status.phase claimed the Task was final while its agent Pod was
+	// still running (the status was written by someone other than the operator); the Pod was
+	// deleted and the phase set to Failed.
+	ReasonInconsistentStatus = "InconsistentStatus"
+	// ReasonOrphanDeleted: an Event reason: the operator deleted a Pod or context ConfigMap of a
+	// Task that is being deleted without the operator's finalizer.
+	ReasonOrphanDeleted = "OrphanDeleted"
 )

@@ -16,13 +16,30 @@
 // (a refusal, a failure, a stop, a timeout, queueing) also emits an events.k8s.io Event regarding
 // the Task, while routine steps (Pod created, agent succeeded) do not: each Event is a write.
 //
-// # Deletion
+// # Deletion and ownership
 //
 // A Task in its Agent's namespace owns its Pod and context ConfigMap (controller owner
 // reference with blockOwnerDeletion), so the garbage collector deletes them with it and the Task
 // needs no finalizer; its slot stays held until its Pod is being deleted. Across namespaces no
 // owner reference can reach the Task: the finalizer kubeopencode.io/cleanup deletes the Pod and
 // the context ConfigMap first (T5).
+//
+// Neither is the guarantee, because Task authors may edit both (T18): a second controller,
+// "task-objects" (ownership.go), starts from the objects the operator created. On Pod events and
+// Task deletions it finds Pods and context ConfigMaps by the Task-UID label, asks the API server
+// whether that Task still exists, and deletes (UID precondition) those whose Task is gone or is
+// being deleted without the finalizer: at once when the Task was deleted with propagationPolicy
+// Orphan or the object has no owner reference, after gcGrace when the garbage collector should
+// delete it. At start, before the first admission, running Pods and context ConfigMaps without a
+// live Task are deleted (ensureBuilt). A Task whose status claims a final phase while its Pod
+// still runs gets the Pod deleted and its status corrected (InconsistentStatus). A slot is
+// released only when the Task's Pod is finished, terminating or gone.
+//
+// # Memory
+//
+// Tasks are cached without their payload (TrimTaskForCache, T24): the description, contexts and
+// annotations are read from the API server (fullTask) only when the Pod is built or the finalizer
+// removed.
 //
 // # What the agent gets
 //

@@ -60,6 +60,9 @@ type Options struct {
 	// MutatePod, when set, changes each built Pod before it is judged. It exists for tests that
 	// prove an unsafe Pod is refused rather than created (T8); production leaves it nil.
 	MutatePod func(*corev1.Pod)
+	// Namespaces the operator watches; empty means every namespace. The start-up sweep of
+	// orphaned context ConfigMaps lists only these.
+	Namespaces []string
 }
 
 func (o Options) withDefaults() Options {

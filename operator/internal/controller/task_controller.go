@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -43,6 +45,15 @@ type TaskReconciler struct {
 	created *recentPods
 	wake    chan event.TypedGenericEvent[*v1alpha1.Task]
 	now     func() time.Time
+
+	// built is set once the ledger was rebuilt and the orphans found at start were dealt with
+	// (ensureBuilt); buildMu serializes that.
+	built   atomic.Bool
+	buildMu sync.Mutex
+	// orphanSeen records when the ownership controller first found a Task's objects left to the
+	// garbage collector (see leftToGC).
+	orphanMu   sync.Mutex
+	orphanSeen map[types.UID]time.Time
 }
 
 // NewTaskReconciler returns a TaskReconciler with opts' defaults applied.
@@ -54,8 +65,9 @@ func NewTaskReconciler(c client.Client, apiReader client.Reader, rec events.Even
 		Client: c, APIReader: apiReader, Recorder: rec,
 		opts:   opts.withDefaults(),
 		ledger: newLedger(), created: newRecentPods(),
-		wake: make(chan event.TypedGenericEvent[*v1alpha1.Task], 4096),
-		now:  time.Now,
+		wake:       make(chan event.TypedGenericEvent[*v1alpha1.Task], 4096),
+		now:        time.Now,
+		orphanSeen: map[types.UID]time.Time{},
 	}, nil
 }
 
@@ -66,6 +78,9 @@ func (r *TaskReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager,
 		return err
 	}
 	ctrlOpts.MaxConcurrentReconciles = max(concurrency, 1)
+	if err := r.setupOwnership(mgr, min(concurrency, 4)); err != nil {
+		return fmt.Errorf("setting up the ownership controller: %w", err)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("task").
 		For(&v1alpha1.Task{}).
@@ -79,7 +94,7 @@ func (r *TaskReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager,
 
 // Reconcile moves one Task one step forward. See the package documentation for the flow.
 func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	if err := r.ledger.build(ctx, r.Client); err != nil {
+	if err := r.ensureBuilt(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
 	task := &v1alpha1.Task{}
@@ -97,6 +112,11 @@ func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	case task.DeletionTimestamp != nil:
 		return r.finalize(ctx, task)
 	case isFinal(task):
+		// T18: the phase is a claim, not a fact. A final Task whose Pod still runs gets that
+		// Pod deleted (and its status corrected) before its slot is released.
+		if err := r.stopOutlivingPod(ctx, task); err != nil {
+			return ctrl.Result{}, err
+		}
 		r.wakeAll(r.ledger.release(task.UID))
 		r.ledger.forget(task)
 		return r.cleanup(ctx, task)
@@ -127,7 +147,11 @@ func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodMissing,
 			message: fmt.Sprintf("the agent Pod %s/%s disappeared before the agent finished", agentNamespace(task), podName(task))}, nil)
 	}
-	return r.start(ctx, task)
+	full, err := r.fullTask(ctx, task)
+	if err != nil || full == nil {
+		return ctrl.Result{}, err
+	}
+	return r.start(ctx, full)
 }
 
 // start admits the Task and creates its Pod.
@@ -371,26 +395,6 @@ func (r *TaskReconciler) end(ctx context.Context, task *v1alpha1.Task, o outcome
 	return ctrl.Result{}, nil
 }
 
-// gone handles a Task that no longer exists. A same-namespace Task has no finalizer: the garbage
-// collector deletes its Pod through the owner reference, so its slot stays held while that Pod
-// is still in the cache and not yet being deleted (T7), and is freed once it is going.
-func (r *TaskReconciler) gone(ctx context.Context, nn types.NamespacedName) (ctrl.Result, error) {
-	if uid, ok := r.ledger.heldBy(nn); ok {
-		pods := &corev1.PodList{}
-		if err := r.Client.List(ctx, pods, client.InNamespace(nn.Namespace),
-			client.MatchingFields{indexPodTaskUID: string(uid)}); err != nil {
-			return ctrl.Result{}, fmt.Errorf("listing the Pods of deleted Task %s: %w", nn, err)
-		}
-		for i := range pods.Items {
-			if pods.Items[i].DeletionTimestamp == nil {
-				return ctrl.Result{RequeueAfter: time.Second}, nil
-			}
-		}
-	}
-	r.wakeAll(r.ledger.releaseKey(nn))
-	return ctrl.Result{}, nil
-}
-
 // podUpdateMayEndTask passes every Pod create, delete and generic event, and an update only
 // when the new status alone would end the Task (readPod at the Pod's creation time, so no start
 // timeout applies): a final phase, a deletion, a fatal waiting reason. The scheduler's binding and
@@ -409,44 +413,6 @@ var podUpdateMayEndTask = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) 
 // ConfigMap (controller owner reference, blockOwnerDeletion), so the garbage collector removes
 // them; skipping the finalizer saves a write and a round trip before the Pod is created.
 func needsFinalizer(t *v1alpha1.Task) bool { return agentNamespace(t) != t.Namespace }
-
-// finalize deletes the Task's Pod wherever it runs, then removes the finalizer (T5).
-func (r *TaskReconciler) finalize(ctx context.Context, task *v1alpha1.Task) (ctrl.Result, error) {
-	r.ledger.forget(task)
-	r.created.drop(task.UID)
-	if !controllerutil.ContainsFinalizer(task, Finalizer) {
-		r.wakeAll(r.ledger.release(task.UID))
-		return ctrl.Result{}, nil
-	}
-	live, ours, err := r.livePod(ctx, task)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if live != nil && ours {
-		if err := r.deletePod(ctx, live.Namespace, live.Name, live.UID); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	if agentNamespace(task) != task.Namespace {
-		// Across namespaces no owner reference can reach the Task: the finalizer deletes the
-		// context ConfigMap (same namespace: the garbage collector, through its owner reference).
-		if err := r.deleteContextConfigMaps(ctx, task); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	// The Pod is gone or going: its slot is free.
-	r.wakeAll(r.ledger.release(task.UID))
-	before := task.ResourceVersion
-	controllerutil.RemoveFinalizer(task, Finalizer)
-	if err := r.Client.Update(ctx, task); err != nil {
-		if apierrors.IsNotFound(err) {
-			return ctrl.Result{}, nil
-		}
-		return ctrl.Result{}, fmt.Errorf("removing the finalizer of Task %s/%s: %w", task.Namespace, task.Name, err)
-	}
-	r.ledger.superseded(task.UID, before)
-	return ctrl.Result{}, nil
-}
 
 // createContextConfigMap creates the Task's context ConfigMap in the Agent's namespace (one
 // write). done is true when the Task must end with o instead: the name is taken by an object

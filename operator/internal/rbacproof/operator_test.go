@@ -71,8 +71,9 @@ func TestOperatorServiceAccount(t *testing.T) {
 
 	t.Run("tasks", func(t *testing.T) {
 		need(t, "list tasks in all namespaces", op.List(ctx, &v1alpha1.TaskList{}))
+		need(t, "get a task (its payload is not cached, T24)", op.Get(ctx, client.ObjectKeyFromObject(task), &v1alpha1.Task{}))
 		need(t, "watch tasks in all namespaces", watch(ctx, op, &v1alpha1.TaskList{}))
-		// The operator reads Tasks from its informer (list, watch), never with a direct get.
+		// The operator follows Tasks from its informer (list, watch); get reads one whole Task.
 		list := &v1alpha1.TaskList{}
 		need(t, "list tasks in the Task's namespace", op.List(ctx, list, client.InNamespace(workNS)))
 		got := &v1alpha1.Task{}
@@ -228,7 +229,6 @@ func TestOperatorServiceAccount(t *testing.T) {
 			"patch configmap":              op.Patch(ctx, taskInput.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"data":{"x":"y"}}`))),
 			"update configmap":             op.Update(ctx, taskInput.DeepCopy()),
 			"watch configmaps":             watch(ctx, op, &corev1.ConfigMapList{}),
-			"get task":                     op.Get(ctx, client.ObjectKeyFromObject(task), &v1alpha1.Task{}),
 			"patch task":                   op.Patch(ctx, task.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"x":"y"}}}`))),
 			"patch tasks/status":           op.Status().Patch(ctx, task.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"status":{"podName":"x"}}`))),
 			"patch agents/status":          op.Status().Patch(ctx, agent.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"status":{"observedGeneration":1}}`))),

@@ -130,6 +130,9 @@ func New(ctx context.Context, opts Options) (manager.Manager, error) {
 			// The operator only reads its Pods (never updates them): no deep copy per read, and
 			// only the fields it reads are kept (opcontroller.TrimPodForCache).
 			&corev1.Pod{}: {Label: managed, Transform: opcontroller.TrimPodForCache, UnsafeDisableDeepCopy: ptr.To(true)},
+			// Tasks without their payload (description, contexts, annotations): a tenant sets
+			// their size (T24); the payload is read from the API server when the Pod is built.
+			&v1alpha1.Task{}: {Transform: opcontroller.TrimTaskForCache},
 			// Only the operator's own egress NetworkPolicies (T17).
 			&networkingv1.NetworkPolicy{}: {Label: managed},
 		},
@@ -186,6 +189,7 @@ func New(ctx context.Context, opts Options) (manager.Manager, error) {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return nil, err
 	}
+	opts.Controller.Namespaces = opts.Namespaces
 	rec := mgr.GetEventRecorder(EventReporter)
 	tasks, err := opcontroller.NewTaskReconciler(mgr.GetClient(), mgr.GetAPIReader(), rec, opts.Controller)
 	if err != nil {
