@@ -32,7 +32,9 @@ func TestLedgerAdmitRelease(t *testing.T) {
 	b1 := ledgerTask("team-b", "one", "agents", "coder")
 	other := ledgerTask("team-b", "two", "agents", "reviewer")
 	var got []string
-	record := func(step string, adm admission) { got = append(got, fmt.Sprintf("%s: ok=%v %s", step, adm.ok, adm.reason)) }
+	record := func(step string, adm admission) {
+		got = append(got, fmt.Sprintf("%s: ok=%v %s", step, adm.ok, adm.reason))
+	}
 	record("a1 admitted", l.admit(a1, limit, nil, now))
 	record("a1 again (idempotent)", l.admit(a1, limit, nil, now))
 	record("b1 waits across namespaces", l.admit(b1, limit, nil, now))

@@ -82,7 +82,7 @@ func TestTrimTaskForCache(t *testing.T) {
 			Name: "t", Namespace: "team", UID: "task-uid", ResourceVersion: "9", Generation: 1, CreationTimestamp: started,
 			DeletionTimestamp: &deleted, Finalizers: []string{Finalizer}, Labels: map[string]string{"padding": strings.Repeat("y", 63)},
 			Annotations: map[string]string{
-				v1alpha1.StopAnnotation: v1alpha1.StopAnnotationValue,
+				v1alpha1.StopAnnotation:                            v1alpha1.StopAnnotationValue,
 				"kubectl.kubernetes.io/last-applied-configuration": strings.Repeat("z", 600000),
 			},
 			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}},
