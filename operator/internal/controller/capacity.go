@@ -172,6 +172,17 @@ type admission struct {
 // It is idempotent: a Task that already holds a slot is admitted again without a second start.
 // A Task that must wait is remembered and woken by release.
 func (l *ledger) admit(t *v1alpha1.Task, max *int32, quota *v1alpha1.QuotaConfig, now time.Time) admission {
+	return l.check(t, max, quota, now, true)
+}
+
+// peek answers like admit without reserving anything: a Task that would wait is remembered (and
+// woken by release) as with admit. It lets a queued Task wait without the operator reading its
+// payload (T24).
+func (l *ledger) peek(t *v1alpha1.Task, max *int32, quota *v1alpha1.QuotaConfig, now time.Time) admission {
+	return l.check(t, max, quota, now, false)
+}
+
+func (l *ledger) check(t *v1alpha1.Task, max *int32, quota *v1alpha1.QuotaConfig, now time.Time, reserve bool) admission {
 	key := taskAgentKey(t)
 	nn := types.NamespacedName{Namespace: t.Namespace, Name: t.Name}
 	l.mu.Lock()
@@ -202,6 +213,9 @@ func (l *ledger) admit(t *v1alpha1.Task, max *int32, quota *v1alpha1.QuotaConfig
 			return admission{reason: v1alpha1.ReasonQuotaExceeded, retryAfter: max1s(retry), message: fmt.Sprintf(
 				"waiting for quota: Agent %q allows %d Task starts per %d seconds", key, quota.MaxTaskStarts, quota.WindowSeconds)}
 		}
+	}
+	if !reserve {
+		return admission{ok: true}
 	}
 	if w := l.waiting[key]; w != nil {
 		delete(w, nn)

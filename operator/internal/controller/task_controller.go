@@ -147,14 +147,10 @@ func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodMissing,
 			message: fmt.Sprintf("the agent Pod %s/%s disappeared before the agent finished", agentNamespace(task), podName(task))}, nil)
 	}
-	full, err := r.fullTask(ctx, task)
-	if err != nil || full == nil {
-		return ctrl.Result{}, err
-	}
-	return r.start(ctx, full)
+	return r.start(ctx, task)
 }
 
-// start admits the Task and creates its Pod.
+// start admits the Task and creates its Pod. task is the cached Task (without its payload).
 func (r *TaskReconciler) start(ctx context.Context, task *v1alpha1.Task) (ctrl.Result, error) {
 	agent := &v1alpha1.Agent{}
 	key := types.NamespacedName{Namespace: agentNamespace(task), Name: task.Spec.AgentRef.Name}
@@ -184,6 +180,16 @@ func (r *TaskReconciler) start(ctx context.Context, task *v1alpha1.Task) (ctrl.R
 		return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonStopped,
 			message: "stopped (annotation " + v1alpha1.StopAnnotation + ") before it started"}, nil)
 	}
+	// A Task that must wait for a slot waits without its payload being read (T24).
+	if adm := r.ledger.peek(task, agent.Spec.MaxConcurrentTasks, agent.Spec.Quota, r.now()); !adm.ok {
+		return r.queue(ctx, task, adm)
+	}
+	// The cache keeps Tasks without their payload: the Pod is built from the stored Task.
+	full, err := r.fullTask(ctx, task)
+	if err != nil || full == nil {
+		return ctrl.Result{}, err
+	}
+	task = full
 	cfg, err := r.config(ctx)
 	if err != nil {
 		return ctrl.Result{}, err
