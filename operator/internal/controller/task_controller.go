@@ -152,19 +152,50 @@ func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 
 // start admits the Task and creates its Pod. task is the cached Task (without its payload).
 func (r *TaskReconciler) start(ctx context.Context, task *v1alpha1.Task) (ctrl.Result, error) {
+	a, res, err := r.admit(ctx, task)
+	if a == nil {
+		return res, err
+	}
+	o, created, err := r.create(ctx, a.task, a.pod, a.contextCM)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if !created {
+		return r.end(ctx, a.task, o, nil)
+	}
+	r.created.add(a.task.UID, r.now())
+	if err := r.markRunning(ctx, a.task, a.pod.Namespace, a.pod.Name, metav1.Now()); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, nil
+}
+
+// admitted is a Task that may start now: its slot is reserved in the ledger, and its Pod (and
+// context ConfigMap) are built and judged.
+type admitted struct {
+	task      *v1alpha1.Task // the stored Task, with its payload
+	pod       *corev1.Pod
+	contextCM *corev1.ConfigMap
+}
+
+// admit decides whether the Task may start now: Agent, namespace policy (T1), stop, capacity,
+// the Pod built from the stored Task and judged (T8), then a reserved slot (T7). A nil answer
+// means the Task was refused, ended or queued, or must be retried: res and err say which.
+func (r *TaskReconciler) admit(ctx context.Context, task *v1alpha1.Task) (*admitted, ctrl.Result, error) {
 	agent := &v1alpha1.Agent{}
 	key := types.NamespacedName{Namespace: agentNamespace(task), Name: task.Spec.AgentRef.Name}
 	if err := r.Client.Get(ctx, key, agent); err != nil {
 		if !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, fmt.Errorf("reading Agent %s: %w", key, err)
+			return nil, ctrl.Result{}, fmt.Errorf("reading Agent %s: %w", key, err)
 		}
 		// The cache may lag behind an Agent created a moment ago: a refusal is final, so ask
 		// the API server before giving it.
 		if err := r.APIReader.Get(ctx, key, agent); err != nil {
 			if apierrors.IsNotFound(err) {
-				return r.deny(ctx, task, v1alpha1.ReasonAgentNotFound, fmt.Sprintf("Agent %s does not exist", key))
+				res, err := r.deny(ctx, task, v1alpha1.ReasonAgentNotFound, fmt.Sprintf("Agent %s does not exist", key))
+				return nil, res, err
 			}
-			return ctrl.Result{}, fmt.Errorf("reading Agent %s: %w", key, err)
+			return nil, ctrl.Result{}, fmt.Errorf("reading Agent %s: %w", key, err)
 		}
 	}
 	// T1: re-checked on every attempt, so a queued Task is checked again when it starts.
@@ -174,97 +205,102 @@ func (r *TaskReconciler) start(ctx context.Context, task *v1alpha1.Task) (ctrl.R
 		if decision.Reason == policy.ReasonNamespaceNotAllowed {
 			reason = v1alpha1.ReasonNamespaceNotAllowed
 		}
-		return r.deny(ctx, task, reason, decision.Message)
+		res, err := r.deny(ctx, task, reason, decision.Message)
+		return nil, res, err
 	}
 	if stopRequested(task) {
-		return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonStopped,
+		res, err := r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonStopped,
 			message: "stopped (annotation " + v1alpha1.StopAnnotation + ") before it started"}, nil)
+		return nil, res, err
 	}
 	// A Task that must wait for a slot waits without its payload being read (T24).
 	if adm := r.ledger.peek(task, agent.Spec.MaxConcurrentTasks, agent.Spec.Quota, r.now()); !adm.ok {
-		return r.queue(ctx, task, adm)
+		res, err := r.queue(ctx, task, adm)
+		return nil, res, err
 	}
 	// The cache keeps Tasks without their payload: the Pod is built from the stored Task.
 	full, err := r.fullTask(ctx, task)
 	if err != nil || full == nil {
-		return ctrl.Result{}, err
+		return nil, ctrl.Result{}, err
 	}
 	task = full
 	cfg, err := r.config(ctx)
 	if err != nil {
-		return ctrl.Result{}, err
+		return nil, ctrl.Result{}, err
 	}
 	// Contexts: a Task's ConfigMaps are read in the Task's namespace only (T3), uncached.
 	cms, err := resolveConfigMaps(ctx, r.APIReader, task, agent)
 	if err != nil {
-		return ctrl.Result{}, err
+		return nil, ctrl.Result{}, err
 	}
 	pod, contextCM, err := buildPod(task, podInputs{agent: agent, config: cfg, opts: r.opts, configMaps: cms})
 	if err != nil {
 		var te *taskError
 		if errors.As(err, &te) {
-			return r.deny(ctx, task, te.reason, te.message)
+			res, err := r.deny(ctx, task, te.reason, te.message)
+			return nil, res, err
 		}
-		return ctrl.Result{}, err
+		return nil, ctrl.Result{}, err
 	}
 	// T8: the operator never creates a Pod that fails Pod Security "restricted".
 	if v := r.opts.Judge.Judge(pod); !v.Allowed {
-		return r.deny(ctx, task, v1alpha1.ReasonPodSecurityViolation, "the agent Pod was not created: it "+v.Message())
+		res, err := r.deny(ctx, task, v1alpha1.ReasonPodSecurityViolation, "the agent Pod was not created: it "+v.Message())
+		return nil, res, err
 	}
 	adm := r.ledger.admit(task, agent.Spec.MaxConcurrentTasks, agent.Spec.Quota, r.now())
 	if !adm.ok {
-		return r.queue(ctx, task, adm)
+		res, err := r.queue(ctx, task, adm)
+		return nil, res, err
 	}
+	return &admitted{task: task, pod: pod, contextCM: contextCM}, ctrl.Result{}, nil
+}
+
+// create writes what an admitted Task needs, in order: the finalizer (across namespaces), the
+// context ConfigMap, the Pod. created is true when the Pod exists (made now, or by an earlier
+// attempt whose status write did not happen). Otherwise the Task's reservation is returned to the
+// ledger (one deferred rollback) and either err is set (retry) or o says how the Task ends.
+func (r *TaskReconciler) create(ctx context.Context, task *v1alpha1.Task, pod *corev1.Pod, contextCM *corev1.ConfigMap) (o outcome, created bool, err error) {
+	defer func() {
+		if !created {
+			r.wakeAll(r.ledger.unreserve(task.UID))
+		}
+	}()
 	if needsFinalizer(task) && !controllerutil.ContainsFinalizer(task, Finalizer) {
 		before := task.ResourceVersion
 		controllerutil.AddFinalizer(task, Finalizer)
 		if err := r.Client.Update(ctx, task); err != nil {
-			r.wakeAll(r.ledger.unreserve(task.UID))
-			return ctrl.Result{}, fmt.Errorf("adding the finalizer to Task %s/%s: %w", task.Namespace, task.Name, err)
+			return outcome{}, false, fmt.Errorf("adding the finalizer to Task %s/%s: %w", task.Namespace, task.Name, err)
 		}
 		r.ledger.superseded(task.UID, before)
 	}
 	if contextCM != nil {
 		if o, done, err := r.createContextConfigMap(ctx, task, contextCM); done || err != nil {
-			r.wakeAll(r.ledger.unreserve(task.UID))
-			if err != nil {
-				return ctrl.Result{}, err
-			}
-			return r.end(ctx, task, o, nil)
+			return o, false, err
 		}
 	}
-	if err := r.Client.Create(ctx, pod); err != nil {
-		switch {
-		case apierrors.IsAlreadyExists(err):
-			_, ours, lerr := r.livePod(ctx, task)
-			if lerr != nil {
-				r.wakeAll(r.ledger.unreserve(task.UID))
-				return ctrl.Result{}, lerr
-			}
-			if !ours {
-				// T4: never adopt an object that is not the Task's.
-				r.wakeAll(r.ledger.unreserve(task.UID))
-				return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
-					message: fmt.Sprintf("a Pod named %s already exists in namespace %s and does not belong to this Task; it was left alone",
-						pod.Name, pod.Namespace)}, nil)
-			}
-			// Ours: created by an earlier attempt whose status write did not happen.
-		case apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
-			// Refused by admission (quota, missing ServiceAccount, policy): it will not pass by
-			// retrying the same Pod (T6).
-			r.wakeAll(r.ledger.unreserve(task.UID))
-			return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
-				message: "the API server refused the agent Pod: " + err.Error()}, nil)
-		default:
-			r.wakeAll(r.ledger.unreserve(task.UID))
-			return ctrl.Result{}, fmt.Errorf("creating Pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	err = r.Client.Create(ctx, pod)
+	switch {
+	case err == nil:
+		return outcome{}, true, nil
+	case apierrors.IsAlreadyExists(err):
+		_, ours, lerr := r.livePod(ctx, task)
+		if lerr != nil {
+			return outcome{}, false, lerr
 		}
+		if !ours {
+			// T4: never adopt an object that is not the Task's.
+			return outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
+				message: fmt.Sprintf("a Pod named %s already exists in namespace %s and does not belong to this Task; it was left alone",
+					pod.Name, pod.Namespace)}, false, nil
+		}
+		return outcome{}, true, nil // created by an earlier attempt
+	case apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
+		// Refused by admission (quota, missing ServiceAccount, policy): it will not pass by
+		// retrying the same Pod (T6).
+		return outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
+			message: "the API server refused the agent Pod: " + err.Error()}, false, nil
 	}
-	r.created.add(task.UID, r.now())
-	if err := r.markRunning(ctx, task, pod.Namespace, pod.Name, metav1.Now()); err != nil {
-		return ctrl.Result{}, err
-	}
-	return ctrl.Result{}, nil
+	return outcome{}, false, fmt.Errorf("creating Pod %s/%s: %w", pod.Namespace, pod.Name, err)
 }
 
 // markRunning writes phase Running with the Pod's coordinates (informational). It emits no
