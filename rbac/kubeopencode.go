@@ -91,9 +91,10 @@ func OperatorRules(opts OperatorOptions) []Rule {
 		{Group: APIGroup, Resources: []string{"kubeopencodeconfigs"}, Verbs: []string{"list", "watch"}},
 		// Report the configuration's Ready condition.
 		{Group: APIGroup, Resources: []string{"kubeopencodeconfigs/status"}, Verbs: []string{"update"}},
-		// Run agent Pods and remove them on stop, timeout and deletion (T5, T6). No update or
-		// patch: a Pod is never changed once created; stopping deletes it.
-		{Group: CoreGroup, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
+		// Run agent Pods and remove them on deletion (T5, T6, T18). Patch lowers a stopped or
+		// timed-out Pod's activeDeadlineSeconds so the kubelet ends it and its logs stay
+		// readable (the only change the operator makes to a Pod). No update.
+		{Group: CoreGroup, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create", "patch", "delete"}},
 		// Read a Task's ConfigMaps (uncached: get, list; never watched) and copy their content
 		// into a ConfigMap the operator owns (T3), created once per Task and deleted with it.
 		{Group: CoreGroup, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "create", "delete"}},

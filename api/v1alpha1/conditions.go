@@ -13,6 +13,10 @@ const (
 	ConditionSucceeded = "Succeeded"
 	// ConditionStopped on a Task is True once the stop annotation has been acted on.
 	ConditionStopped = "Stopped"
+	// ConditionTerminating on a Task is True while its agent Pod is being terminated after a stop
+	// or a timeout: the operator lowered the Pod's activeDeadlineSeconds, so the kubelet ends it
+	// and its logs stay readable. The reason is Stopped or TimedOut.
+	ConditionTerminating = "Terminating"
 )
 
 // Condition reasons.

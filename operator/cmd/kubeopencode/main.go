@@ -89,6 +89,7 @@ type controllerFlags struct {
 	agentImage              string
 	executorImage           string
 	podStartTimeout         time.Duration
+	stopGrace               time.Duration
 }
 
 func (f *controllerFlags) register(fs *flag.FlagSet) {
@@ -110,6 +111,7 @@ func (f *controllerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.agentImage, "default-agent-image", controller.DefaultAgentImage, "agent image (copies OpenCode into /tools) for Agents without spec.agentImage")
 	fs.StringVar(&f.executorImage, "default-executor-image", controller.DefaultExecutorImage, "executor image for Agents without spec.executorImage")
 	fs.DurationVar(&f.podStartTimeout, "pod-start-timeout", controller.DefaultPodStartTimeout, "how long an agent Pod may stay unschedulable before its Task fails")
+	fs.DurationVar(&f.stopGrace, "stop-grace", controller.DefaultStopGrace, "how long a stopped or timed-out agent Pod may take to terminate (kept for its logs) before it is deleted")
 }
 
 func (f *controllerFlags) validate() error {
@@ -133,6 +135,9 @@ func (f *controllerFlags) validate() error {
 	}
 	if f.podStartTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--pod-start-timeout must be positive, got %s", f.podStartTimeout))
+	}
+	if f.stopGrace <= 0 {
+		errs = append(errs, fmt.Errorf("--stop-grace must be positive, got %s", f.stopGrace))
 	}
 	for _, img := range []string{f.systemImage, f.agentImage, f.executorImage} {
 		if img == "" || strings.ContainsAny(img, " \t\n") {
@@ -220,6 +225,7 @@ func runController(args []string, stdout, stderr io.Writer) int {
 			SystemImage:           f.systemImage,
 			SystemImagePullPolicy: corev1.PullPolicy(f.systemImagePullPolicy),
 			PodStartTimeout:       f.podStartTimeout,
+			StopGrace:             f.stopGrace,
 		},
 	})
 	if err != nil {

@@ -9,7 +9,10 @@
 // (T1), builds the Pod with podspec and credentials, judges it against Pod Security "restricted"
 // (T8; a failing Pod is never created, the Task fails), admits it against maxConcurrentTasks and
 // quota (T7, see ledger), adds the finalizer when the Agent lives in another namespace, creates
-// the Pod in the Agent's namespace and follows it to Completed or Failed. The stop annotation,
+// the Pod in the Agent's namespace and follows it to Completed or Failed. The stop annotation and
+// spec.timeout end the Pod without deleting it (terminate.go: its activeDeadlineSeconds is
+// lowered, the kubelet stops it, the Task stays Running with condition Terminating until the Pod
+// has ended, and the Pod is kept for its logs). The stop annotation,
 // spec.timeout, a vanished Pod and a Pod that cannot start (CreateContainerConfigError, image
 // errors, refused by admission, unschedulable for too long) end the Task with a precise reason
 // and free its slot (T5, T6). Every decision sets a condition; what a human may need to act on

@@ -8,9 +8,10 @@ import (
 )
 
 // TrimPodForCache is the cache transform of the operator's Pods. The operator reads only a Pod's
-// identity (name, namespace, UID, labels, owner references, creation and deletion time) and the
-// status fields that say how it ends or why it cannot start; the spec and the annotations (which
-// carry the Task's description) are never read from the cache. Keeping only those fields is what
+// identity (name, namespace, UID, labels, owner references, creation and deletion time), where it
+// runs and its deadline (spec.nodeName, spec.activeDeadlineSeconds: how it is stopped) and the
+// status fields that say how it ends or why it cannot start; the rest of the spec and the
+// annotations (which carry the Task's description) are never read from the cache. Keeping only those fields is what
 // lets thousands of running Tasks fit in a small heap: a decoded agent Pod is mostly spec.
 //
 // Objects that are not Pods are returned unchanged. The result is a new Pod that shares the
@@ -28,6 +29,7 @@ func TrimPodForCache(obj any) (any, error) {
 			DeletionTimestamp: pod.DeletionTimestamp, DeletionGracePeriodSeconds: pod.DeletionGracePeriodSeconds,
 			Labels: pod.Labels, OwnerReferences: pod.OwnerReferences, Finalizers: pod.Finalizers,
 		},
+		Spec: corev1.PodSpec{NodeName: pod.Spec.NodeName, ActiveDeadlineSeconds: pod.Spec.ActiveDeadlineSeconds},
 		Status: corev1.PodStatus{
 			Phase: pod.Status.Phase, Reason: pod.Status.Reason, Message: pod.Status.Message,
 			Conditions:            pod.Status.Conditions,

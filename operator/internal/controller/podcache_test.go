@@ -30,7 +30,8 @@ func TestTrimPodForCache(t *testing.T) {
 			Annotations:   map[string]string{"kubeopencode.io/task-description": "a long description"},
 			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubeopencode"}},
 		},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "agent", Image: "img", Env: []corev1.EnvVar{{Name: "A", Value: "b"}}}}},
+		Spec: corev1.PodSpec{NodeName: "node-1", ActiveDeadlineSeconds: ptr.To[int64](3600),
+			Containers: []corev1.Container{{Name: "agent", Image: "img", Env: []corev1.EnvVar{{Name: "A", Value: "b"}}}}},
 		Status: corev1.PodStatus{
 			Phase: corev1.PodPending, Reason: "r", Message: "m", Conditions: conds, HostIP: "10.0.0.1", PodIP: "10.1.0.1",
 			InitContainerStatuses: statuses, ContainerStatuses: statuses, QOSClass: corev1.PodQOSBestEffort,
@@ -43,6 +44,7 @@ func TestTrimPodForCache(t *testing.T) {
 			CreationTimestamp: created, DeletionTimestamp: &deleted, DeletionGracePeriodSeconds: ptr.To[int64](30),
 			Labels: map[string]string{"kubeopencode.io/task-uid": "u"}, OwnerReferences: owner, Finalizers: []string{"f"},
 		},
+		Spec: corev1.PodSpec{NodeName: "node-1", ActiveDeadlineSeconds: ptr.To[int64](3600)},
 		Status: corev1.PodStatus{Phase: corev1.PodPending, Reason: "r", Message: "m", Conditions: conds,
 			InitContainerStatuses: statuses, ContainerStatuses: statuses},
 	}

@@ -359,16 +359,16 @@ func (r *TaskReconciler) deny(ctx context.Context, task *v1alpha1.Task, reason, 
 func (r *TaskReconciler) follow(ctx context.Context, task *v1alpha1.Task, pod *corev1.Pod) (ctrl.Result, error) {
 	now := r.now()
 	if stopRequested(task) {
-		return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonStopped, deletePod: true,
-			message: fmt.Sprintf("stopped (annotation %s); Pod %s/%s deleted", v1alpha1.StopAnnotation, pod.Namespace, pod.Name)}, pod)
+		return r.terminate(ctx, task, pod, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonStopped,
+			message: fmt.Sprintf("stopped (annotation %s)", v1alpha1.StopAnnotation)})
 	}
 	var timeoutIn time.Duration
 	if to := task.Spec.Timeout; to != nil {
 		// The Pod's own creation time, not status.startTime: status can be edited (T15).
 		deadline := pod.CreationTimestamp.Add(to.Duration)
 		if !now.Before(deadline) {
-			return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonTimedOut, deletePod: true,
-				message: fmt.Sprintf("spec.timeout %s elapsed; Pod %s/%s deleted", to.Duration, pod.Namespace, pod.Name)}, pod)
+			return r.terminate(ctx, task, pod, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonTimedOut,
+				message: fmt.Sprintf("spec.timeout %s elapsed", to.Duration)})
 		}
 		timeoutIn = deadline.Sub(now)
 	}
@@ -421,6 +421,9 @@ func (r *TaskReconciler) end(ctx context.Context, task *v1alpha1.Task, o outcome
 		setCondition(st, task.Generation, v1alpha1.ConditionSucceeded, status, o.reason, o.message)
 		if o.reason == v1alpha1.ReasonStopped {
 			setCondition(st, task.Generation, v1alpha1.ConditionStopped, metav1.ConditionTrue, v1alpha1.ReasonStopped, o.message)
+		}
+		if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionTerminating); c != nil && c.Status == metav1.ConditionTrue {
+			setCondition(st, task.Generation, v1alpha1.ConditionTerminating, metav1.ConditionFalse, o.reason, o.message)
 		}
 		if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionQueued); c != nil && c.Status == metav1.ConditionTrue {
 			setCondition(st, task.Generation, v1alpha1.ConditionQueued, metav1.ConditionFalse, o.reason, o.message)

@@ -131,6 +131,8 @@ func TestOperatorServiceAccount(t *testing.T) {
 		pod := agentPod(workNS, "task-pod")
 		need(t, "create pod", op.Create(ctx, pod))
 		need(t, "get pod", op.Get(ctx, client.ObjectKeyFromObject(pod), &corev1.Pod{}))
+		need(t, "patch pod (lower activeDeadlineSeconds of a stopped Pod)", op.Patch(ctx, pod.DeepCopy(),
+			client.RawPatch(types.MergePatchType, []byte(`{"spec":{"activeDeadlineSeconds":1}}`))))
 		need(t, "delete pod", op.Delete(ctx, pod))
 	})
 
@@ -224,7 +226,6 @@ func TestOperatorServiceAccount(t *testing.T) {
 				Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}}}}),
 			// Verbs the operator deliberately lacks.
 			"update pod":                   op.Update(ctx, pod.DeepCopy()),
-			"patch pod":                    op.Patch(ctx, pod.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"x":"y"}}}`))),
 			"deletecollection pods":        op.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(workNS)),
 			"patch configmap":              op.Patch(ctx, taskInput.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"data":{"x":"y"}}`))),
 			"update configmap":             op.Update(ctx, taskInput.DeepCopy()),
