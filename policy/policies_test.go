@@ -107,4 +107,3 @@ func indexed(format string, n int) []string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-

@@ -91,11 +91,13 @@ func ExampleFindDangerous() {
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"list"}},
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"*"}},
 	}))
+	// The operator creates Pods, which FindDangerous reports; it is the one accepted grant.
 	role, _ := rbac.OperatorClusterRole(rbac.OperatorOptions{})
-	fmt.Println(len(rbac.FindDangerous(role.Rules)))
+	found := rbac.FindDangerous(role.Rules)
+	fmt.Println(found, rbac.WithoutAccepted(found, rbac.AcceptedOperatorGrants()))
 	// Output:
-	// [secrets:list wildcard:verbs]
-	// 0
+	// [secrets:list pods:create wildcard:verbs]
+	// [pods:create] []
 }
 
 func ExampleManifest() {
