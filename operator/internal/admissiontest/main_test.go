@@ -31,6 +31,9 @@ func installAdmissionPolicy(ctx context.Context) error {
 	if err := env.Client.Create(ctx, policy.AgentUserClusterRole(policy.AgentUserRoleOptions{})); err != nil {
 		return err
 	}
+	if err := installPersonasAndOperator(ctx); err != nil {
+		return err
+	}
 	if err := testenv.InstallAdmissionPolicies(ctx, env.Client, 0); err != nil {
 		return err
 	}
