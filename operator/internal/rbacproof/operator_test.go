@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-logr/logr"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -131,6 +132,18 @@ func TestOperatorServiceAccount(t *testing.T) {
 		need(t, "create pod", op.Create(ctx, pod))
 		need(t, "get pod", op.Get(ctx, client.ObjectKeyFromObject(pod), &corev1.Pod{}))
 		need(t, "delete pod", op.Delete(ctx, pod))
+	})
+
+	t.Run("admission policies", func(t *testing.T) {
+		// T22: the operator reads the installed policies and bindings (informer), never writes.
+		need(t, "list validatingadmissionpolicies", op.List(ctx, &admissionregistrationv1.ValidatingAdmissionPolicyList{}))
+		need(t, "watch validatingadmissionpolicies", watch(ctx, op, &admissionregistrationv1.ValidatingAdmissionPolicyList{}))
+		need(t, "list validatingadmissionpolicybindings", op.List(ctx, &admissionregistrationv1.ValidatingAdmissionPolicyBindingList{}))
+		need(t, "watch validatingadmissionpolicybindings", watch(ctx, op, &admissionregistrationv1.ValidatingAdmissionPolicyBindingList{}))
+		for _, verb := range []string{"create", "update", "patch", "delete"} {
+			expectAccess(ctx, t, cs, "", rbacv1.PolicyRule{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingadmissionpolicies"}, Verbs: []string{verb}}, false)
+			expectAccess(ctx, t, cs, "", rbacv1.PolicyRule{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingadmissionpolicybindings"}, Verbs: []string{verb}}, false)
+		}
 	})
 
 	t.Run("events", func(t *testing.T) {
@@ -379,6 +392,31 @@ func expectRules(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns 
 	if found := rbac.WithoutAccepted(rbac.FindDangerous(got), rbac.AcceptedOperatorGrants()); len(found) > 0 {
 		t.Errorf("namespace %s: dangerous grants %v", ns, found)
 	}
+}
+
+// TestOperatorPodsCreateOnlyInWatchedNamespaces: generated with the operator's watched
+// namespaces, the roles let the operator's ServiceAccount create Pods there and nowhere else
+// (creating a Pod runs it as any ServiceAccount of the namespace with any of its Secrets), while
+// it still reads and deletes its Pods everywhere it watches.
+func TestOperatorPodsCreateOnlyInWatchedNamespaces(t *testing.T) {
+	ctx := context.Background()
+	opNS := env.Namespace(ctx, t)
+	watched := env.Namespace(ctx, t)
+	other := env.Namespace(ctx, t)
+	const saName = rbac.DefaultOperatorServiceAccount
+	objs, err := rbac.OperatorObjects(rbac.OperatorOptions{Namespace: opNS, ServiceAccount: saName, Namespaces: []string{watched}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(ctx, t, objs)
+	cfg := serviceAccountConfig(ctx, t, opNS, saName)
+	op := newClient(t, cfg)
+	need(t, "create a Pod in the watched namespace", op.Create(ctx, agentPod(watched, "agent")))
+	if err := op.Create(ctx, agentPod(other, "agent")); !apierrors.IsForbidden(err) {
+		t.Errorf("create a Pod in an unwatched namespace: %v, want Forbidden", err)
+	}
+	need(t, "list pods in all namespaces", op.List(ctx, &corev1.PodList{}))
+	need(t, "delete the Pod", op.Delete(ctx, agentPod(watched, "agent")))
 }
 
 // proveLeaderElection runs a controller-runtime manager as the ServiceAccount with leader
