@@ -3,7 +3,6 @@ package admissiontest
 import (
 	"testing"
 
-
 	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
 	"github.com/kubeopencode/kubeopencode/operator/internal/testenv"
 	"github.com/kubeopencode/kubeopencode/policy"

@@ -87,7 +87,9 @@ func TestT18OperatorAndEscapeHatchMayRemoveIt(t *testing.T) {
 	bindPersona(ctx, t, ns, admin, rbac.PersonaFinalizerRemover)
 	byAdmin := finalizedTask(ctx, t, ns, "by-janitor")
 	janitor := impersonate(t, admin)
-	if err := untilAdmitted(ctx, func(ctx context.Context) error { return patchTask(ctx, janitor, byAdmin, `{"metadata":{"finalizers":null}}`) }); err != nil {
+	if err := untilAdmitted(ctx, func(ctx context.Context) error {
+		return patchTask(ctx, janitor, byAdmin, `{"metadata":{"finalizers":null}}`)
+	}); err != nil {
 		t.Fatalf("escape hatch: %v", err)
 	}
 	// The cluster admin (system:masters holds every verb) needs no binding.

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/kubeopencode/kubeopencode/operator/internal/testenv"
 	"github.com/kubeopencode/kubeopencode/policy"
 )
