@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -39,12 +40,36 @@ const PolicyLoadGrace = 5 * time.Second
 type admissionGuard struct {
 	reader client.Reader
 	want   []policy.GeneratedPolicy
+
+	// diffs remembers the comparison of each installed object by name, UID and resourceVersion: every
+	// Task start checks eight objects, and the comparison of a large policy is not free.
+	mu    sync.Mutex
+	diffs map[string]string
 }
 
 func newAdmissionGuard(reader client.Reader, opts policy.PoliciesOptions) *admissionGuard {
-	return &admissionGuard{reader: reader, want: policy.Policies(opts)}
+	return &admissionGuard{reader: reader, want: policy.Policies(opts), diffs: map[string]string{}}
 }
 
+// memo returns compare's result for obj, computed once per UID and resourceVersion.
+func (g *admissionGuard) memo(obj client.Object, compare func() string) string {
+	key := fmt.Sprintf("%T/%s/%s/%s", obj, obj.GetName(), obj.GetUID(), obj.GetResourceVersion())
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if d, ok := g.diffs[key]; ok {
+		return d
+	}
+	if len(g.diffs) > 64 { // only a handful of objects: forget old versions wholesale
+		clear(g.diffs)
+	}
+	d := compare()
+	g.diffs[key] = d
+	return d
+}
+
+// check reads the installed objects from the informer without copying them (the cache shares
+// them, see setup.New), so nothing here may change them: the comparisons copy first.
+//
 // check returns "" when every generated policy and binding is installed as generated and was
 // created at least PolicyLoadGrace before createdAt (zero: any time); otherwise a message naming
 // each object that is missing, differs (and in which field) or is too recent. err is a failure to
@@ -58,7 +83,7 @@ func (g *admissionGuard) check(ctx context.Context, createdAt time.Time) (string
 			return "", err
 		}
 		if p == "" {
-			p = diffPolicy(w.Policy.Spec, have.Spec)
+			p = g.memo(have, func() string { return diffPolicy(w.Policy.Spec, have.Spec) })
 		}
 		if p == "" {
 			p = tooRecent(have.CreationTimestamp, createdAt)
@@ -72,7 +97,7 @@ func (g *admissionGuard) check(ctx context.Context, createdAt time.Time) (string
 			return "", err
 		}
 		if p == "" {
-			p = diffBinding(w.Binding.Spec, haveB.Spec)
+			p = g.memo(haveB, func() string { return diffBinding(w.Binding.Spec, haveB.Spec) })
 		}
 		if p == "" {
 			p = tooRecent(haveB.CreationTimestamp, createdAt)
