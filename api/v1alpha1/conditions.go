@@ -52,6 +52,11 @@ const (
 	ReasonStopped = "Stopped"
 	// ReasonPodCreated: the agent Pod was created; the Task runs (Succeeded is Unknown).
 	ReasonPodCreated = "PodCreated"
+	// ReasonAdmissionPoliciesMissing: the ValidatingAdmissionPolicies that check Task and Agent
+	// authors (operator/config/policy) are missing, differ from the generated ones, or were
+	// installed after the Task was created; the Task does not start (on an Agent: Ready is
+	// False) and the message names each object.
+	ReasonAdmissionPoliciesMissing = "AdmissionPoliciesMissing"
 	// ReasonPodSecurityViolation: the agent Pod would fail Pod Security "restricted"; it was not
 	// created, and the message carries the verdict.
 	ReasonPodSecurityViolation = "PodSecurityViolation"

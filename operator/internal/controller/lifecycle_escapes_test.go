@@ -6,17 +6,21 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
+	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
+	"github.com/kubeopencode/kubeopencode/policy"
 	"github.com/kubeopencode/kubeopencode/rbac"
 )
 
@@ -24,7 +28,48 @@ import (
 // generated persona grants: a task author (kubeopencode-task-author in the team namespace,
 // kubeopencode-agent-user in the Agent's) who wants an agent Pod to outlive its Task, and so run
 // past maxConcurrentTasks without bound. The admission policy that guards the finalizer is not
-// installed here: the operator must be correct without it.
+// enforced here (withoutFinalizerGuard): the operator must be correct without it.
+
+// withoutFinalizerGuard deletes the binding of the admission policy that refuses removing the
+// cleanup finalizer (installed by TestMain with the other shipped policies) for the rest of the
+// test, and waits until the API server no longer enforces it: the operator must keep T18 without
+// it (a cluster administrator bypasses it, or it is not installed). It is restored afterwards.
+func withoutFinalizerGuard(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	b := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: policy.DefaultFinalizerGuardPolicyName}, b); err != nil {
+		t.Fatalf("reading the finalizer guard's binding: %v", err)
+	}
+	if err := env.Client.Delete(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		restored := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: b.Name, Labels: b.Labels, Annotations: b.Annotations}, Spec: b.Spec}
+		if err := env.Client.Create(context.Background(), restored); err != nil {
+			t.Errorf("restoring the finalizer guard's binding: %v", err)
+		}
+		// The controller tests that follow install nothing else: wait for the API server to
+		// enforce it again before they run (a probe removal is refused).
+		time.Sleep(controller.PolicyLoadGrace)
+	})
+}
+
+// stripFinalizer removes every finalizer of the Task as c, retrying while the API server still
+// enforces a just-deleted finalizer guard (its admission plugin notices asynchronously).
+func stripFinalizer(t *testing.T, c client.Client, tk *v1alpha1.Task) {
+	t.Helper()
+	strip := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`))
+	var last error
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		last = c.Patch(ctx, &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: tk.Namespace, Name: tk.Name}}, strip)
+		return last == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("stripping the finalizer of Task %s (allowed by the task-author role): %v", tk.Name, last)
+	}
+}
 
 // taskAuthor binds user to the generated task-author persona in team and to agent-user in the
 // Agent's namespace, and returns a client impersonating the user.
@@ -138,6 +183,7 @@ func contextConfigMaps(t *testing.T, uid types.UID) []corev1.ConfigMap {
 // two Pods.
 func TestT18FinalizerStrippedPodStillGoes(t *testing.T) {
 	ctx := context.Background()
+	withoutFinalizerGuard(t)
 	agentNS, team := env.Namespace(ctx, t), env.Namespace(ctx, t)
 	create(t, limitedAgent(agentNS, team))
 	mallory := taskAuthor(t, "mallory", team, agentNS)
@@ -152,10 +198,7 @@ func TestT18FinalizerStrippedPodStillGoes(t *testing.T) {
 		t.Fatalf("context ConfigMaps: %d, want 1", len(cms))
 	}
 
-	strip := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`))
-	if err := mallory.Patch(ctx, &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: team, Name: first.Name}}, strip); err != nil {
-		t.Fatalf("mallory stripping the finalizer (allowed by her role): %v", err)
-	}
+	stripFinalizer(t, mallory, first)
 	if err := mallory.Delete(ctx, &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: team, Name: first.Name}}); err != nil {
 		t.Fatal(err)
 	}
@@ -327,6 +370,7 @@ func TestT18ForgedFinalStatus(t *testing.T) {
 // Pod, and the Agent never runs two.
 func TestT18DeleteAndRecreateSameName(t *testing.T) {
 	ctx := context.Background()
+	withoutFinalizerGuard(t)
 	agentNS, team := env.Namespace(ctx, t), env.Namespace(ctx, t)
 	create(t, limitedAgent(agentNS, team))
 	mallory := taskAuthor(t, "mallory", team, agentNS)
@@ -337,10 +381,7 @@ func TestT18DeleteAndRecreateSameName(t *testing.T) {
 		t.Fatal(err)
 	}
 	oldPod := waitPod(t, waitPhase(t, old, v1alpha1.TaskPhaseRunning))
-	strip := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`))
-	if err := mallory.Patch(ctx, old.DeepCopy(), strip); err != nil {
-		t.Fatal(err)
-	}
+	stripFinalizer(t, mallory, old)
 	if err := mallory.Delete(ctx, old.DeepCopy()); err != nil {
 		t.Fatal(err)
 	}

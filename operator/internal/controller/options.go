@@ -63,6 +63,10 @@ type Options struct {
 	// Judge is the Pod Security verdict every Pod must pass before it is created (restricted,
 	// latest). Required.
 	Judge *policy.PodSecurityJudge
+	// AdmissionPolicies says which admission policies the operator requires before a Task
+	// starts (T22): policy.Policies with these options. The zero value is the shipped
+	// operator/config/policy (the operator running as kubeopencode-system/kubeopencode-operator).
+	AdmissionPolicies policy.PoliciesOptions
 	// MutatePod, when set, changes each built Pod before it is judged. It exists for tests that
 	// prove an unsafe Pod is refused rather than created (T8); production leaves it nil.
 	MutatePod func(*corev1.Pod)

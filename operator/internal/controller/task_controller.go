@@ -41,6 +41,7 @@ type TaskReconciler struct {
 	Recorder events.EventRecorder
 
 	opts    Options
+	guard   *admissionGuard
 	ledger  *ledger
 	created *recentPods
 	wake    chan event.TypedGenericEvent[*v1alpha1.Task]
@@ -64,6 +65,7 @@ func NewTaskReconciler(c client.Client, apiReader client.Reader, rec events.Even
 	return &TaskReconciler{
 		Client: c, APIReader: apiReader, Recorder: rec,
 		opts:   opts.withDefaults(),
+		guard:  newAdmissionGuard(c, opts.AdmissionPolicies),
 		ledger: newLedger(), created: newRecentPods(),
 		wake:       make(chan event.TypedGenericEvent[*v1alpha1.Task], 4096),
 		now:        time.Now,
@@ -182,6 +184,14 @@ type admitted struct {
 // the Pod built from the stored Task and judged (T8), then a reserved slot (T7). A nil answer
 // means the Task was refused, ended or queued, or must be retried: res and err say which.
 func (r *TaskReconciler) admit(ctx context.Context, task *v1alpha1.Task) (*admitted, ctrl.Result, error) {
+	// T22: a Task starts only if the admission policies that checked its author were in force.
+	if missing, err := r.guard.check(ctx, taskCreated(task)); err != nil || missing != "" {
+		if err != nil {
+			return nil, ctrl.Result{}, err
+		}
+		res, err := r.deny(ctx, task, v1alpha1.ReasonAdmissionPoliciesMissing, missing)
+		return nil, res, err
+	}
 	agent := &v1alpha1.Agent{}
 	key := types.NamespacedName{Namespace: agentNamespace(task), Name: task.Spec.AgentRef.Name}
 	if err := r.Client.Get(ctx, key, agent); err != nil {
@@ -596,7 +606,7 @@ func (r *TaskReconciler) event(task *v1alpha1.Task, typ, reason, action, note st
 // action names what the operator did, for the Event.
 func action(reason string) string {
 	switch reason {
-	case v1alpha1.ReasonAgentNotFound, v1alpha1.ReasonNamespaceNotAllowed, v1alpha1.ReasonInvalidConfiguration,
+	case v1alpha1.ReasonAgentNotFound, v1alpha1.ReasonNamespaceNotAllowed, v1alpha1.ReasonInvalidConfiguration, v1alpha1.ReasonAdmissionPoliciesMissing,
 		v1alpha1.ReasonPathConflict, v1alpha1.ReasonPodSecurityViolation:
 		return "Admit"
 	case v1alpha1.ReasonStopped:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -135,6 +136,9 @@ func New(ctx context.Context, opts Options) (manager.Manager, error) {
 			&v1alpha1.Task{}: {Transform: opcontroller.TrimTaskForCache},
 			// Only the operator's own egress NetworkPolicies (T17).
 			&networkingv1.NetworkPolicy{}: {Label: managed},
+			// The admission policies, compared before every Task start (T22): read-only, shared.
+			&admissionregistrationv1.ValidatingAdmissionPolicy{}:        {UnsafeDisableDeepCopy: ptr.To(true)},
+			&admissionregistrationv1.ValidatingAdmissionPolicyBinding{}: {UnsafeDisableDeepCopy: ptr.To(true)},
 		},
 	}
 	if len(opts.Namespaces) > 0 {

@@ -39,6 +39,7 @@ type config struct {
 	operatorNamespace string
 	operatorSA        string
 	manageNetPols     bool
+	namespaces        string
 	agentNamespaces   stringList
 	agentSA           string
 	personas          string
@@ -55,12 +56,14 @@ func newFlagSet(c *config) *flag.FlagSet {
 		"`name` of the ServiceAccount the operator runs as")
 	fs.BoolVar(&c.manageNetPols, "manage-network-policies", true,
 		"let the operator manage the per-Agent egress NetworkPolicies Agents may ask for;\nfalse drops networkpolicies and agents/finalizers from its ClusterRole")
+	fs.StringVar(&c.namespaces, "namespaces", "",
+		"comma-separated `list` of the namespaces the operator watches (its own --namespaces): \"create\" on pods is then\ngranted by a Role kubeopencode-operator-pods in each of them instead of cluster-wide; empty: all namespaces")
 	fs.Var(&c.agentNamespaces, "agent-namespace",
 		"`namespace` holding Agents whose ServiceAccount gets the agent Role (get on tasks and agents);\nrepeat for several namespaces (default none: the agent ServiceAccount gets nothing)")
 	fs.StringVar(&c.agentSA, "agent-service-account", rbac.DefaultAgentServiceAccount,
 		"`name` of the agent Pods' ServiceAccount (the Agents' spec.serviceAccountName) in every --agent-namespace")
-	fs.StringVar(&c.personas, "personas", "task-author,agent-user,viewer",
-		"comma-separated `list` of persona ClusterRoles to print: task-author, agent-user, viewer;\nempty for none. Bind them yourself with RoleBindings")
+	fs.StringVar(&c.personas, "personas", "task-author,agent-user,viewer,finalizer-remover",
+		"comma-separated `list` of persona ClusterRoles to print: task-author, agent-user, viewer, finalizer-remover;\nempty for none. Bind them yourself with RoleBindings")
 	fs.StringVar(&c.output, "output", "-",
 		"`file` to write (replaced atomically); - for standard output")
 	return fs
@@ -74,10 +77,12 @@ Prints KubeOpenCode's RBAC objects as multi-document YAML, generated from the Go
 rbac module (rules normalized like controller-gen's, objects sorted by kind, namespace, name):
 
   - the operator's ClusterRole and ClusterRoleBinding, and its leader-election Role and
-    RoleBinding in --operator-namespace (nothing on Secrets: the kubelet mounts them);
+    RoleBinding in --operator-namespace (nothing on Secrets: the kubelet mounts them), and with
+    --namespaces a Role granting "create" on pods in each watched namespace;
   - for each --agent-namespace, the agent Role and RoleBinding;
   - the --personas ClusterRoles (kubeopencode-task-author, kubeopencode-agent-user,
-    kubeopencode-viewer), which the platform team binds per namespace.
+    kubeopencode-viewer, kubeopencode-task-finalizer-remover), which the platform team binds
+    per namespace.
 
 Flags:
 `, name)
@@ -156,6 +161,17 @@ func (c *config) manifestOptions(fs *flag.FlagSet) (rbac.ManifestOptions, error)
 			errs = append(errs, fmt.Errorf("--agent-namespace=%q given twice", ns))
 		}
 	}
+	var watched []string
+	if strings.TrimSpace(c.namespaces) != "" {
+		for _, ns := range strings.Split(c.namespaces, ",") {
+			ns = strings.TrimSpace(ns)
+			label("namespaces", ns)
+			if slices.Contains(watched, ns) {
+				errs = append(errs, fmt.Errorf("--namespaces: %q listed twice", ns))
+			}
+			watched = append(watched, ns)
+		}
+	}
 	personas, err := rbac.ParsePersonas(c.personas)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("--personas: %w", err))
@@ -174,6 +190,7 @@ func (c *config) manifestOptions(fs *flag.FlagSet) (rbac.ManifestOptions, error)
 			Namespace:              c.operatorNamespace,
 			ServiceAccount:         c.operatorSA,
 			WithoutNetworkPolicies: !c.manageNetPols,
+			Namespaces:             watched,
 		},
 		SkipOperator:        !c.operator,
 		AgentNamespaces:     c.agentNamespaces,

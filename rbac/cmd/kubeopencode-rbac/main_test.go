@@ -26,7 +26,7 @@ func TestGoldenOutput(t *testing.T) {
 	}{
 		{golden: "default.yaml", args: nil},
 		{golden: "custom.yaml", args: []string{
-			"--operator-namespace=ops", "--operator-service-account=koc", "--manage-network-policies=false",
+			"--operator-namespace=ops", "--operator-service-account=koc", "--manage-network-policies=false", "--namespaces=team-b, team-a",
 			"--agent-namespace=team-b", "--agent-namespace=team-a", "--agent-service-account=coder", "--personas=viewer",
 		}},
 		{golden: "agents-only.yaml", args: []string{"--operator=false", "--personas=", "--agent-namespace=team-a"}},
