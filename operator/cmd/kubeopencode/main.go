@@ -4,11 +4,13 @@
 //	kubeopencode controller          the manager (Task and Agent controllers)
 //	kubeopencode stage-credentials   the credential staging init step of agent Pods
 //	kubeopencode git-clone           the clone init step of a Git context (pure Go, no git or ssh)
+//	kubeopencode version             the version this binary was built as
 //
 // Run "kubeopencode <command> --help" for the flags of each.
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -17,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -36,6 +39,19 @@ import (
 	"github.com/kubeopencode/kubeopencode/operator/internal/setup"
 )
 
+// version is stamped at build time (-ldflags "-X main.version=v0.1.0": the Makefile and the
+// image builds use the repository's VERSION file); see versionString for the fallbacks.
+var version string
+
+// versionString is the stamped version, else the module version Go recorded (go install of a
+// tagged module), else "devel".
+func versionString() string {
+	if bi, ok := debug.ReadBuildInfo(); version == "" && ok && bi.Main.Version != "(devel)" {
+		return cmp.Or(bi.Main.Version, "devel")
+	}
+	return cmp.Or(version, "devel")
+}
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
@@ -46,6 +62,7 @@ Usage:
   kubeopencode controller [flags]         run the operator (leader-elected manager)
   kubeopencode stage-credentials          stage credential files in an agent Pod (init step)
   kubeopencode git-clone [flags]          clone a Git context in an agent Pod (init step)
+  kubeopencode version                    print the version and exit
   kubeopencode <command> --help           flags of a command
 `
 
@@ -58,6 +75,9 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
+		return 0
+	case "version", "--version":
+		fmt.Fprintln(stdout, versionString())
 		return 0
 	case "controller":
 		return runController(args[1:], stdout, stderr)

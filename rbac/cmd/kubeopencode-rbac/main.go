@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -34,7 +36,20 @@ func (l *stringList) Set(v string) error {
 	return nil
 }
 
+// version is stamped at build time (-ldflags "-X main.version=v0.1.0"); see versionString.
+var version string
+
+// versionString is the stamped version, else the module version Go recorded (go install
+// .../rbac/cmd/kubeopencode-rbac@v0.1.0), else "devel".
+func versionString() string {
+	if bi, ok := debug.ReadBuildInfo(); version == "" && ok && bi.Main.Version != "(devel)" {
+		return cmp.Or(bi.Main.Version, "devel")
+	}
+	return cmp.Or(version, "devel")
+}
+
 type config struct {
+	version           bool
 	operator          bool
 	operatorNamespace string
 	operatorSA        string
@@ -48,6 +63,7 @@ type config struct {
 
 func newFlagSet(c *config) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	fs.BoolVar(&c.operator, "operator", true,
 		"print the operator's ClusterRole and leader-election Role, bound to its ServiceAccount")
 	fs.StringVar(&c.operatorNamespace, "operator-namespace", rbac.DefaultOperatorNamespace,
@@ -112,6 +128,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "%s: %v\nRun %s --help for usage.\n", name, err, name)
 		return 2
+	}
+	if c.version {
+		fmt.Fprintln(stdout, versionString())
+		return 0
 	}
 	opts, err := c.manifestOptions(fs)
 	if err != nil {

@@ -142,3 +142,16 @@ func TestOutputFile(t *testing.T) {
 		t.Errorf("temporary files left behind: %v", entries)
 	}
 }
+
+// TestVersion: --version prints the stamped version (-X main.version), or "devel" unstamped, and
+// nothing else.
+func TestVersion(t *testing.T) {
+	if code, out, errOut := runCLI("--version"); code != 0 || out != "devel\n" || errOut != "" {
+		t.Errorf("unstamped: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	defer func(v string) { version = v }(version)
+	version = "v9.8.7"
+	if code, out, _ := runCLI("--version"); code != 0 || out != "v9.8.7\n" {
+		t.Errorf("stamped: exit %d, stdout %q", code, out)
+	}
+}
