@@ -116,6 +116,7 @@ func ExampleManifest() {
 	// Output:
 	// ClusterRole
 	// ClusterRole
+	// ClusterRole
 	// ClusterRoleBinding
 	// Role
 	// Role

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -226,7 +227,7 @@ func OperatorObjects(opts OperatorOptions) ([]runtime.Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("leader-election RoleBinding: %w", err)
 	}
-	out := []runtime.Object{cr, crb, le, leb}
+	out := []runtime.Object{cr, crb, le, leb, MetricsReaderClusterRole()}
 	namespaces := slices.Clone(opts.Namespaces)
 	slices.Sort(namespaces)
 	for _, ns := range slices.Compact(namespaces) {
@@ -241,6 +242,20 @@ func OperatorObjects(opts OperatorOptions) ([]runtime.Object, error) {
 		out = append(out, role, rb)
 	}
 	return out, nil
+}
+
+// MetricsReaderRoleName names the ClusterRole that may scrape the operator's metrics.
+const MetricsReaderRoleName = "kubeopencode-metrics-reader"
+
+// MetricsReaderClusterRole may get /metrics, and nothing else: the operator's metrics endpoint
+// serves only requests whose token (TokenReview) is authorized for it (SubjectAccessReview). It is
+// rendered unbound; bind it to the ServiceAccount of your Prometheus.
+func MetricsReaderClusterRole() *rbacv1.ClusterRole {
+	return &rbacv1.ClusterRole{
+		TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "ClusterRole"},
+		ObjectMeta: metav1.ObjectMeta{Name: MetricsReaderRoleName},
+		Rules:      []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}},
+	}
 }
 
 // AgentOptions configure the agent ServiceAccount's Role in one Agent namespace.

@@ -96,8 +96,8 @@ func predefinedRules(t *testing.T) map[string][]rbacv1.PolicyRule {
 			out["Role "+r.Name] = r.Rules
 		}
 	}
-	if len(out) != 7 {
-		t.Fatalf("want 7 predefined roles, got %d: %v", len(out), out)
+	if len(out) != 8 {
+		t.Fatalf("want 8 predefined roles, got %d: %v", len(out), out)
 	}
 	return out
 }
@@ -297,10 +297,10 @@ func TestManifest(t *testing.T) {
 		wantErr   string
 	}{
 		{name: "zero value is the operator only", opts: ManifestOptions{},
-			wantKinds: []string{"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}},
+			wantKinds: []string{"ClusterRole", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}},
 		{name: "nothing chosen renders nothing", opts: ManifestOptions{SkipOperator: true}, wantKinds: nil},
 		{name: "everything", opts: ManifestOptions{AgentNamespaces: []string{"a", "b"}, Personas: Personas()},
-			wantKinds: []string{"ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "Role", "Role", "Role", "RoleBinding", "RoleBinding", "RoleBinding"}},
+			wantKinds: []string{"ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "Role", "Role", "Role", "RoleBinding", "RoleBinding", "RoleBinding"}},
 		{name: "agent namespace twice", opts: ManifestOptions{AgentNamespaces: []string{"a", "a"}}, wantErr: "duplicate Role a/kubeopencode-agent"},
 		{name: "bad agent namespace", opts: ManifestOptions{AgentNamespaces: []string{"A"}}, wantErr: `agent Role in namespace "A"`},
 		{name: "empty agent namespace", opts: ManifestOptions{AgentNamespaces: []string{""}}, wantErr: "metadata.namespace: Required value"},

@@ -62,6 +62,7 @@ func TestDefaultConfigObjects(t *testing.T) {
 	slices.Sort(got)
 	want := []string{
 		"ClusterRole//kubeopencode-agent-user",
+		"ClusterRole//kubeopencode-metrics-reader",
 		"ClusterRole//kubeopencode-operator",
 		"ClusterRole//kubeopencode-task-author",
 		"ClusterRole//kubeopencode-task-finalizer-remover",
@@ -74,6 +75,7 @@ func TestDefaultConfigObjects(t *testing.T) {
 		"Namespace//kubeopencode-system",
 		"Role/kubeopencode-system/kubeopencode-operator-leader-election",
 		"RoleBinding/kubeopencode-system/kubeopencode-operator-leader-election",
+		"Service/kubeopencode-system/kubeopencode-operator-metrics",
 		"ServiceAccount/kubeopencode-system/kubeopencode-operator",
 		"ValidatingAdmissionPolicy//kubeopencode-agent-references",
 		"ValidatingAdmissionPolicy//kubeopencode-task-agent-use",
@@ -86,6 +88,32 @@ func TestDefaultConfigObjects(t *testing.T) {
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("objects of config/default (-want +got):\n%s", d)
+	}
+}
+
+// TestMetricsService: the metrics Service exposes the Deployment's HTTPS metrics port as 8443
+// "https", selects the operator's Pods, and the operator serves metrics on that port.
+func TestMetricsService(t *testing.T) {
+	objs := build(t, defaultConfig)
+	dep := decode[appsv1.Deployment](t, objs["Deployment/kubeopencode-system/kubeopencode-operator"])
+	svc := decode[corev1.Service](t, objs["Service/kubeopencode-system/kubeopencode-operator-metrics"])
+	c := dep.Spec.Template.Spec.Containers[0]
+	var port int32
+	for _, p := range c.Ports {
+		if p.Name == "https" {
+			port = p.ContainerPort
+		}
+	}
+	if port != 8443 || !slices.Contains(c.Args, "--metrics-bind-address=:8443") {
+		t.Errorf("the manager serves metrics on %d (args %v), want port https 8443", port, c.Args)
+	}
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "https" || svc.Spec.Ports[0].Port != 8443 || svc.Spec.Ports[0].TargetPort.StrVal != "https" {
+		t.Errorf("metrics Service ports %+v, want https 8443 -> https", svc.Spec.Ports)
+	}
+	for k, v := range svc.Spec.Selector {
+		if dep.Spec.Template.Labels[k] != v {
+			t.Errorf("the metrics Service selects %s=%s, which the operator's Pods do not carry", k, v)
+		}
 	}
 }
 

@@ -305,6 +305,19 @@ func (l *ledger) releaseLocked(uid types.UID) []types.NamespacedName {
 	return woken
 }
 
+// waitingByAgent counts the Tasks waiting for each Agent ("namespace/name").
+func (l *ledger) waitingByAgent() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]int, len(l.waiting))
+	for key, w := range l.waiting {
+		if len(w) > 0 {
+			out[key] = len(w)
+		}
+	}
+	return out
+}
+
 // forget drops a Task that no longer waits (it started elsewhere, failed or is gone).
 func (l *ledger) forget(t *v1alpha1.Task) {
 	l.mu.Lock()

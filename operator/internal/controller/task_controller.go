@@ -55,6 +55,8 @@ type TaskReconciler struct {
 	// garbage collector (see leftToGC).
 	orphanMu   sync.Mutex
 	orphanSeen map[types.UID]time.Time
+
+	metrics *taskMetrics
 }
 
 // NewTaskReconciler returns a TaskReconciler with opts' defaults applied.
@@ -62,7 +64,7 @@ func NewTaskReconciler(c client.Client, apiReader client.Reader, rec events.Even
 	if opts.Judge == nil {
 		return nil, errors.New("controller: Options.Judge is required")
 	}
-	return &TaskReconciler{
+	r := &TaskReconciler{
 		Client: c, APIReader: apiReader, Recorder: rec,
 		opts:   opts.withDefaults(),
 		guard:  newAdmissionGuard(c, opts.AdmissionPolicies),
@@ -70,7 +72,9 @@ func NewTaskReconciler(c client.Client, apiReader client.Reader, rec events.Even
 		wake:       make(chan event.TypedGenericEvent[*v1alpha1.Task], 4096),
 		now:        time.Now,
 		orphanSeen: map[types.UID]time.Time{},
-	}, nil
+	}
+	r.metrics = newTaskMetrics(r)
+	return r, nil
 }
 
 // SetupWithManager registers the indexes and the controller. concurrency is the number of
@@ -333,6 +337,7 @@ func (r *TaskReconciler) markRunning(ctx context.Context, task *v1alpha1.Task, n
 		return err
 	}
 	r.ledger.forget(task)
+	r.metrics.started(task, started.Time)
 	logf.FromContext(ctx).Info("agent Pod created", "pod", ns+"/"+name)
 	return nil
 }
@@ -442,6 +447,11 @@ func (r *TaskReconciler) end(ctx context.Context, task *v1alpha1.Task, o outcome
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	var startedAt time.Time
+	if task.Status.StartTime != nil {
+		startedAt = task.Status.StartTime.Time
+	}
+	r.metrics.ended(o.reason, startedAt, now.Time)
 	logf.FromContext(ctx).Info("Task ended", "phase", o.phase, "reason", o.reason)
 	if o.reason != v1alpha1.ReasonAgentSucceeded {
 		// Success is routine (the Succeeded condition says it); what a human may act on is not.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -190,7 +192,9 @@ func New(ctx context.Context, opts Options) (manager.Manager, error) {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, err
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	// Ready only once the caches have synced: before that the operator cannot act on Tasks, and
+	// a rolling update must not retire the old Pod for a new one that is still listing.
+	if err := mgr.AddReadyzCheck("caches-synced", cachesSynced(mgr)); err != nil {
 		return nil, err
 	}
 	opts.Controller.Namespaces = opts.Namespaces
@@ -205,6 +209,9 @@ func New(ctx context.Context, opts Options) (manager.Manager, error) {
 	}
 	if err := tasks.SetupWithManager(ctx, mgr, concurrency, controller.Options{}); err != nil {
 		return nil, fmt.Errorf("setting up the Task controller: %w", err)
+	}
+	if err := tasks.RegisterMetrics(ctrlmetrics.Registry); err != nil {
+		return nil, fmt.Errorf("registering the Task metrics: %w", err)
 	}
 	agents, err := opcontroller.NewAgentReconciler(mgr.GetClient(), mgr.GetAPIReader(), rec, opts.Controller)
 	if err != nil {
@@ -221,6 +228,19 @@ func New(ctx context.Context, opts Options) (manager.Manager, error) {
 		return nil, fmt.Errorf("setting up the KubeOpenCodeConfig controller: %w", err)
 	}
 	return mgr, nil
+}
+
+// cachesSynced is a readiness check that passes once every informer the manager started has
+// synced; it never blocks a probe.
+func cachesSynced(mgr manager.Manager) healthz.Checker {
+	return func(*http.Request) error {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // answer now: synced or not
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("the caches have not synced yet")
+		}
+		return nil
+	}
 }
 
 func orZero(addr string) string {
