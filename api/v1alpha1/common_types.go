@@ -93,6 +93,13 @@ const (
 	TaskNamespaceLabel = "kubeopencode.io/task-namespace"
 	// AgentLabel carries the name of the Agent a Pod runs.
 	AgentLabel = "kubeopencode.io/agent"
+	// CreatedByLabel, with value CreatedByOperator, marks the Pods and context ConfigMaps the
+	// operator itself created for a Task (a Pod built with the podspec library by anyone else
+	// carries the other labels but not this one). The operator deletes an object whose Task is
+	// gone only if it carries this mark (threat T18), never on the other labels alone.
+	CreatedByLabel = "kubeopencode.io/created-by"
+	// CreatedByOperator is the value of CreatedByLabel on the operator's objects.
+	CreatedByOperator = "operator"
 	// StopAnnotation on a Task, set to "true", asks the operator to stop it: the Pod is deleted
 	// wherever it runs and the Task ends Failed with reason Stopped.
 	StopAnnotation = "kubeopencode.io/stop"

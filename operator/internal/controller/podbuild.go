@@ -181,6 +181,7 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 		pod.Annotations = map[string]string{}
 	}
 	pod.Annotations[DescriptionAnnotation] = task.Spec.Description
+	pod.Labels[v1alpha1.CreatedByLabel] = v1alpha1.CreatedByOperator
 	if task.Namespace == agent.Namespace {
 		// Same namespace: the garbage collector removes the Pod with its Task, which carries no
 		// finalizer. (blockOwnerDeletion needs tasks/finalizers update.)
@@ -196,7 +197,7 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 				Labels: map[string]string{}, OwnerReferences: pod.OwnerReferences},
 			Data: plan.data, BinaryData: plan.binary, Immutable: ptr.To(true),
 		}
-		for _, k := range []string{v1alpha1.ManagedByLabel, v1alpha1.TaskUIDLabel, v1alpha1.TaskNameLabel, v1alpha1.TaskNamespaceLabel, v1alpha1.AgentLabel} {
+		for _, k := range []string{v1alpha1.ManagedByLabel, v1alpha1.CreatedByLabel, v1alpha1.TaskUIDLabel, v1alpha1.TaskNameLabel, v1alpha1.TaskNamespaceLabel, v1alpha1.AgentLabel} {
 			if v, ok := pod.Labels[k]; ok {
 				cm.Labels[k] = v
 			}
