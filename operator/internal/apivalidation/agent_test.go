@@ -41,7 +41,7 @@ func wholeDir(name string, path v1alpha1.AbsolutePath) v1alpha1.Credential {
 	return v1alpha1.Credential{Name: name, SecretRef: v1alpha1.SecretReference{Name: "s"}, MountPath: path}
 }
 
-func textAt(path v1alpha1.AbsolutePath) v1alpha1.ContextItem {
+func textAt(path v1alpha1.ContextPath) v1alpha1.ContextItem {
 	return v1alpha1.ContextItem{Type: v1alpha1.ContextTypeText, Text: "hello", MountPath: path}
 }
 

@@ -109,7 +109,7 @@ func largestAgent(a *v1alpha1.Agent) {
 		a.Spec.Credentials = append(a.Spec.Credentials, keyFile(fmt.Sprintf("c%d", i), longPath(1024, fmt.Sprintf("c%02d", i))))
 	}
 	for i := 0; i < 16; i++ {
-		a.Spec.Contexts = append(a.Spec.Contexts, v1alpha1.ContextItem{Name: fmt.Sprintf("x%d", i), Type: v1alpha1.ContextTypeText, Text: strings.Repeat("t", 32768), MountPath: longPath(1024, fmt.Sprintf("x%02d", i))})
+		a.Spec.Contexts = append(a.Spec.Contexts, v1alpha1.ContextItem{Name: fmt.Sprintf("x%d", i), Type: v1alpha1.ContextTypeText, Text: strings.Repeat("t", 32768), MountPath: v1alpha1.ContextPath(longPath(1024, fmt.Sprintf("x%02d", i)))})
 	}
 	a.Spec.AllowedNamespaces = many(64, func(i int) string { return fmt.Sprintf("%02d", i) + strings.Repeat("?", 61) })
 }
