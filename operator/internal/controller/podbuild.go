@@ -16,7 +16,7 @@ import (
 )
 
 // Environment variables the operator sets on the agent container (reserved for it by the shared
-// contract: credentials may not set TASK_*, KUBEOPENCODE_* or OPENCODE_*).
+// contract: credentials may not set TASK_*, KUBEOPENCODE_* or OPENCODE_CONFIG_CONTENT).
 const (
 	EnvTaskName           = "TASK_NAME"
 	EnvTaskNamespace      = "TASK_NAMESPACE"
