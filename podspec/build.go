@@ -159,7 +159,7 @@ func newBuilder(s *Spec) (*builder, error) {
 	if taskNamespace == "" {
 		taskNamespace = s.Namespace
 	}
-	b.labels = make(map[string]string, len(s.Labels)+5)
+	b.labels = make(map[string]string, len(s.Labels)+6)
 	for k, v := range s.Labels {
 		b.labels[k] = v
 	}
@@ -169,6 +169,9 @@ func newBuilder(s *Spec) (*builder, error) {
 	b.labels[LabelTaskNamespace] = LabelValue(taskNamespace)
 	if id.AgentName != "" {
 		b.labels[LabelAgent] = LabelValue(id.AgentName)
+	}
+	if id.AgentUID != "" {
+		b.labels[LabelAgentUID] = LabelValue(id.AgentUID)
 	}
 	callers := make(map[string]bool, len(s.InitContainers)+len(s.Sidecars))
 	for _, c := range s.InitContainers {

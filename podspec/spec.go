@@ -60,6 +60,10 @@ const (
 	LabelTaskName      = "kubeopencode.io/task-name"
 	LabelTaskNamespace = "kubeopencode.io/task-namespace"
 	LabelAgent         = "kubeopencode.io/agent"
+	// LabelAgentUID carries the Agent's UID. Unlike LabelAgent, whose value is hashed for names
+	// longer than 63 characters (so another Agent can be named like that value), it cannot
+	// collide: select Pods on it (NetworkPolicies) rather than on LabelAgent alone.
+	LabelAgentUID = "kubeopencode.io/agent-uid"
 )
 
 // Spec is a plain description of one agent run. The zero value of every optional field is the
@@ -143,6 +147,8 @@ type Identity struct {
 	TaskNamespace string
 	// AgentName is the Agent's name (label only); empty omits the label.
 	AgentName string
+	// AgentUID is the Agent's UID (label only); empty omits the label.
+	AgentUID string
 }
 
 // File is one file placed read-only into the agent container, through a subPath mount, from a key

@@ -12,7 +12,7 @@
 //     AgentUserClusterRole generate a ValidatingAdmissionPolicy that refuses a Task unless its
 //     creator may "use" the Agent, and the ClusterRole that grants it.
 //   - Egress (T17): AgentEgressNetworkPolicy generates a default-deny egress NetworkPolicy with an
-//     allow-list that never reaches the cloud metadata address.
+//     allow-list that never reaches the link-local ranges or the cloud metadata addresses.
 //
 // RenderYAML renders the generated objects deterministically.
 package policy

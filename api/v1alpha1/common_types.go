@@ -132,8 +132,11 @@ const (
 	TaskNameLabel = "kubeopencode.io/task-name"
 	// TaskNamespaceLabel carries the namespace of the Task an object belongs to.
 	TaskNamespaceLabel = "kubeopencode.io/task-namespace"
-	// AgentLabel carries the name of the Agent a Pod runs.
+	// AgentLabel carries the name of the Agent a Pod runs (hashed when longer than 63
+	// characters, so two Agents' values can be equal).
 	AgentLabel = "kubeopencode.io/agent"
+	// AgentUIDLabel carries the UID of the Agent a Pod runs; it cannot collide.
+	AgentUIDLabel = "kubeopencode.io/agent-uid"
 	// StopAnnotation on a Task, set to "true", asks the operator to stop it: the Pod is deleted
 	// wherever it runs and the Task ends Failed with reason Stopped.
 	StopAnnotation = "kubeopencode.io/stop"

@@ -106,6 +106,7 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 	s := podspec.Spec{
 		Identity: podspec.Identity{
 			TaskUID: string(task.UID), TaskName: task.Name, TaskNamespace: task.Namespace, AgentName: agent.Name,
+			AgentUID: string(agent.UID),
 		},
 		Namespace:          agent.Namespace,
 		AgentImage:         orDefault(spec.AgentImage, opts.DefaultAgentImage),
@@ -196,7 +197,7 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 				Labels: map[string]string{}, OwnerReferences: pod.OwnerReferences},
 			Data: plan.data, BinaryData: plan.binary, Immutable: ptr.To(true),
 		}
-		for _, k := range []string{v1alpha1.ManagedByLabel, v1alpha1.TaskUIDLabel, v1alpha1.TaskNameLabel, v1alpha1.TaskNamespaceLabel, v1alpha1.AgentLabel} {
+		for _, k := range []string{v1alpha1.ManagedByLabel, v1alpha1.TaskUIDLabel, v1alpha1.TaskNameLabel, v1alpha1.TaskNamespaceLabel, v1alpha1.AgentLabel, v1alpha1.AgentUIDLabel} {
 			if v, ok := pod.Labels[k]; ok {
 				cm.Labels[k] = v
 			}
