@@ -4,6 +4,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // Shared contract values (CONTRIBUTING.md). They are duplicated on purpose in the other libraries,
@@ -126,6 +127,14 @@ type Spec struct {
 	Scheduling       Scheduling
 	// Resources of the agent container; empty leaves them unset.
 	Resources corev1.ResourceRequirements
+	// InitContainerResources are given to every init container (agent-init, the caller's, the
+	// Projections', native sidecars too) that sets no requests and no limits of its own, so that
+	// a namespace whose ResourceQuota requires them accepts the Pod. Empty leaves them unset.
+	InitContainerResources corev1.ResourceRequirements
+	// WorkspaceSizeLimit, HomeSizeLimit and TmpSizeLimit become the sizeLimit of the workspace,
+	// HOME and /tmp emptyDirs: the kubelet evicts a Pod that writes more. Nil: unbounded. Each
+	// must be greater than zero.
+	WorkspaceSizeLimit, HomeSizeLimit, TmpSizeLimit *resource.Quantity
 	// Deadline becomes activeDeadlineSeconds (rounded up to a second). Zero means DefaultDeadline.
 	Deadline time.Duration
 

@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -134,6 +135,8 @@ type contextInputs struct {
 	systemImage string
 	pullPolicy  corev1.PullPolicy
 	resolved    *resolvedConfigMaps // nil: validation of an Agent (content not read)
+	// gitSizeLimit bounds each Git checkout volume; nil leaves it unbounded.
+	gitSizeLimit *resource.Quantity
 }
 
 // planContexts turns the Agent's contexts, then the Task's, into files, volumes, init
@@ -357,7 +360,7 @@ func planGit(p *contextPlan, task *v1alpha1.Task, agent *v1alpha1.Agent, e conte
 		},
 		Env: []corev1.EnvVar{{Name: "HOME", Value: podspec.TmpDir}},
 	}
-	p.volumes = append(p.volumes, corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	p.volumes = append(p.volumes, corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: copyQuantity(in.gitSizeLimit)}}})
 	if g.SecretRef != nil {
 		secretVol := fmt.Sprintf("git-secret-%d", e.n)
 		var items []corev1.KeyToPath
@@ -395,6 +398,13 @@ func planGit(p *contextPlan, task *v1alpha1.Task, agent *v1alpha1.Agent, e conte
 	// Writable: the agent works in the checkout.
 	p.mounts = append(p.mounts, corev1.VolumeMount{Name: vol, MountPath: mountPath, SubPath: subPath})
 	return nil
+}
+
+func copyQuantity(q *resource.Quantity) *resource.Quantity {
+	if q == nil {
+		return nil
+	}
+	return ptr.To(q.DeepCopy())
 }
 
 // defaultGitPath is where a Git context without mountPath is checked out:
