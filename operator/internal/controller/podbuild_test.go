@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
@@ -275,4 +276,52 @@ func TestTaskContextContainmentExhaustive(t *testing.T) {
 		t.Fatal("no path accepted: the test proves nothing")
 	}
 	t.Logf("%d of %d paths accepted", accepted, len(paths))
+}
+
+// TestResourceBoundsPrecedence: each volume's sizeLimit is the Agent's, else KubeOpenCodeConfig's
+// agentPodDefaults, else the built-in default; init containers get agentPodDefaults'
+// initContainerResources, else the built-in ones.
+func TestResourceBoundsPrecedence(t *testing.T) {
+	judge, err := policy.NewPodSecurityJudge("restricted", "latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Judge: judge}.withDefaults()
+	q := func(s string) *resource.Quantity { v := resource.MustParse(s); return &v }
+	a := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "agents", Name: "a"},
+		Spec: v1alpha1.AgentSpec{WorkspaceDir: "/workspace", ServiceAccountName: "sa",
+			PodSpec: &v1alpha1.AgentPodSpec{VolumeSizeLimits: &v1alpha1.VolumeSizeLimits{Home: q("4Gi")}}}}
+	initRes := corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("1Gi")}}
+	cfg := &v1alpha1.KubeOpenCodeConfig{Spec: v1alpha1.KubeOpenCodeConfigSpec{AgentPodDefaults: &v1alpha1.AgentPodDefaults{
+		InitContainerResources: &initRes,
+		VolumeSizeLimits:       &v1alpha1.VolumeSizeLimits{Workspace: q("50Gi"), Home: q("3Gi")},
+	}}}
+	for _, tc := range []struct {
+		name   string
+		config *v1alpha1.KubeOpenCodeConfig
+		sizes  map[string]string
+		init   corev1.ResourceRequirements
+	}{
+		{"built-in defaults", nil, map[string]string{"workspace": "10Gi", "home": "4Gi", "tmp": "2Gi"}, DefaultInitContainerResources()},
+		{"cluster defaults", cfg, map[string]string{"workspace": "50Gi", "home": "4Gi", "tmp": "2Gi"}, initRes},
+	} {
+		pod, _, err := buildPod(validationTask(a), podInputs{agent: a, config: tc.config, opts: opts})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got := map[string]string{}
+		for _, v := range pod.Spec.Volumes {
+			if v.EmptyDir != nil && v.EmptyDir.SizeLimit != nil {
+				got[v.Name] = v.EmptyDir.SizeLimit.String()
+			}
+		}
+		if diff := cmp.Diff(tc.sizes, got); diff != "" {
+			t.Errorf("%s: sizeLimits (-want +got):\n%s", tc.name, diff)
+		}
+		for _, c := range pod.Spec.InitContainers {
+			if diff := cmp.Diff(tc.init, c.Resources); diff != "" {
+				t.Errorf("%s: init container %s resources (-want +got):\n%s", tc.name, c.Name, diff)
+			}
+		}
+	}
 }
