@@ -270,6 +270,13 @@ func invalidAgentCases() []agentCase {
 		{name: "context mountPath nested", mutate: contexts(textAt("/workspace/docs"), textAt("/workspace/docs/a.md")), want: refusal{"spec.contexts", "must not lie under another context"}},
 		{name: "context mountPath is task.md", mutate: contexts(textAt("/workspace/task.md")), want: refusal{"spec.contexts", "<workspaceDir>/task.md"}},
 		{name: "context mountPath under .kubeopencode", mutate: contexts(textAt("/workspace/.kubeopencode/context.md")), want: refusal{"spec.contexts", "<workspaceDir>/.kubeopencode"}},
+		{name: "context relative mountPath is task.md", mutate: contexts(textAt("task.md")), want: refusal{"spec.contexts", "<workspaceDir>/task.md"}},
+		{name: "context relative mountPath under .kubeopencode", mutate: contexts(textAt(".kubeopencode/context.md")), want: refusal{"spec.contexts", "<workspaceDir>/.kubeopencode"}},
+		{name: "context relative mountPath traversal", mutate: contexts(textAt("../etc/hosts")), want: refusal{"spec.contexts[0].mountPath", msgNormalized}},
+		{name: "context relative mountPath collides with a credential", mutate: func(a *v1alpha1.Agent) {
+			a.Spec.Credentials = []v1alpha1.Credential{wholeDir("c", "/workspace/.creds")}
+			a.Spec.Contexts = []v1alpha1.ContextItem{textAt(".creds/notes.md")}
+		}, want: refusal{"spec.contexts", "must not equal, contain or lie under a credential mountPath"}},
 		{name: "context mountPath collides with a credential", mutate: func(a *v1alpha1.Agent) {
 			a.Spec.Credentials = []v1alpha1.Credential{wholeDir("c", "/etc/creds")}
 			a.Spec.Contexts = []v1alpha1.ContextItem{textAt("/etc/creds/notes.md")}
