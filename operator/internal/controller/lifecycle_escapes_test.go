@@ -3,6 +3,7 @@ package controller_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +21,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
-	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
 	"github.com/kubeopencode/kubeopencode/podspec"
 	"github.com/kubeopencode/kubeopencode/policy"
 	"github.com/kubeopencode/kubeopencode/rbac"
@@ -34,9 +34,11 @@ import (
 
 // withoutFinalizerGuard deletes the binding of the admission policy that refuses removing the
 // cleanup finalizer (installed by TestMain with the other shipped policies) for the rest of the
-// test, and waits until the API server no longer enforces it: the operator must keep T18 without
-// it (a cluster administrator bypasses it, or it is not installed). It is restored afterwards.
-func withoutFinalizerGuard(t *testing.T) {
+// test, so the operator is shown to keep T18 without it (a cluster administrator bypasses it, or
+// it is not installed). At the end the binding is restored, and the test waits until the API
+// server enforces it again: a server-side dry-run removal of the finalizer of *probe (a Task
+// that carries it then) by c is refused.
+func withoutFinalizerGuard(t *testing.T, c client.Client, probe **v1alpha1.Task) {
 	t.Helper()
 	ctx := context.Background()
 	b := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
@@ -51,10 +53,17 @@ func withoutFinalizerGuard(t *testing.T) {
 			ObjectMeta: metav1.ObjectMeta{Name: b.Name, Labels: b.Labels, Annotations: b.Annotations}, Spec: b.Spec}
 		if err := env.Client.Create(context.Background(), restored); err != nil {
 			t.Errorf("restoring the finalizer guard's binding: %v", err)
+			return
 		}
-		// The controller tests that follow install nothing else: wait for the API server to
-		// enforce it again before they run (a probe removal is refused).
-		time.Sleep(controller.PolicyLoadGrace)
+		strip := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`))
+		err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			tk := *probe
+			err := c.Patch(ctx, &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: tk.Namespace, Name: tk.Name}}, strip, client.DryRunAll)
+			return err != nil && strings.Contains(err.Error(), policy.DefaultFinalizerGuardPolicyName), nil
+		})
+		if err != nil {
+			t.Errorf("the restored finalizer guard is not enforced: %v", err)
+		}
 	})
 }
 
@@ -185,10 +194,11 @@ func contextConfigMaps(t *testing.T, uid types.UID) []corev1.ConfigMap {
 // two Pods.
 func TestT18FinalizerStrippedPodStillGoes(t *testing.T) {
 	ctx := context.Background()
-	withoutFinalizerGuard(t)
 	agentNS, team := env.Namespace(ctx, t), env.Namespace(ctx, t)
 	create(t, limitedAgent(agentNS, team))
 	mallory := taskAuthor(t, "mallory", team, agentNS)
+	var probe *v1alpha1.Task // the second Task, which carries the finalizer at the end
+	withoutFinalizerGuard(t, mallory, &probe)
 	startOperator(t, []string{agentNS, team})
 
 	first := task(team, "first", agentNS, "agent", withTextContext)
@@ -209,6 +219,7 @@ func TestT18FinalizerStrippedPodStillGoes(t *testing.T) {
 	if err := mallory.Create(ctx, second); err != nil {
 		t.Fatal(err)
 	}
+	probe = second
 	waitPodGoing(t, pod)
 	eventually(t, 30*time.Second, "the context ConfigMap of the deleted Task to go", func(context.Context) (bool, error) {
 		return len(contextConfigMaps(t, first.UID)) == 0, nil
@@ -372,10 +383,11 @@ func TestT18ForgedFinalStatus(t *testing.T) {
 // Pod, and the Agent never runs two.
 func TestT18DeleteAndRecreateSameName(t *testing.T) {
 	ctx := context.Background()
-	withoutFinalizerGuard(t)
 	agentNS, team := env.Namespace(ctx, t), env.Namespace(ctx, t)
 	create(t, limitedAgent(agentNS, team))
 	mallory := taskAuthor(t, "mallory", team, agentNS)
+	var probe *v1alpha1.Task // the renewed Task, which carries the finalizer at the end
+	withoutFinalizerGuard(t, mallory, &probe)
 	startOperator(t, []string{agentNS, team})
 
 	old := task(team, "again", agentNS, "agent")
@@ -392,6 +404,7 @@ func TestT18DeleteAndRecreateSameName(t *testing.T) {
 	if err := mallory.Create(ctx, renewed); err != nil {
 		t.Fatal(err)
 	}
+	probe = renewed
 	waitPodGoing(t, oldPod)
 	newPod := waitPod(t, waitPhase(t, renewed, v1alpha1.TaskPhaseRunning))
 	if newPod.UID == oldPod.UID || newPod.Labels[v1alpha1.TaskUIDLabel] != string(renewed.UID) {
