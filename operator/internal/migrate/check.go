@@ -1,0 +1,285 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Group, version and kinds shared by upstream KubeOpenCode and us.
+const (
+	Group      = "kubeopencode.io"
+	Version    = "v1alpha1"
+	KindAgent  = "Agent"
+	KindTask   = "Task"
+	KindConfig = "KubeOpenCodeConfig"
+)
+
+// Verdict says what our CRDs and operator do with a field of an upstream object.
+type Verdict string
+
+const (
+	// Refused: our CRDs refuse the object as it is (re-applying it fails).
+	Refused Verdict = "Refused"
+	// Changed: accepted, but dropped or read with another meaning.
+	Changed Verdict = "Changed"
+)
+
+// Finding is one field of one stored object that our CRDs refuse or interpret differently.
+type Finding struct {
+	Kind      string  `json:"kind"`
+	Namespace string  `json:"namespace,omitempty"`
+	Name      string  `json:"name"`
+	Path      string  `json:"path"`
+	Verdict   Verdict `json:"verdict"`
+	Reason    string  `json:"reason"`
+}
+
+// Checker checks upstream-shaped objects against our CRDs. It is safe for concurrent use.
+type Checker struct {
+	kinds map[string]*kindSchema
+}
+
+// NewChecker compiles the CRDs embedded in the api module.
+func NewChecker() (*Checker, error) {
+	kinds, err := compileEmbedded()
+	if err != nil {
+		return nil, err
+	}
+	return &Checker{kinds: kinds}, nil
+}
+
+// CheckObjects checks every object (Agents, Tasks and KubeOpenCodeConfigs as stored, in any
+// order; other kinds are ignored) and returns the findings sorted by kind, namespace, name, path
+// and verdict. The objects are not modified. Agents are checked together with the Tasks that
+// reference them, so their findings can name the Tasks a change affects.
+func (c *Checker) CheckObjects(ctx context.Context, objs []*unstructured.Unstructured) []Finding {
+	var out []Finding
+	refs := crossNamespaceRefs(objs)
+	for _, u := range objs {
+		if u.GroupVersionKind().Group != Group || c.kinds[u.GetKind()] == nil {
+			continue
+		}
+		out = append(out, c.checkObject(ctx, u, refs)...)
+	}
+	Sort(out)
+	return out
+}
+
+func (c *Checker) checkObject(ctx context.Context, u *unstructured.Unstructured, refs map[string][]string) []Finding {
+	ks := c.kinds[u.GetKind()]
+	stored := u.DeepCopy().Object
+	add := func(out []Finding, path string, v Verdict, reason string) []Finding {
+		return append(out, Finding{Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName(), Path: path, Verdict: v, Reason: reason})
+	}
+	var out []Finding
+
+	// What the API server does to the stored object once our CRD is installed: on every read,
+	// and again when the object is next written.
+	obj := runtime.DeepCopyJSON(stored)
+	for _, p := range ks.prune(obj) {
+		out = add(out, p, Changed, droppedReason(u.GetKind(), p))
+	}
+	defaulting.Default(obj, ks.structural)
+
+	// What a create or re-apply of the same manifest meets: status is not part of it (the status
+	// subresource resets it), nor is server-set metadata.
+	candidate := map[string]any{"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": userMetadata(obj)}
+	if spec, ok := obj["spec"]; ok {
+		candidate["spec"] = spec
+	}
+	for _, e := range ks.validate(ctx, candidate) {
+		out = add(out, errorPath(e), Refused, refusalReason(u.GetKind(), e))
+	}
+
+	for _, m := range meaningChanges(u.GetKind(), stored, refs[u.GetNamespace()+"/"+u.GetName()]) {
+		out = add(out, m.path, Changed, m.reason)
+	}
+	return out
+}
+
+// userMetadata keeps the metadata a user writes; the rest is set by the API server.
+func userMetadata(obj map[string]any) map[string]any {
+	md, _ := obj["metadata"].(map[string]any)
+	out := map[string]any{}
+	for _, k := range []string{"name", "namespace", "labels", "annotations", "finalizers"} {
+		if v, ok := md[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// errorPath is the field path of a validation error; "<object>" when it has none.
+func errorPath(e *field.Error) string {
+	if e.Field == "" || e.Field == "<nil>" {
+		return "<object>"
+	}
+	return e.Field
+}
+
+// refusalReason says which rule refused the field, without the offending value (values can be
+// long, and the path already says where to look), plus what upstream meant where that helps.
+func refusalReason(kind string, e *field.Error) string {
+	r := e.Type.String()
+	if e.Detail != "" {
+		r += ": " + e.Detail
+	}
+	if h := refusalHints[kind+" "+GenericPath(e.Field)]; h != "" {
+		r += " (" + h + ")"
+	}
+	return r
+}
+
+// refusalHints explain refusals that upstream users will meet most, by kind and generic path.
+var refusalHints = map[string]string{
+	"Agent spec.maxConcurrentTasks":    "upstream read 0 as no cap; omit the field for no cap",
+	"Agent spec.contexts[*].type":      "URL contexts are not supported: the operator fetches nothing on the agent's behalf; use a ConfigMap or Git context",
+	"Task spec.contexts[*].type":       "URL contexts are not supported: the operator fetches nothing on the agent's behalf; use a ConfigMap or Git context",
+	"Task spec.agentRef":               "upstream's CRD accepted a Task without agentRef and its controller then failed it",
+	"Agent spec.contexts[*].mountPath": "upstream resolved a relative mountPath under workspaceDir and ignored mountPath on Runtime contexts",
+	"Task spec.contexts[*].mountPath":  "upstream resolved a relative mountPath under workspaceDir and ignored mountPath on Runtime contexts",
+}
+
+// droppedReason explains a field our schema does not know.
+func droppedReason(kind, path string) string {
+	if r := droppedReasons[kind+" "+GenericPath(path)]; r != "" {
+		return "not in our schema, dropped on read and on the next write: " + r
+	}
+	return "not in our schema, dropped on read and on the next write; our operator ignores it"
+}
+
+var droppedReasons = map[string]string{
+	"Agent spec.serverConfig":       "Server mode is not supported: every Task runs in its own Pod; the Deployment and Service upstream created for it are left behind (delete them)",
+	"Agent spec.attachImage":        "used only by upstream's Server mode",
+	"Agent status.taskStartHistory": "upstream's quota bookkeeping; our operator counts Task starts itself",
+	"Agent status.serverStatus":     "upstream's Server mode status",
+	"Agent spec.contexts[*].url":    "URL contexts are not supported",
+	"Task spec.contexts[*].url":     "URL contexts are not supported",
+}
+
+// Sort orders findings by kind, namespace, name, path, verdict and reason.
+func Sort(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		for _, c := range [][2]string{{a.Kind, b.Kind}, {a.Namespace, b.Namespace}, {a.Name, b.Name}, {a.Path, b.Path}, {string(a.Verdict), string(b.Verdict)}, {a.Reason, b.Reason}} {
+			if c[0] != c[1] {
+				return c[0] < c[1]
+			}
+		}
+		return false
+	})
+}
+
+// GenericPath replaces every list index and map key in a field path with [*]:
+// spec.contexts[3].git becomes spec.contexts[*].git. Paths are what field.Path and the pruner
+// print; anything unbalanced is kept as it is.
+func GenericPath(p string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(p, '[')
+		if i < 0 {
+			b.WriteString(p)
+			return b.String()
+		}
+		j := strings.IndexByte(p[i:], ']')
+		if j < 0 {
+			b.WriteString(p)
+			return b.String()
+		}
+		b.WriteString(p[:i])
+		b.WriteString("[*]")
+		p = p[i+j+1:]
+	}
+}
+
+// crossNamespaceRefs maps "agentNamespace/agentName" to the Tasks ("namespace/name") in other
+// namespaces that reference that Agent.
+func crossNamespaceRefs(objs []*unstructured.Unstructured) map[string][]string {
+	out := map[string][]string{}
+	for _, u := range objs {
+		if u.GetKind() != KindTask || u.GroupVersionKind().Group != Group {
+			continue
+		}
+		name, _, _ := unstructured.NestedString(u.Object, "spec", "agentRef", "name")
+		ns, _, _ := unstructured.NestedString(u.Object, "spec", "agentRef", "namespace")
+		if name == "" || ns == "" || ns == u.GetNamespace() {
+			continue
+		}
+		k := ns + "/" + name
+		out[k] = append(out[k], u.GetNamespace()+"/"+u.GetName())
+	}
+	for _, v := range out {
+		sort.Strings(v)
+	}
+	return out
+}
+
+type change struct{ path, reason string }
+
+// meaningChanges are the explicit checks: fields our CRDs accept but read differently from
+// upstream v0.0.3. obj is the object as stored (not pruned).
+func meaningChanges(kind string, obj map[string]any, crossNS []string) []change {
+	var out []change
+	switch kind {
+	case KindAgent:
+		if l, _, _ := unstructured.NestedSlice(obj, "spec", "allowedNamespaces"); len(l) == 0 {
+			r := "unset: upstream let Tasks of every namespace use the Agent; ours only Tasks of its own namespace (secure default). List the namespaces that may use it, or \"*\" for every namespace"
+			if len(crossNS) > 0 {
+				r += fmt.Sprintf("; Tasks in other namespaces that reference it: %s", listSome(crossNS, 5))
+			}
+			out = append(out, change{"spec.allowedNamespaces", r})
+		}
+		creds, _, _ := unstructured.NestedSlice(obj, "spec", "credentials")
+		for i, c := range creds {
+			cm, _ := c.(map[string]any)
+			key, _, _ := unstructured.NestedString(cm, "secretRef", "key")
+			_, hasMount := cm["mountPath"]
+			_, hasPrefix := cm["envPrefix"]
+			if key == "" && !hasMount && !hasPrefix {
+				out = append(out, change{field.NewPath("spec", "credentials").Index(i).String(),
+					"a whole Secret as environment variables without envPrefix: upstream exported every key under its own name; " +
+						"our operator refuses it (Agent Ready=False, its Tasks fail with InvalidConfiguration) because a key could name a reserved variable such as PATH or TASK_*. " +
+						"Set envPrefix (e.g. \"OPENCODE_CREDS_\") or one credential per key with secretRef.key and env"})
+			}
+		}
+		if cmd, _, _ := unstructured.NestedStringSlice(obj, "spec", "command"); len(cmd) > 0 {
+			joined := strings.Join(cmd, " ")
+			r := "a custom command: upstream appended contexts without mountPath to <workspaceDir>/task.md; ours writes them to <workspaceDir>/.kubeopencode/context.md (task.md holds only the description), so a command that reads only task.md no longer sees them"
+			if strings.Contains(joined, "opencode.json") || strings.Contains(joined, "OPENCODE_CONFIG") {
+				r += "; spec.config is passed in OPENCODE_CONFIG_CONTENT, not written to /tools/opencode.json with OPENCODE_CONFIG"
+			}
+			out = append(out, change{"spec.command", r})
+		}
+	case KindTask:
+		phase, _, _ := unstructured.NestedString(obj, "status", "phase")
+		switch phase {
+		case "Completed", "Failed":
+		case "Running":
+			out = append(out, change{"status.phase", "Running under upstream: our operator does not adopt upstream's Pod (it carries none of our labels); the Task ends Failed (PodMissing) while that Pod runs on unmanaged. Let it finish or stop it before the switch"})
+		default:
+			out = append(out, change{"status.phase", fmt.Sprintf("%s: not started by upstream yet; our operator starts a Task only if our admission policies were in force when it was created, so it ends Failed (AdmissionPoliciesMissing). Recreate it after the switch", phaseOrUnset(phase))})
+		}
+	}
+	return out
+}
+
+func phaseOrUnset(p string) string {
+	if p == "" {
+		return "unset"
+	}
+	return p
+}
+
+func listSome(l []string, n int) string {
+	if len(l) <= n {
+		return strings.Join(l, ", ")
+	}
+	return strings.Join(l[:n], ", ") + fmt.Sprintf(" and %d more", len(l)-n)
+}
