@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -250,12 +251,12 @@ func meaningChanges(kind string, obj map[string]any, crossNS []string) []change 
 			}
 		}
 		if cmd, _, _ := unstructured.NestedStringSlice(obj, "spec", "command"); len(cmd) > 0 {
-			joined := strings.Join(cmd, " ")
-			r := "a custom command: upstream appended contexts without mountPath to <workspaceDir>/task.md; ours writes them to <workspaceDir>/.kubeopencode/context.md (task.md holds only the description), so a command that reads only task.md no longer sees them"
-			if strings.Contains(joined, "opencode.json") || strings.Contains(joined, "OPENCODE_CONFIG") {
-				r += "; spec.config is passed in OPENCODE_CONFIG_CONTENT, not written to /tools/opencode.json with OPENCODE_CONFIG"
+			if joined := strings.Join(cmd, " "); strings.Contains(joined, "opencode.json") || strings.Contains(joined, "OPENCODE_CONFIG") {
+				out = append(out, change{"spec.command", "names OpenCode's configuration file or variable: upstream wrote spec.config to /tools/opencode.json and set OPENCODE_CONFIG; ours passes it in OPENCODE_CONFIG_CONTENT and writes no file"})
 			}
-			out = append(out, change{"spec.command", r})
+		}
+		if !configSetsPermission(obj) {
+			out = append(out, change{"spec.config", "no \"permission\" in spec.config: upstream set OPENCODE_PERMISSION={\"*\":\"allow\"} in every agent Pod, pre-approving every tool; ours pre-approves nothing, so OpenCode's own defaults apply. If the agent must run every tool unattended, say so in spec.config (\"permission\": {\"*\": \"allow\"}), a decision the platform team makes explicitly"})
 		}
 	case KindTask:
 		phase, _, _ := unstructured.NestedString(obj, "status", "phase")
@@ -268,6 +269,17 @@ func meaningChanges(kind string, obj map[string]any, crossNS []string) []change 
 		}
 	}
 	return out
+}
+
+// configSetsPermission reports whether spec.config is a JSON object with a "permission" key.
+func configSetsPermission(obj map[string]any) bool {
+	cfg, _, _ := unstructured.NestedString(obj, "spec", "config")
+	var m map[string]json.RawMessage
+	if json.Unmarshal([]byte(cfg), &m) != nil {
+		return false
+	}
+	_, ok := m["permission"]
+	return ok
 }
 
 func phaseOrUnset(p string) string {

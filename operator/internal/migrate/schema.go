@@ -105,9 +105,12 @@ func (k *kindSchema) prune(obj map[string]any) []string {
 	return paths
 }
 
-// validate runs what the API server runs on create, in its order (customResourceStrategy): the
-// OpenAPI schema, embedded object metadata, list types, then the CEL rules unless an earlier
-// error makes them unsafe to evaluate. obj must be pruned and defaulted.
+// validate runs what the API server runs on create (customResourceStrategy.Validate): the
+// OpenAPI schema, embedded object metadata, list types and the CEL rules. obj must be pruned and
+// defaulted. Unlike the API server, which skips the CEL rules after a missing, unsupported, too
+// long, too many or wrongly typed value and reports the rest on the next attempt, validate
+// evaluates them anyway (within the API server's runtime cost budget), so one run lists every
+// refusal; only a wrongly typed value still skips them, because the rules assume the types.
 func (k *kindSchema) validate(ctx context.Context, obj map[string]any) field.ErrorList {
 	var errs field.ErrorList
 	errs = append(errs, apiservervalidation.ValidateCustomResource(nil, obj, k.schema)...)
@@ -117,10 +120,8 @@ func (k *kindSchema) validate(ctx context.Context, obj map[string]any) field.Err
 		return errs
 	}
 	for _, e := range errs {
-		switch e.Type {
-		case field.ErrorTypeNotSupported, field.ErrorTypeRequired, field.ErrorTypeTooLong, field.ErrorTypeTooMany, field.ErrorTypeTypeInvalid:
-			// The API server skips the CEL rules then, and says so; so do we.
-			return append(errs, field.Invalid(nil, nil, "the CEL rules were not evaluated because of the errors above; fix them and check again"))
+		if e.Type == field.ErrorTypeTypeInvalid {
+			return append(errs, field.Invalid(nil, nil, "the CEL rules were not evaluated because a value has the wrong type; fix it and check again"))
 		}
 	}
 	celErrs, _ := k.cel.Validate(ctx, nil, k.structural, obj, nil, celconfig.RuntimeCELCostBudget)
