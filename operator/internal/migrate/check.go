@@ -132,20 +132,26 @@ func refusalReason(kind string, e *field.Error) string {
 	if e.Detail != "" {
 		r += ": " + e.Detail
 	}
-	if h := refusalHints[kind+" "+GenericPath(e.Field)]; h != "" {
-		r += " (" + h + ")"
+	gp := kind + " " + GenericPath(e.Field)
+	for _, h := range refusalHints {
+		if gp == h.path && strings.Contains(e.Detail, h.detail) {
+			return r + " (" + h.hint + ")"
+		}
 	}
 	return r
 }
 
-// refusalHints explain refusals that upstream users will meet most, by kind and generic path.
-var refusalHints = map[string]string{
-	"Agent spec.maxConcurrentTasks":    "upstream read 0 as no cap; omit the field for no cap",
-	"Agent spec.contexts[*].type":      "URL contexts are not supported: the operator fetches nothing on the agent's behalf; use a ConfigMap or Git context",
-	"Task spec.contexts[*].type":       "URL contexts are not supported: the operator fetches nothing on the agent's behalf; use a ConfigMap or Git context",
-	"Task spec.agentRef":               "upstream's CRD accepted a Task without agentRef and its controller then failed it",
-	"Agent spec.contexts[*].mountPath": "upstream resolved a relative mountPath under workspaceDir and ignored mountPath on Runtime contexts",
-	"Task spec.contexts[*].mountPath":  "upstream resolved a relative mountPath under workspaceDir and ignored mountPath on Runtime contexts",
+// refusalHints explain the refusals upstream users will meet most: by kind and generic path, and
+// a substring of the rule's message.
+var refusalHints = []struct{ path, detail, hint string }{
+	{"Agent spec.maxConcurrentTasks", "greater than or equal to 1", "upstream read 0 as no cap; omit the field for no cap"},
+	{"Agent spec.contexts[*].type", `"Runtime"`, "URL contexts are not supported: the operator fetches nothing on the agent's behalf; use a ConfigMap or Git context"},
+	{"Task spec.contexts[*].type", `"Runtime"`, "URL contexts are not supported: the operator fetches nothing on the agent's behalf; use a ConfigMap or Git context"},
+	{"Task spec.agentRef", "", "upstream v0.0.3's CRD requires it too, although its getting-started guide shows a Task without it"},
+	{"Agent spec.contexts[*].mountPath", "absolute path", "upstream resolved a relative mountPath under workspaceDir; write <workspaceDir>/<path>"},
+	{"Task spec.contexts[*].mountPath", "absolute path", "upstream resolved a relative mountPath under workspaceDir; write <workspaceDir>/<path>"},
+	{"Agent spec.contexts[*].mountPath", "Runtime context", "upstream ignored mountPath on Runtime contexts; remove it"},
+	{"Task spec.contexts[*].mountPath", "Runtime context", "upstream ignored mountPath on Runtime contexts; remove it"},
 }
 
 // droppedReason explains a field our schema does not know.

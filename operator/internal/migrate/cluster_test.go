@@ -19,7 +19,7 @@ const (
 	rReservedEnv   = "is reserved: HOME, PATH"
 	rNotStarted    = "ends Failed (AdmissionPoliciesMissing)"
 	rRunning       = "ends Failed (PodMissing)"
-	rAgentRef      = "Required value (upstream's CRD accepted a Task without agentRef"
+	rAgentRef      = "Required value (upstream v0.0.3's CRD requires it too"
 	rWholeSecret   = "a whole Secret as environment variables without envPrefix"
 	rServerMode    = "Server mode is not supported"
 	rMaxZero       = "upstream read 0 as no cap"
@@ -77,6 +77,9 @@ spec:
   serviceAccountName: agent
   config: '{"permission": {"*": "allow"}}'
   allowedNamespaces: ["Team-*"]
+  contexts:
+    - type: Runtime
+      mountPath: /workspace/runtime.md
 ---
 apiVersion: kubeopencode.io/v1alpha1
 kind: Task
@@ -239,6 +242,7 @@ func checkCases(t testing.TB) []checkCase {
 			f(KindAgent, "platform", "shared", "spec.podSpec.labels", Refused, rReservedLabel),
 			f(KindAgent, "platform", "shared", "status.taskStartHistory", Changed, rDropped),
 			f(KindAgent, "platform", "teams", "spec.allowedNamespaces[0]", Refused, rGlob),
+			f(KindAgent, "platform", "teams", "spec.contexts[0].mountPath", Refused, "upstream ignored mountPath on Runtime contexts"),
 			f(KindTask, "platform", "running", "status.phase", Changed, rRunning),
 			f(KindTask, "team-a", "borrow-secret", "spec.contexts", Refused, rGitSecret),
 			f(KindTask, "team-a", "borrow-secret", "status.phase", Changed, rNotStarted),
