@@ -261,6 +261,9 @@ func meaningChanges(kind string, obj map[string]any, crossNS []string) []change 
 				out = append(out, change{"spec.command", "names OpenCode's configuration file or variable: upstream wrote spec.config to /tools/opencode.json and set OPENCODE_CONFIG; ours passes it in OPENCODE_CONFIG_CONTENT and writes no file"})
 			}
 		}
+		if _, found, _ := unstructured.NestedFieldNoCopy(obj, "spec", "automountServiceAccountToken"); !found {
+			out = append(out, change{"spec.automountServiceAccountToken", "unset: upstream left it to Kubernetes, so agent Pods got the token of spec.serviceAccountName (unless the ServiceAccount disabled automounting); ours default to false, so the agent no longer has the RBAC that ServiceAccount grants. Set true if the agent must call the Kubernetes API"})
+		}
 		if !configSetsPermission(obj) {
 			out = append(out, change{"spec.config", "no \"permission\" in spec.config: upstream set OPENCODE_PERMISSION={\"*\":\"allow\"} in every agent Pod, pre-approving every tool; ours pre-approves nothing, so OpenCode's own defaults apply. If the agent must run every tool unattended, say so in spec.config (\"permission\": {\"*\": \"allow\"}), a decision the platform team makes explicitly"})
 		}

@@ -16,6 +16,7 @@ import (
 const (
 	rAllowedNS     = "upstream let Tasks of every namespace use the Agent"
 	rPermission    = `no "permission" in spec.config`
+	rToken         = "upstream left it to Kubernetes, so agent Pods got the token"
 	rReservedEnv   = "is reserved: HOME, PATH"
 	rNotStarted    = "ends Failed (AdmissionPoliciesMissing)"
 	rRunning       = "ends Failed (PodMissing)"
@@ -111,6 +112,7 @@ spec:
   workspaceDir: /workspace
   serviceAccountName: agent
   allowedNamespaces: ["team-*"]
+  automountServiceAccountToken: false
   config: '{"model": "m", "permission": {"*": "allow"}}'
   maxConcurrentTasks: 2
   quota: {maxTaskStarts: 10, windowSeconds: 3600}
@@ -172,6 +174,7 @@ func checkCases(t testing.TB) []checkCase {
 		docs: fixture(t, "readme"),
 		want: []Finding{
 			f(KindAgent, ks, "default", "spec.allowedNamespaces", Changed, rAllowedNS),
+			f(KindAgent, ks, "default", "spec.automountServiceAccountToken", Changed, rToken),
 			f(KindAgent, ks, "default", "spec.config", Changed, rPermission),
 			// OPENCODE_* is reserved (the operator sets OPENCODE_CONFIG_CONTENT; OpenCode reads
 			// OPENCODE_* as its settings).
@@ -184,6 +187,7 @@ func checkCases(t testing.TB) []checkCase {
 		phases: map[string]string{sys + "/update-service-a": "Failed"},
 		want: []Finding{
 			f(KindAgent, ks, "default", "spec.allowedNamespaces", Changed, rAllowedNS),
+			f(KindAgent, ks, "default", "spec.automountServiceAccountToken", Changed, rToken),
 			f(KindAgent, ks, "default", "spec.config", Changed, rPermission),
 			f(KindAgent, ks, "default", "spec.credentials[0].env", Refused, rReservedEnv),
 			f(KindTask, ks, "update-service-a", "spec.agentRef", Refused, rAgentRef),
@@ -193,6 +197,7 @@ func checkCases(t testing.TB) []checkCase {
 		docs:   fixture(t, "cross-namespace"),
 		phases: map[string]string{"dev-team-a/fix-bug-123": "Completed"},
 		want: []Finding{
+			f(KindAgent, "platform-agents", "opencode-agent", "spec.automountServiceAccountToken", Changed, rToken),
 			f(KindAgent, "platform-agents", "opencode-agent", "spec.config", Changed, rPermission),
 		},
 	}, {
@@ -200,9 +205,11 @@ func checkCases(t testing.TB) []checkCase {
 		docs: fixture(t, "local-dev"),
 		want: []Finding{
 			f(KindAgent, ks, "pod-agent", "spec.allowedNamespaces", Changed, rAllowedNS),
+			f(KindAgent, ks, "pod-agent", "spec.automountServiceAccountToken", Changed, rToken),
 			f(KindAgent, ks, "pod-agent", "spec.config", Changed, rPermission),
 			f(KindAgent, ks, "pod-agent", "spec.credentials[0]", Changed, rWholeSecret),
 			f(KindAgent, ks, "server-agent", "spec.allowedNamespaces", Changed, rAllowedNS),
+			f(KindAgent, ks, "server-agent", "spec.automountServiceAccountToken", Changed, rToken),
 			f(KindAgent, ks, "server-agent", "spec.config", Changed, rPermission),
 			f(KindAgent, ks, "server-agent", "spec.credentials[0]", Changed, rWholeSecret),
 			f(KindAgent, ks, "server-agent", "spec.serverConfig", Changed, rServerMode),
@@ -213,10 +220,13 @@ func checkCases(t testing.TB) []checkCase {
 		phases: map[string]string{"default/context-system": "Queued"},
 		want: []Finding{
 			f(KindAgent, "default", "advanced-agent", "spec.allowedNamespaces", Changed, rAllowedNS),
+			f(KindAgent, "default", "advanced-agent", "spec.automountServiceAccountToken", Changed, rToken),
 			f(KindAgent, "default", "advanced-agent", "spec.config", Changed, rPermission),
 			f(KindAgent, "default", "rate-limited-agent", "spec.allowedNamespaces", Changed, rAllowedNS),
+			f(KindAgent, "default", "rate-limited-agent", "spec.automountServiceAccountToken", Changed, rToken),
 			f(KindAgent, "default", "rate-limited-agent", "spec.config", Changed, rPermission),
 			f(KindAgent, "default", "unlimited-agent", "spec.allowedNamespaces", Changed, rAllowedNS),
+			f(KindAgent, "default", "unlimited-agent", "spec.automountServiceAccountToken", Changed, rToken),
 			f(KindAgent, "default", "unlimited-agent", "spec.config", Changed, rPermission),
 			f(KindAgent, "default", "unlimited-agent", "spec.maxConcurrentTasks", Refused, rMaxZero),
 			f(KindTask, "default", "context-system", "spec.contexts[1].mountPath", Refused, rRelative),
@@ -235,6 +245,7 @@ func checkCases(t testing.TB) []checkCase {
 		phases: map[string]string{"platform/running": "Running"},
 		want: []Finding{
 			f(KindAgent, "platform", "shared", "spec.allowedNamespaces", Changed, "Tasks in other namespaces that reference it: team-a/borrow-secret"),
+			f(KindAgent, "platform", "shared", "spec.automountServiceAccountToken", Changed, rToken),
 			f(KindAgent, "platform", "shared", "spec.command", Changed, rConfigFile),
 			f(KindAgent, "platform", "shared", "spec.credentials[0].env", Refused, rReservedEnv),
 			f(KindAgent, "platform", "shared", "spec.credentials[1].mountPath", Refused, rReservedPath),
@@ -242,6 +253,7 @@ func checkCases(t testing.TB) []checkCase {
 			f(KindAgent, "platform", "shared", "spec.podSpec.labels", Refused, rReservedLabel),
 			f(KindAgent, "platform", "shared", "status.taskStartHistory", Changed, rDropped),
 			f(KindAgent, "platform", "teams", "spec.allowedNamespaces[0]", Refused, rGlob),
+			f(KindAgent, "platform", "teams", "spec.automountServiceAccountToken", Changed, rToken),
 			f(KindAgent, "platform", "teams", "spec.contexts[0].mountPath", Refused, "upstream ignored mountPath on Runtime contexts"),
 			f(KindTask, "platform", "running", "status.phase", Changed, rRunning),
 			f(KindTask, "team-a", "borrow-secret", "spec.contexts", Refused, rGitSecret),
