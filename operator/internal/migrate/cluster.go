@@ -49,11 +49,41 @@ func ReadAll(ctx context.Context, c dynamic.Interface) (objs []*unstructured.Uns
 	return objs, missing, nil
 }
 
-// Check reads the cluster with ReadAll and checks what it read.
-func (c *Checker) Check(ctx context.Context, dc dynamic.Interface) (findings []Finding, missing []string, err error) {
+// crdResource is where the installed CRDs are read from, to tell upstream's from ours.
+var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// oursInstalled reports whether the installed Agent CRD is ours rather than upstream's: only ours
+// has spec.automountServiceAccountToken. It answers false when the CRD cannot be read (the
+// check needs no access to CRDs).
+func oursInstalled(ctx context.Context, dc dynamic.Interface) bool {
+	crd, err := dc.Resource(crdResource).Get(ctx, "agents."+Group, metav1.GetOptions{})
+	if err != nil {
+		return false
+	}
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	for _, v := range versions {
+		vm, _ := v.(map[string]any)
+		if _, found, _ := unstructured.NestedMap(vm, "schema", "openAPIV3Schema", "properties", "spec", "properties", "automountServiceAccountToken"); found {
+			return true
+		}
+	}
+	return false
+}
+
+// Check reads the cluster with ReadAll and checks what it read. notes say what the findings
+// cannot cover: kinds that are not installed, and our CRDs being installed already (the API
+// server then prunes upstream-only fields on every read, so they cannot be reported).
+func (c *Checker) Check(ctx context.Context, dc dynamic.Interface) (findings []Finding, notes []string, err error) {
 	objs, missing, err := ReadAll(ctx, dc)
 	if err != nil {
 		return nil, nil, err
 	}
-	return c.CheckObjects(ctx, objs), missing, nil
+	for _, m := range missing {
+		notes = append(notes, fmt.Sprintf("%s is not installed; nothing of that kind to check", m))
+	}
+	if oursInstalled(ctx, dc) {
+		notes = append(notes, "our CRDs are installed already: the API server drops upstream-only fields whenever it reads an object, so they cannot be reported; "+
+			"run the check before replacing upstream's CRDs (or against a restored backup)")
+	}
+	return c.CheckObjects(ctx, objs), notes, nil
 }

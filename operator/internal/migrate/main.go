@@ -26,7 +26,8 @@ interpret differently from upstream KubeOpenCode v0.0.3 (Changed): the object, t
 why. Run it while upstream's CRDs are still installed: once ours replace them, the API server
 drops upstream-only fields whenever it reads an object, and they can no longer be seen.
 
-It needs get and list on agents, tasks and kubeopencodeconfigs.kubeopencode.io in all namespaces.
+It needs list on agents, tasks and kubeopencodeconfigs.kubeopencode.io in all namespaces, and
+reads the CRD agents.kubeopencode.io when allowed, to warn when ours are installed already.
 Exit status: 0 nothing to do, 1 findings, 2 usage, 3 the check could not run.
 See docs/migrating-from-upstream.md.
 
@@ -84,13 +85,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, config f
 		fmt.Fprintf(stderr, "compiling our CRDs: %v\n", err)
 		return ExitError
 	}
-	findings, missing, err := checker.Check(ctx, dc)
+	findings, notes, err := checker.Check(ctx, dc)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return ExitError
 	}
-	for _, m := range missing {
-		fmt.Fprintf(stderr, "note: %s is not installed; nothing of that kind to check\n", m)
+	for _, n := range notes {
+		fmt.Fprintln(stderr, "note:", n)
 	}
 	if err := write(stdout, findings); err != nil {
 		fmt.Fprintln(stderr, err)

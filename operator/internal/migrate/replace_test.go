@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,10 +190,14 @@ spec: {}
 			t.Error("the stored Task without agentRef gained one")
 		}
 
-		// Check after the switch no longer sees what the pruning removed: it must run before.
-		after, _, err := checker.Check(ctx, dc)
+		// Check after the switch no longer sees what the pruning removed: it must run before,
+		// and says so.
+		after, notes, err := checker.Check(ctx, dc)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if len(notes) != 1 || !strings.Contains(notes[0], "our CRDs are installed already") {
+			t.Errorf("notes after the switch %q, want the warning that upstream-only fields cannot be seen", notes)
 		}
 		if !hasFinding(before, "server-agent", "spec.serverConfig") || hasFinding(after, "server-agent", "spec.serverConfig") {
 			t.Errorf("spec.serverConfig: found before the switch %v, after %v; want true, false",
