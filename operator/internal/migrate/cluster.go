@@ -83,7 +83,7 @@ func (c *Checker) Check(ctx context.Context, dc dynamic.Interface) (findings []F
 	}
 	if oursInstalled(ctx, dc) {
 		notes = append(notes, "our CRDs are installed already: the API server drops upstream-only fields whenever it reads an object, so they cannot be reported; "+
-			"run the check before replacing upstream's CRDs (or against a restored backup)")
+			"run the check before replacing upstream's CRDs, or on a scratch cluster with upstream's CRDs and a backup restored")
 	}
 	return c.CheckObjects(ctx, objs), notes, nil
 }

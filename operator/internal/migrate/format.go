@@ -57,7 +57,11 @@ func WriteTable(w io.Writer, findings []Finding) error {
 			changed++
 		}
 	}
-	_, err := fmt.Fprintf(w, "\n%d findings: %d refused, %d changed. See docs/migrating-from-upstream.md.\n", len(findings), refused, changed)
+	noun := "findings"
+	if len(findings) == 1 {
+		noun = "finding"
+	}
+	_, err := fmt.Fprintf(w, "\n%d %s: %d refused, %d changed. See docs/migrating-from-upstream.md.\n", len(findings), noun, refused, changed)
 	return err
 }
 
