@@ -124,6 +124,10 @@ spec: {}
 	stored := decodeYAML(t, fixture(t, "readme")+"\n---\n"+fixture(t, "local-dev")+"\n---\n"+fixture(t, "getting-started"))
 	stored = stored[:len(stored)-2] // the getting-started Agent has the README Agent's name
 	stored = append(stored, decodeYAML(t, fixture(t, "getting-started"))[1])
+	// A twin of server-agent, written once after the switch (server-agent never is).
+	twin := decodeYAML(t, fixture(t, "local-dev"))[1]
+	twin.SetName("server-agent-written")
+	stored = append(stored, twin)
 	store(ctx, t, e, dc, stored, nil)
 	before, _, err := checker.Check(ctx, dc)
 	if err != nil {
@@ -240,12 +244,33 @@ spec: {}
 		if err := update(task, false); err != nil {
 			t.Errorf("label update of the Task without agentRef: %v, want accepted (ratcheting)", err)
 		}
+		written := get(KindAgent, "kubeopencode-system", "server-agent-written")
+		written.SetLabels(map[string]string{"touched": "true"})
+		if err := update(written, false); err != nil {
+			t.Errorf("label update of server-agent-written: %v", err)
+		}
 		recreated := decodeYAML(t, fixture(t, "getting-started"))[1]
 		recreated.SetName("update-service-b")
 		if _, err := resource(dc, recreated).Create(ctx, recreated, metav1.CreateOptions{}); !apierrors.IsInvalid(err) {
 			t.Errorf("creating the same Task anew: %v, want refused", err)
 		}
 	})
+
+	// Back to upstream-shaped CRDs: what the pruning removed on read is still in etcd, unless
+	// the object was written in between.
+	installCRDs(ctx, t, e.Client, upstreamCRDs(), acceptsAll)
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{{"server-agent", true}, {"server-agent-written", false}} {
+		u, err := dc.Resource(Resources[0]).Namespace("kubeopencode-system").Get(ctx, tc.name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, found, _ := unstructured.NestedFieldNoCopy(u.Object, "spec", "serverConfig"); found != tc.want {
+			t.Errorf("%s: spec.serverConfig in etcd after switching back: %v, want %v", tc.name, found, tc.want)
+		}
+	}
 }
 
 func contains(l []string, s string) bool {
