@@ -10,20 +10,22 @@ import (
 	"github.com/kubeopencode/kubeopencode/operator/internal/migrate"
 )
 
-// An Agent as upstream's README documents it: its credential's env name is reserved here, and
-// three of its fields mean something else.
+// An Agent like upstream's local-dev Server-mode sample, with maxConcurrentTasks 0 (upstream:
+// no cap): Server mode is dropped, the whole Secret needs envPrefix, 0 is refused, and three
+// fields mean something else.
 func ExampleChecker_CheckObjects() {
 	agent := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "kubeopencode.io/v1alpha1",
 		"kind":       "Agent",
-		"metadata":   map[string]any{"name": "default", "namespace": "kubeopencode-system"},
+		"metadata":   map[string]any{"name": "server-agent", "namespace": "kubeopencode-system"},
 		"spec": map[string]any{
 			"workspaceDir":       "/workspace",
 			"serviceAccountName": "kubeopencode-agent",
+			"serverConfig":       map[string]any{"port": int64(4096)},
+			"maxConcurrentTasks": int64(0),
 			"credentials": []any{map[string]any{
-				"name":      "api-key",
-				"secretRef": map[string]any{"name": "ai-credentials", "key": "api-key"},
-				"env":       "OPENCODE_API_KEY",
+				"name":      "opencode",
+				"secretRef": map[string]any{"name": "opencode-credentials"},
 			}},
 		},
 	}}
@@ -39,7 +41,9 @@ func ExampleChecker_CheckObjects() {
 	// Changed spec.allowedNamespaces
 	// Changed spec.automountServiceAccountToken
 	// Changed spec.config
-	// Refused spec.credentials[0].env
+	// Changed spec.credentials[0]
+	// Refused spec.maxConcurrentTasks
+	// Changed spec.serverConfig
 }
 
 func ExampleWriteTable() {

@@ -124,6 +124,12 @@ spec: {}
 	stored := decodeYAML(t, fixture(t, "readme")+"\n---\n"+fixture(t, "local-dev")+"\n---\n"+fixture(t, "getting-started"))
 	stored = stored[:len(stored)-2] // the getting-started Agent has the README Agent's name
 	stored = append(stored, decodeYAML(t, fixture(t, "getting-started"))[1])
+	// The README Agent's credential gets an env name that every version of our CRDs refuses.
+	creds, _, _ := unstructured.NestedSlice(stored[0].Object, "spec", "credentials")
+	creds[0].(map[string]any)["env"] = "PATH"
+	if err := unstructured.SetNestedSlice(stored[0].Object, creds, "spec", "credentials"); err != nil {
+		t.Fatal(err)
+	}
 	// A twin of server-agent, written once after the switch (server-agent never is).
 	twin := decodeYAML(t, fixture(t, "local-dev"))[1]
 	twin.SetName("server-agent-written")
@@ -186,7 +192,7 @@ spec: {}
 			t.Errorf("spec.automountServiceAccountToken = %v (found %v): want our default false applied on read", v, found)
 		}
 		readme := get(KindAgent, "kubeopencode-system", "default")
-		if env, _, _ := unstructured.NestedSlice(readme.Object, "spec", "credentials"); len(env) != 1 || env[0].(map[string]any)["env"] != "OPENCODE_API_KEY" {
+		if env, _, _ := unstructured.NestedSlice(readme.Object, "spec", "credentials"); len(env) != 1 || env[0].(map[string]any)["env"] != "PATH" {
 			t.Errorf("spec.credentials = %v: want the stored object served unchanged, without revalidation", env)
 		}
 		task := get(KindTask, "kubeopencode-system", "update-service-a")
