@@ -22,6 +22,9 @@ const (
 	KindConfig = "KubeOpenCodeConfig"
 )
 
+// UpstreamTaskFinalizer is the finalizer upstream's controller puts on every Task.
+const UpstreamTaskFinalizer = "kubeopencode.io/task-cleanup"
+
 // Verdict says what our CRDs and operator do with a field of an upstream object.
 type Verdict string
 
@@ -268,6 +271,15 @@ func meaningChanges(kind string, obj map[string]any, crossNS []string) []change 
 			out = append(out, change{"spec.config", "no \"permission\" in spec.config: upstream set OPENCODE_PERMISSION={\"*\":\"allow\"} in every agent Pod, pre-approving every tool; ours pre-approves nothing, so OpenCode's own defaults apply. If the agent must run every tool unattended, say so in spec.config (\"permission\": {\"*\": \"allow\"}), a decision the platform team makes explicitly"})
 		}
 	case KindTask:
+		finalizers, _, _ := unstructured.NestedStringSlice(obj, "metadata", "finalizers")
+		for i, fz := range finalizers {
+			if fz == UpstreamTaskFinalizer {
+				out = append(out, change{field.NewPath("metadata", "finalizers").Index(i).String(),
+					"upstream's finalizer " + UpstreamTaskFinalizer + ": only upstream's controller removes it (after deleting the Task's Pod), and ours does not, " +
+						"so once upstream's controller is gone, deleting the Task (by you or by our cleanup) leaves it Terminating for ever. " +
+						"Delete the Tasks you no longer need while upstream's controller runs; remove the finalizer from the others after upstream's Pods are gone"})
+			}
+		}
 		phase, _, _ := unstructured.NestedString(obj, "status", "phase")
 		switch phase {
 		case "Completed", "Failed":

@@ -95,7 +95,7 @@ spec:
 ---
 apiVersion: kubeopencode.io/v1alpha1
 kind: Task
-metadata: {name: running, namespace: platform}
+metadata: {name: running, namespace: platform, finalizers: [kubeopencode.io/task-cleanup]}
 spec:
   agentRef: {name: shared}
   description: running under upstream
@@ -255,6 +255,7 @@ func checkCases(t testing.TB) []checkCase {
 			f(KindAgent, "platform", "teams", "spec.allowedNamespaces[0]", Refused, rGlob),
 			f(KindAgent, "platform", "teams", "spec.automountServiceAccountToken", Changed, rToken),
 			f(KindAgent, "platform", "teams", "spec.contexts[0].mountPath", Refused, "upstream ignored mountPath on Runtime contexts"),
+			f(KindTask, "platform", "running", "metadata.finalizers[0]", Changed, "leaves it Terminating for ever"),
 			f(KindTask, "platform", "running", "status.phase", Changed, rRunning),
 			f(KindTask, "team-a", "borrow-secret", "spec.contexts", Refused, rGitSecret),
 			f(KindTask, "team-a", "borrow-secret", "status.phase", Changed, rNotStarted),

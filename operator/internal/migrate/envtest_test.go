@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/utils/ptr"
 
@@ -129,6 +130,12 @@ func store(ctx context.Context, t *testing.T, e *testenv.Env, dc dynamic.Interfa
 			t.Fatalf("storing %s %s/%s: %v", u.GetKind(), u.GetNamespace(), u.GetName(), err)
 		}
 		t.Cleanup(func() {
+			if len(u.GetFinalizers()) > 0 { // nothing else would remove them
+				_, err := ri.Patch(context.Background(), u.GetName(), types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
+				if err != nil && !apierrors.IsNotFound(err) {
+					t.Errorf("removing the finalizers of %s %s: %v", u.GetKind(), u.GetName(), err)
+				}
+			}
 			err := ri.Delete(context.Background(), u.GetName(), metav1.DeleteOptions{})
 			if err != nil && !apierrors.IsNotFound(err) {
 				t.Errorf("deleting %s %s: %v", u.GetKind(), u.GetName(), err)
