@@ -78,11 +78,16 @@ func (c *Checker) CheckObjects(ctx context.Context, objs []*unstructured.Unstruc
 
 func (c *Checker) checkObject(ctx context.Context, u *unstructured.Unstructured, refs map[string][]string) []Finding {
 	ks := c.kinds[u.GetKind()]
-	stored := u.DeepCopy().Object
 	add := func(out []Finding, path string, v Verdict, reason string) []Finding {
 		return append(out, Finding{Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName(), Path: path, Verdict: v, Reason: reason})
 	}
 	var out []Finding
+	// A JSON round trip, not a deep copy: it accepts any Go values a caller built and gives the
+	// validators what the API server would see (integers as int64).
+	stored, err := jsonCopy(u)
+	if err != nil {
+		return add(out, "<object>", Refused, "cannot be encoded as JSON: "+err.Error())
+	}
 
 	// What the API server does to the stored object once our CRD is installed: on every read,
 	// and again when the object is next written.
@@ -106,6 +111,18 @@ func (c *Checker) checkObject(ctx context.Context, u *unstructured.Unstructured,
 		out = add(out, m.path, Changed, m.reason)
 	}
 	return out
+}
+
+func jsonCopy(u *unstructured.Unstructured) (map[string]any, error) {
+	b, err := json.Marshal(u.Object)
+	if err != nil {
+		return nil, err
+	}
+	out := &unstructured.Unstructured{}
+	if err := out.UnmarshalJSON(b); err != nil {
+		return nil, err
+	}
+	return out.Object, nil
 }
 
 // userMetadata keeps the metadata a user writes; the rest is set by the API server.

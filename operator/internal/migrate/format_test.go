@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"unicode"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -145,4 +148,34 @@ func FuzzWrite(f *testing.F) {
 			t.Errorf("JSON round trip (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// TestCheckObjectsAnyGoValues: objects built in Go with plain ints (not what the dynamic client
+// returns) are checked like their JSON form, and a value JSON cannot encode is a finding, not a
+// panic.
+func TestCheckObjectsAnyGoValues(t *testing.T) {
+	c := newChecker(t)
+	agent := func(v any) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "kubeopencode.io/v1alpha1", "kind": "Agent",
+			"metadata": map[string]any{"name": "a", "namespace": "n"},
+			"spec": map[string]any{"workspaceDir": "/workspace", "serviceAccountName": "sa", "allowedNamespaces": []any{"n"},
+				"automountServiceAccountToken": false, "config": `{"permission": {}}`, "maxConcurrentTasks": v},
+		}}
+	}
+	for _, tc := range []struct {
+		name string
+		v    any
+		want []Finding
+	}{
+		{"int 3", 3, nil},
+		{"int 0", 0, []Finding{f(KindAgent, "n", "a", "spec.maxConcurrentTasks", Refused, rMaxZero)}},
+		{"float 2", 2.0, nil},
+		{"channel", make(chan int), []Finding{f(KindAgent, "n", "a", "<object>", Refused, "cannot be encoded as JSON")}},
+	} {
+		got := c.CheckObjects(context.Background(), []*unstructured.Unstructured{agent(tc.v)})
+		if diff := cmp.Diff(tc.want, matchReasons(got, tc.want), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
 }
