@@ -1,7 +1,9 @@
 package controller
 
 import (
+	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -128,4 +130,48 @@ func TestTrimTaskForCache(t *testing.T) {
 	if got, _ := TrimTaskForCache(pod); got != pod {
 		t.Errorf("a Pod was changed: %v", got)
 	}
+}
+
+// BenchmarkTaskCacheFootprint measures what one maximum-size Task (a 64 KiB description and 16
+// Text contexts of 32 KiB, T24) keeps alive in the operator's cache, whole and trimmed by
+// TrimTaskForCache: the retained heap of 200 decoded Tasks, per Task.
+func BenchmarkTaskCacheFootprint(b *testing.B) {
+	huge := strings.Repeat("x", 32768)
+	full := &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Name: "t", Namespace: "team", UID: "u"},
+		Spec: v1alpha1.TaskSpec{Description: strings.Repeat("d", 65536), AgentRef: v1alpha1.AgentReference{Name: "coder"}}}
+	for i := range 16 {
+		full.Spec.Contexts = append(full.Spec.Contexts, v1alpha1.ContextItem{Name: fmt.Sprintf("c%d", i), Type: v1alpha1.ContextTypeText, Text: huge})
+	}
+	raw, err := json.Marshal(full)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 200
+	retained := func(trim bool) float64 {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		kept := make([]any, n)
+		for i := range kept {
+			t := &v1alpha1.Task{}
+			if err := json.Unmarshal(raw, t); err != nil {
+				b.Fatal(err)
+			}
+			kept[i] = t
+			if trim {
+				kept[i], _ = TrimTaskForCache(t)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(kept)
+		return float64(after.HeapAlloc-before.HeapAlloc) / n
+	}
+	var whole, trimmed float64
+	for range b.N {
+		whole, trimmed = retained(false), retained(true)
+	}
+	b.ReportMetric(float64(len(raw)), "json-bytes/task")
+	b.ReportMetric(whole, "whole-bytes/task")
+	b.ReportMetric(trimmed, "trimmed-bytes/task")
 }
