@@ -65,18 +65,18 @@ func NewChecker() (*Checker, error) {
 // reference them, so their findings can name the Tasks a change affects.
 func (c *Checker) CheckObjects(ctx context.Context, objs []*unstructured.Unstructured) []Finding {
 	var out []Finding
-	refs := crossNamespaceRefs(objs)
+	rel := relate(objs)
 	for _, u := range objs {
 		if u.GroupVersionKind().Group != Group || c.kinds[u.GetKind()] == nil {
 			continue
 		}
-		out = append(out, c.checkObject(ctx, u, refs)...)
+		out = append(out, c.checkObject(ctx, u, rel)...)
 	}
 	Sort(out)
 	return out
 }
 
-func (c *Checker) checkObject(ctx context.Context, u *unstructured.Unstructured, refs map[string][]string) []Finding {
+func (c *Checker) checkObject(ctx context.Context, u *unstructured.Unstructured, rel relations) []Finding {
 	ks := c.kinds[u.GetKind()]
 	add := func(out []Finding, path string, v Verdict, reason string) []Finding {
 		return append(out, Finding{Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName(), Path: path, Verdict: v, Reason: reason})
@@ -107,7 +107,7 @@ func (c *Checker) checkObject(ctx context.Context, u *unstructured.Unstructured,
 		out = add(out, errorPath(e), Refused, refusalReason(u.GetKind(), e))
 	}
 
-	for _, m := range meaningChanges(u.GetKind(), stored, refs[u.GetNamespace()+"/"+u.GetName()]) {
+	for _, m := range meaningChanges(u.GetKind(), u.GetNamespace(), u.GetName(), stored, rel) {
 		out = add(out, m.path, Changed, m.reason)
 	}
 	return out
@@ -168,8 +168,6 @@ var refusalHints = []struct{ path, detail, hint string }{
 	{"Agent spec.contexts[*].type", `"Runtime"`, "URL contexts are not supported: the operator fetches nothing on the agent's behalf; use a ConfigMap or Git context"},
 	{"Task spec.contexts[*].type", `"Runtime"`, "URL contexts are not supported: the operator fetches nothing on the agent's behalf; use a ConfigMap or Git context"},
 	{"Task spec.agentRef", "", "upstream v0.0.3's CRD requires it too, although its getting-started guide shows a Task without it"},
-	{"Agent spec.contexts[*].mountPath", "absolute path", "upstream resolved a relative mountPath under workspaceDir; write <workspaceDir>/<path>"},
-	{"Task spec.contexts[*].mountPath", "absolute path", "upstream resolved a relative mountPath under workspaceDir; write <workspaceDir>/<path>"},
 	{"Agent spec.contexts[*].mountPath", "Runtime context", "upstream ignored mountPath on Runtime contexts; remove it"},
 	{"Task spec.contexts[*].mountPath", "Runtime context", "upstream ignored mountPath on Runtime contexts; remove it"},
 }
@@ -226,34 +224,49 @@ func GenericPath(p string) string {
 	}
 }
 
-// crossNamespaceRefs maps "agentNamespace/agentName" to the Tasks ("namespace/name") in other
-// namespaces that reference that Agent.
-func crossNamespaceRefs(objs []*unstructured.Unstructured) map[string][]string {
-	out := map[string][]string{}
+// relations are what the checks of one object need to know about the others.
+type relations struct {
+	// crossNS maps "agentNamespace/agentName" to the Tasks ("namespace/name") in other
+	// namespaces that reference that Agent.
+	crossNS map[string][]string
+	// workspaces maps "namespace/name" of an Agent to its spec.workspaceDir.
+	workspaces map[string]string
+}
+
+func relate(objs []*unstructured.Unstructured) relations {
+	rel := relations{crossNS: map[string][]string{}, workspaces: map[string]string{}}
 	for _, u := range objs {
-		if u.GetKind() != KindTask || u.GroupVersionKind().Group != Group {
+		if u.GroupVersionKind().Group != Group {
 			continue
 		}
-		name, _, _ := unstructured.NestedString(u.Object, "spec", "agentRef", "name")
-		ns, _, _ := unstructured.NestedString(u.Object, "spec", "agentRef", "namespace")
-		if name == "" || ns == "" || ns == u.GetNamespace() {
-			continue
+		switch u.GetKind() {
+		case KindAgent:
+			if ws, ok, _ := unstructured.NestedString(u.Object, "spec", "workspaceDir"); ok {
+				rel.workspaces[u.GetNamespace()+"/"+u.GetName()] = ws
+			}
+		case KindTask:
+			name, _, _ := unstructured.NestedString(u.Object, "spec", "agentRef", "name")
+			ns, _, _ := unstructured.NestedString(u.Object, "spec", "agentRef", "namespace")
+			if name == "" || ns == "" || ns == u.GetNamespace() {
+				continue
+			}
+			k := ns + "/" + name
+			rel.crossNS[k] = append(rel.crossNS[k], u.GetNamespace()+"/"+u.GetName())
 		}
-		k := ns + "/" + name
-		out[k] = append(out[k], u.GetNamespace()+"/"+u.GetName())
 	}
-	for _, v := range out {
+	for _, v := range rel.crossNS {
 		sort.Strings(v)
 	}
-	return out
+	return rel
 }
 
 type change struct{ path, reason string }
 
 // meaningChanges are the explicit checks: fields our CRDs accept but read differently from
 // upstream v0.0.3. obj is the object as stored (not pruned).
-func meaningChanges(kind string, obj map[string]any, crossNS []string) []change {
+func meaningChanges(kind, namespace, name string, obj map[string]any, rel relations) []change {
 	var out []change
+	crossNS := rel.crossNS[namespace+"/"+name]
 	switch kind {
 	case KindAgent:
 		if l, _, _ := unstructured.NestedSlice(obj, "spec", "allowedNamespaces"); len(l) == 0 {
@@ -288,6 +301,7 @@ func meaningChanges(kind string, obj map[string]any, crossNS []string) []change 
 			out = append(out, change{"spec.config", "no \"permission\" in spec.config: upstream set OPENCODE_PERMISSION={\"*\":\"allow\"} in every agent Pod, pre-approving every tool; ours pre-approves nothing, so OpenCode's own defaults apply. If the agent must run every tool unattended, say so in spec.config (\"permission\": {\"*\": \"allow\"}), a decision the platform team makes explicitly"})
 		}
 	case KindTask:
+		out = append(out, taskPathsOutsideWorkspace(namespace, obj, rel)...)
 		finalizers, _, _ := unstructured.NestedStringSlice(obj, "metadata", "finalizers")
 		for i, fz := range finalizers {
 			if fz == UpstreamTaskFinalizer {
@@ -304,6 +318,32 @@ func meaningChanges(kind string, obj map[string]any, crossNS []string) []change 
 			out = append(out, change{"status.phase", "Running under upstream: our operator does not adopt upstream's Pod (it carries none of our labels); the Task ends Failed (PodMissing) while that Pod runs on unmanaged. Let it finish or stop it before the switch"})
 		default:
 			out = append(out, change{"status.phase", fmt.Sprintf("%s: not started by upstream yet; our operator starts a Task only if our admission policies were in force when it was created, so it ends Failed (AdmissionPoliciesMissing). Recreate it after the switch", phaseOrUnset(phase))})
+		}
+	}
+	return out
+}
+
+// taskPathsOutsideWorkspace finds a Task's contexts mounted at an absolute path outside its
+// Agent's workspaceDir (the Agent must be among the checked objects).
+func taskPathsOutsideWorkspace(namespace string, obj map[string]any, rel relations) []change {
+	agent, _, _ := unstructured.NestedString(obj, "spec", "agentRef", "name")
+	agentNS, _, _ := unstructured.NestedString(obj, "spec", "agentRef", "namespace")
+	if agentNS == "" {
+		agentNS = namespace
+	}
+	ws, ok := rel.workspaces[agentNS+"/"+agent]
+	if !ok {
+		return nil
+	}
+	var out []change
+	contexts, _, _ := unstructured.NestedSlice(obj, "spec", "contexts")
+	for i, c := range contexts {
+		cm, _ := c.(map[string]any)
+		mp, _ := cm["mountPath"].(string)
+		if strings.HasPrefix(mp, "/") && !strings.HasPrefix(mp, ws+"/") {
+			out = append(out, change{field.NewPath("spec", "contexts").Index(i).Child("mountPath").String(),
+				fmt.Sprintf("outside the Agent's workspaceDir %s: upstream mounted it there; ours fails the Task (PathConflict), because a Task's contexts stay in the workspace "+
+					"and cannot cover the Agent's tools, HOME, credentials or configuration. Use a path relative to the workspace", ws)})
 		}
 	}
 	return out

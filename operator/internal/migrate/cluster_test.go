@@ -24,7 +24,6 @@ const (
 	rWholeSecret   = "a whole Secret as environment variables without envPrefix"
 	rServerMode    = "Server mode is not supported"
 	rMaxZero       = "upstream read 0 as no cap"
-	rRelative      = "must be an absolute path"
 	rURLType       = `Unsupported value: supported values: "Text", "ConfigMap", "Git", "Runtime"`
 	rURLDropped    = "URL contexts are not supported"
 	rReservedPath  = "must not be, contain or lie under an operator-reserved path"
@@ -99,6 +98,13 @@ metadata: {name: running, namespace: platform, finalizers: [kubeopencode.io/task
 spec:
   agentRef: {name: shared}
   description: running under upstream
+  contexts:
+    - type: Text
+      text: notes
+      mountPath: /etc/agent-notes.md
+    - type: Text
+      text: '{"permission": {"*": "allow"}}'
+      mountPath: .opencode/opencode.json
 `
 
 // validForUs are objects that our CRDs accept and that mean the same under both: the negative
@@ -176,9 +182,6 @@ func checkCases(t testing.TB) []checkCase {
 			f(KindAgent, ks, "default", "spec.allowedNamespaces", Changed, rAllowedNS),
 			f(KindAgent, ks, "default", "spec.automountServiceAccountToken", Changed, rToken),
 			f(KindAgent, ks, "default", "spec.config", Changed, rPermission),
-			// OPENCODE_* is reserved (the operator sets OPENCODE_CONFIG_CONTENT; OpenCode reads
-			// OPENCODE_* as its settings).
-			f(KindAgent, ks, "default", "spec.credentials[0].env", Refused, rReservedEnv),
 			f(KindTask, ks, "my-task", "status.phase", Changed, rNotStarted),
 		},
 	}, {
@@ -189,7 +192,6 @@ func checkCases(t testing.TB) []checkCase {
 			f(KindAgent, ks, "default", "spec.allowedNamespaces", Changed, rAllowedNS),
 			f(KindAgent, ks, "default", "spec.automountServiceAccountToken", Changed, rToken),
 			f(KindAgent, ks, "default", "spec.config", Changed, rPermission),
-			f(KindAgent, ks, "default", "spec.credentials[0].env", Refused, rReservedEnv),
 			f(KindTask, ks, "update-service-a", "spec.agentRef", Refused, rAgentRef),
 		},
 	}, {
@@ -215,7 +217,9 @@ func checkCases(t testing.TB) []checkCase {
 			f(KindAgent, ks, "server-agent", "spec.serverConfig", Changed, rServerMode),
 		},
 	}, {
-		name:   "features: relative mountPaths, URL context, maxConcurrentTasks 0",
+		// The relative mountPaths (.scripts, source-code) mean what they meant upstream:
+		// <workspaceDir>/<path>.
+		name:   "features: URL context, maxConcurrentTasks 0, relative mountPaths accepted",
 		docs:   fixture(t, "features-contexts"),
 		phases: map[string]string{"default/context-system": "Queued"},
 		want: []Finding{
@@ -229,9 +233,6 @@ func checkCases(t testing.TB) []checkCase {
 			f(KindAgent, "default", "unlimited-agent", "spec.automountServiceAccountToken", Changed, rToken),
 			f(KindAgent, "default", "unlimited-agent", "spec.config", Changed, rPermission),
 			f(KindAgent, "default", "unlimited-agent", "spec.maxConcurrentTasks", Refused, rMaxZero),
-			f(KindTask, "default", "context-system", "spec.contexts[1].mountPath", Refused, rRelative),
-			f(KindTask, "default", "context-system", "spec.contexts[2].mountPath", Refused, rRelative),
-			f(KindTask, "default", "context-system", "spec.contexts[3].mountPath", Refused, rRelative),
 			f(KindTask, "default", "context-system", "spec.contexts[3].type", Refused, rURLType),
 			f(KindTask, "default", "context-system", "spec.contexts[3].url", Changed, rURLDropped),
 			f(KindTask, "default", "context-system", "status.phase", Changed, "Queued: not started by upstream yet"),
@@ -256,6 +257,8 @@ func checkCases(t testing.TB) []checkCase {
 			f(KindAgent, "platform", "teams", "spec.automountServiceAccountToken", Changed, rToken),
 			f(KindAgent, "platform", "teams", "spec.contexts[0].mountPath", Refused, "upstream ignored mountPath on Runtime contexts"),
 			f(KindTask, "platform", "running", "metadata.finalizers[0]", Changed, "leaves it Terminating for ever"),
+			f(KindTask, "platform", "running", "spec.contexts", Refused, "a Task context must not be mounted at OpenCode's configuration"),
+			f(KindTask, "platform", "running", "spec.contexts[0].mountPath", Changed, "outside the Agent's workspaceDir /workspace"),
 			f(KindTask, "platform", "running", "status.phase", Changed, rRunning),
 			f(KindTask, "team-a", "borrow-secret", "spec.contexts", Refused, rGitSecret),
 			f(KindTask, "team-a", "borrow-secret", "status.phase", Changed, rNotStarted),
