@@ -26,7 +26,7 @@ func TestDocsMatch(t *testing.T) {
 		want = append(want, h.path[strings.LastIndex(h.path, ".")+1:]+"`")
 	}
 	want = append(want, "`envPrefix`", "`OPENCODE_PERMISSION", "0 means nothing to do", "1 means there are findings",
-		"2 means a usage error", "3 means the check could not run", "AdmissionPoliciesMissing", "PodMissing", "`"+UpstreamTaskFinalizer+"`",
+		"2 means a usage error", "3 means the check could not run", "AdmissionPoliciesMissing", "PodMissing", "PathConflict", "`"+UpstreamTaskFinalizer+"`",
 		"TestCheckUpstreamShaped", "TestReplaceCRDs", "TestMainAgainstCluster")
 	for _, w := range want {
 		if !strings.Contains(doc, w) {
