@@ -5,6 +5,7 @@
 //	kubeopencode stage-credentials   the credential staging init step of agent Pods
 //	kubeopencode git-clone           the clone init step of a Git context (pure Go, no git or ssh)
 //	kubeopencode version             the version this binary was built as
+//	kubeopencode migrate check       what our CRDs refuse or read differently in an upstream install
 //
 // Run "kubeopencode <command> --help" for the flags of each.
 package main
@@ -36,6 +37,7 @@ import (
 	"github.com/kubeopencode/kubeopencode/credentials/stage"
 	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
 	"github.com/kubeopencode/kubeopencode/operator/internal/gitclone"
+	"github.com/kubeopencode/kubeopencode/operator/internal/migrate"
 	"github.com/kubeopencode/kubeopencode/operator/internal/setup"
 )
 
@@ -63,6 +65,7 @@ Usage:
   kubeopencode stage-credentials          stage credential files in an agent Pod (init step)
   kubeopencode git-clone [flags]          clone a Git context in an agent Pod (init step)
   kubeopencode version                    print the version and exit
+  kubeopencode migrate check [flags]      list stored upstream objects our CRDs refuse or read differently
   kubeopencode <command> --help           flags of a command
 `
 
@@ -87,6 +90,10 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return gitclone.Main(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return migrate.Main(ctx, args[1:], stdout, stderr, restConfig)
 	}
 	fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
 	return 2

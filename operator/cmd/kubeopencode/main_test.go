@@ -38,6 +38,13 @@ func TestRun(t *testing.T) {
 		{name: "git-clone without repository", args: []string{"git-clone", "--dest=/nonexistent/x"}, want: 1, stderr: "repository"},
 		{name: "git-clone refuses http", args: []string{"git-clone", "--repository=http://example.com/r.git", "--dest=/nonexistent/x"}, want: 1, stderr: "git-clone:"},
 		{name: "git-clone bad flag", args: []string{"git-clone", "--insecure"}, want: 2, stderr: "insecure"},
+		{name: "help lists migrate check", args: []string{"help"}, want: 0, stdout: "kubeopencode migrate check"},
+		{name: "migrate without subcommand", args: []string{"migrate"}, want: 2, stderr: "the only command is check"},
+		{name: "migrate unknown subcommand", args: []string{"migrate", "apply"}, want: 2, stderr: "the only command is check"},
+		{name: "migrate check help", args: []string{"migrate", "check", "--help"}, want: 0, stdout: "Exit status: 0 nothing to do, 1 findings, 2 usage"},
+		{name: "migrate check bad output", args: []string{"migrate", "check", "-o", "yaml"}, want: 2, stderr: "-o must be table or json"},
+		{name: "migrate check stray argument", args: []string{"migrate", "check", "x"}, want: 2, stderr: "unexpected arguments"},
+		{name: "migrate check without a cluster", args: []string{"migrate", "check", "--kubeconfig=/nonexistent/kubeconfig"}, want: 3, stderr: "loading the Kubernetes client configuration"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
