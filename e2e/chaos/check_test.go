@@ -98,7 +98,7 @@ func TestCheck(t *testing.T) {
 			MultiPodTasks: []TaskPods{{TaskUID: "t1", Pods: []string{"agents/pod-p1", "agents/pod-p1b"}, Overlapped: true}},
 			Violations:    []string{"1 Tasks with more than one Pod", "2 Pods counted at once on Agent agents/a1, over its maxConcurrentTasks 1"}},
 	}, {
-		name: "a Pod created while another Task's Pod still runs: over the limit",
+		name:   "a Pod created while another Task's Pod still runs: over the limit",
 		events: concat(lifecycle(0, "t1", "p1")[:5], lifecycle(1.5, "t2", "p2"), lifecycle(0, "t1", "p1")[5:]),
 		limits: limit1,
 		want: Report{Pods: 2, Tasks: 2, Agents: []AgentReport{{Agent: a1, Limit: 1, MaxObserved: 2, MaxAt: at(1.7), Pods: 2}},
@@ -261,16 +261,16 @@ func TestConverged(t *testing.T) {
 		after:  at(10),
 		want:   0, wantOK: true,
 	}, {
-		name:   "empty timeline",
-		after:  at(10),
-		want:   0, wantOK: true,
+		name:  "empty timeline",
+		after: at(10),
+		want:  0, wantOK: true,
 	}, {
 		name:   "settles 2.1 s after the fault (the Task completes)",
 		events: lifecycle(0, "t1", "p1"),
 		after:  at(1),
 		want:   2100 * time.Millisecond, wantOK: true,
 	}, {
-		name: "settles, breaks again, settles for good: the last time counts",
+		name:   "settles, breaks again, settles for good: the last time counts",
 		events: concat(lifecycle(0, "t1", "p1"), lifecycle(5, "t2", "p2")),
 		after:  at(1),
 		want:   7100 * time.Millisecond, wantOK: true,
