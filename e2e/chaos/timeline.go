@@ -53,6 +53,9 @@ type Object struct {
 	Name      string `json:"name"`
 	// TaskUID is a Pod's kubeopencode.io/task-uid label: the Task it belongs to.
 	TaskUID string `json:"taskUID,omitempty"`
+	// Task is a Pod's Task as namespace/name (its task-namespace and task-name labels); for
+	// reports and for the harness, never for judging ownership.
+	Task string `json:"task,omitempty"`
 	// Agent is a Pod's Agent (the Pod's namespace, its kubeopencode.io/agent label) or the
 	// Agent a Task names in spec.agentRef.
 	Agent AgentKey `json:"agent"`
