@@ -28,8 +28,8 @@ type Config struct {
 	Rate        float64 `json:"rate"`
 	Phase2Tasks int     `json:"phase2Tasks"`
 	// EscapesPerKind victims of each escape in phase 1, Phase2EscapesPerKind in phase 2.
-	EscapesPerKind       int `json:"escapesPerKind"`
-	Phase2EscapesPerKind int `json:"phase2EscapesPerKind"`
+	EscapesPerKind       int           `json:"escapesPerKind"`
+	Phase2EscapesPerKind int           `json:"phase2EscapesPerKind"`
 	KillMin              time.Duration `json:"killMinNanos"`
 	KillMax              time.Duration `json:"killMaxNanos"`
 	// APIServerRestarts during phase 1, spread over its progress.
@@ -52,7 +52,7 @@ type Config struct {
 	Operators *Operators `json:"-"`
 	APIServer *APIServer `json:"-"`
 	// MetricsAddrs of the two replicas of phase 2 (loopback).
-	MetricsAddrs [2]string                     `json:"-"`
+	MetricsAddrs [2]string                        `json:"-"`
 	Log          func(format string, args ...any) `json:"-"`
 }
 
@@ -76,16 +76,16 @@ type PhaseResult struct {
 	OperatorKills int `json:"operatorKills"`
 	OperatorExits int `json:"operatorExits"`
 	// APIServerRestarts and how long the API was down each time.
-	APIServerRestarts  int       `json:"apiServerRestarts"`
-	APIServerDownSecs  []float64 `json:"apiServerDownSeconds,omitempty"`
-	LeaderKills        int       `json:"leaderKills,omitempty"`
-	TakeoverSecs       []float64 `json:"takeoverSeconds,omitempty"`
+	APIServerRestarts  int                        `json:"apiServerRestarts"`
+	APIServerDownSecs  []float64                  `json:"apiServerDownSeconds,omitempty"`
+	LeaderKills        int                        `json:"leaderKills,omitempty"`
+	TakeoverSecs       []float64                  `json:"takeoverSeconds,omitempty"`
 	Escapes            map[EscapeKind]EscapeStats `json:"escapes"`
-	Start              time.Time `json:"start"`
-	LastFault          time.Time `json:"lastFault"`
-	End                time.Time `json:"end"`
-	Converged          bool      `json:"converged"`
-	ConvergenceSeconds float64   `json:"convergenceSeconds"`
+	Start              time.Time                  `json:"start"`
+	LastFault          time.Time                  `json:"lastFault"`
+	End                time.Time                  `json:"end"`
+	Converged          bool                       `json:"converged"`
+	ConvergenceSeconds float64                    `json:"convergenceSeconds"`
 	// TaskCreateErrors: Task creates that failed for good.
 	TaskCreateErrors int `json:"taskCreateErrors,omitempty"`
 }
