@@ -174,10 +174,10 @@ func refusal(err error) bool {
 	return apierrors.IsForbidden(err) || apierrors.IsInvalid(err)
 }
 
-// retry calls f until it succeeds, is refused, or 30 s passed (the API server may be
+// retry calls f until it succeeds, is refused, or 2 minutes passed (the API server may be
 // restarting); conflicts are retried at once.
 func (e *Escaper) retry(f func(ctx context.Context) error) error {
-	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(e.ctx, 2*time.Minute)
 	defer cancel()
 	for {
 		err := f(ctx)

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -22,35 +24,77 @@ type Operators struct {
 	Binary, Kubeconfig, WorkDir string
 	// MetricsToken authenticates the harness to a replica's metrics endpoint (leader status).
 	MetricsToken string
+	mu           sync.Mutex
 	started      int
+	procs        []*load.OperatorProcess
 }
 
 // Start runs one operator process logging to WorkDir/operator-<name>-<n>.log. Without
 // leaderElect it runs with --leader-elect=false (one process at a time, which the harness
 // guarantees by killing the previous one first); metricsAddr "0" turns metrics off.
 func (o *Operators) Start(name string, leaderElect bool, metricsAddr string) (*load.OperatorProcess, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	o.started++
 	args := load.OperatorArgs(o.Kubeconfig, metricsAddr, 0, "")
 	if !leaderElect {
 		args = append(args, "--leader-elect=false")
 	}
 	log := filepath.Join(o.WorkDir, fmt.Sprintf("operator-%s-%03d.log", name, o.started))
-	return load.StartOperator(o.Binary, args, metricsAddr, o.MetricsToken, log)
+	p, err := load.StartOperator(o.Binary, args, metricsAddr, o.MetricsToken, log)
+	if err == nil {
+		o.procs = append(o.procs, p)
+	}
+	return p, err
 }
 
-// APIServer is the test bed's kube-apiserver, started by kwokctl's binary runtime, which keeps
-// its PID in <cluster dir>/pids/kube-apiserver.pid and its output in logs/kube-apiserver.log.
-type APIServer struct {
-	PIDFile, LogFile string
-	// Binary is the expected executable: a PID file naming another process is refused.
-	Binary string
+// KillAll SIGKILLs every operator process still running: whatever ended the run, none outlives
+// the harness.
+func (o *Operators) KillAll() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, p := range o.procs {
+		select {
+		case <-p.Exited():
+		default:
+			p.Kill()
+		}
+	}
+	o.procs = nil
 }
 
-// NewAPIServer locates the kube-apiserver of the kwokctl cluster in clusterDir
-// ($TESTBED_DIR/kwok/clusters/<name>), run from binary.
-func NewAPIServer(clusterDir, binary string) *APIServer {
-	return &APIServer{PIDFile: filepath.Join(clusterDir, "pids", "kube-apiserver.pid"),
-		LogFile: filepath.Join(clusterDir, "logs", "kube-apiserver.log"), Binary: binary}
+// ControlPlane is the test bed's control plane as kwokctl's binary runtime runs it: each
+// component's PID in <cluster dir>/pids/<binary>.pid, its output in logs/<binary>.log. Command
+// lines, directories and environments are captured while the components run, so that the
+// harness can start them again as they were: the kube-apiserver when the run restarts it, and
+// (as a kubelet restarts static Pods) kube-scheduler, kube-controller-manager and kwok when they
+// exit on their own, which they do when they cannot renew their leader Lease while the API
+// server is down.
+type ControlPlane struct {
+	dir    string
+	binDir string
+	mu     sync.Mutex
+	procs  map[string]process
+	// Revived counts restarts of components that exited on their own.
+	revived map[string]int
+}
+
+// supervised are the components Supervise starts again (etcd is never touched; the
+// kube-apiserver only by RestartAPIServer).
+var supervised = []string{"kube-controller-manager", "kube-scheduler", "kwok"}
+
+// NewControlPlane captures the running components of the kwokctl cluster in clusterDir
+// ($TESTBED_DIR/kwok/clusters/<name>) whose binaries are in binDir.
+func NewControlPlane(clusterDir, binDir string) (*ControlPlane, error) {
+	cp := &ControlPlane{dir: clusterDir, binDir: binDir, procs: map[string]process{}, revived: map[string]int{}}
+	for _, name := range append([]string{"kube-apiserver"}, supervised...) {
+		p, err := cp.current(name)
+		if err != nil {
+			return nil, err
+		}
+		cp.procs[name] = p
+	}
+	return cp, nil
 }
 
 // process is a running process's command line, working directory and environment.
@@ -61,18 +105,39 @@ type process struct {
 	env  []string
 }
 
-func (a *APIServer) current() (process, error) {
-	raw, err := os.ReadFile(a.PIDFile)
-	if err != nil {
-		return process{}, fmt.Errorf("reading the kube-apiserver PID: %w", err)
+// pidFile is where kwokctl keeps the PID of the component run from binary name ("kwok" runs
+// as kwok-controller).
+func (cp *ControlPlane) pidFile(name string) string {
+	if name == "kwok" {
+		name = "kwok-controller"
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	return filepath.Join(cp.dir, "pids", name+".pid")
+}
+
+func (cp *ControlPlane) logFile(name string) string {
+	if name == "kwok" {
+		name = "kwok-controller"
+	}
+	return filepath.Join(cp.dir, "logs", name+".log")
+}
+
+func (cp *ControlPlane) pid(name string) (int, error) {
+	raw, err := os.ReadFile(cp.pidFile(name))
 	if err != nil {
-		return process{}, fmt.Errorf("%s: %w", a.PIDFile, err)
+		return 0, fmt.Errorf("reading the %s PID: %w", name, err)
+	}
+	return strconv.Atoi(strings.TrimSpace(string(raw)))
+}
+
+func (cp *ControlPlane) current(name string) (process, error) {
+	pid, err := cp.pid(name)
+	if err != nil {
+		return process{}, err
 	}
 	proc := fmt.Sprintf("/proc/%d", pid)
-	if exe, err := os.Readlink(proc + "/exe"); err != nil || exe != a.Binary {
-		return process{}, fmt.Errorf("PID %d in %s is not %s (%q, %v)", pid, a.PIDFile, a.Binary, exe, err)
+	want := filepath.Join(cp.binDir, name)
+	if exe, err := os.Readlink(proc + "/exe"); err != nil || exe != want {
+		return process{}, fmt.Errorf("PID %d in %s is not %s (%q, %v)", pid, cp.pidFile(name), want, exe, err)
 	}
 	cmdline, err := os.ReadFile(proc + "/cmdline")
 	if err != nil {
@@ -107,42 +172,56 @@ func alive(pid int) bool {
 	return len(f) > 0 && f[0] != "Z"
 }
 
-// Restart stops the kube-apiserver (SIGTERM, SIGKILL after 30 s) and starts it again with the
-// same command line, directory and environment, appending to its log and recording its new PID
-// where kwokctl (and so the test bed's teardown) looks for it. It returns once the new process
-// answers /readyz, with how long the API was down.
-func (a *APIServer) Restart(ctx context.Context, kube kubernetes.Interface) (time.Duration, error) {
-	p, err := a.current()
+// start runs the captured command of name again, appending to its log, in its own session (as
+// kwokctl forks it: it outlives the harness until the teardown, which finds it by the PID file
+// written here).
+func (cp *ControlPlane) start(name string) error {
+	p := cp.procs[name]
+	logf, err := os.OpenFile(cp.logFile(name), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
-		return 0, err
-	}
-	start := time.Now()
-	_ = syscall.Kill(p.pid, syscall.SIGTERM)
-	deadline := time.Now().Add(30 * time.Second)
-	for alive(p.pid) && time.Now().Before(deadline) {
-		sleep(ctx, 100*time.Millisecond)
-	}
-	if alive(p.pid) {
-		_ = syscall.Kill(p.pid, syscall.SIGKILL)
-		for alive(p.pid) {
-			sleep(ctx, 100*time.Millisecond)
-		}
-	}
-	logf, err := os.OpenFile(a.LogFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return 0, fmt.Errorf("opening the kube-apiserver log: %w", err)
+		return fmt.Errorf("opening the %s log: %w", name, err)
 	}
 	defer logf.Close()
 	cmd := exec.Command(p.argv[0], p.argv[1:]...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = p.dir, p.env, logf, logf
-	// Its own session, as kwokctl forks it: it outlives the harness until the teardown.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("starting kube-apiserver again: %w", err)
+		return fmt.Errorf("starting %s again: %w", name, err)
 	}
 	go func() { _ = cmd.Wait() }()
-	if err := os.WriteFile(a.PIDFile, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
-		return 0, fmt.Errorf("recording the new kube-apiserver PID: %w", err)
+	p.pid = cmd.Process.Pid
+	cp.procs[name] = p
+	if err := os.WriteFile(cp.pidFile(name), []byte(strconv.Itoa(p.pid)), 0o644); err != nil {
+		return fmt.Errorf("recording the new %s PID: %w", name, err)
+	}
+	return nil
+}
+
+// RestartAPIServer stops the kube-apiserver (SIGTERM; SIGKILL after 5 s, shorter than its
+// graceful drain of watches, so the outage stays a few seconds) and starts it again with the
+// same command line, directory and environment. It returns once /readyz answers, with how long
+// the API was down.
+func (cp *ControlPlane) RestartAPIServer(ctx context.Context, kube kubernetes.Interface) (time.Duration, error) {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	pid := cp.procs["kube-apiserver"].pid
+	if !alive(pid) {
+		return 0, fmt.Errorf("the kube-apiserver (PID %d) is not running", pid)
+	}
+	start := time.Now()
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	deadline := time.Now().Add(5 * time.Second)
+	for alive(pid) && time.Now().Before(deadline) {
+		sleep(ctx, 100*time.Millisecond)
+	}
+	if alive(pid) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		for alive(pid) {
+			sleep(ctx, 50*time.Millisecond)
+		}
+	}
+	if err := cp.start("kube-apiserver"); err != nil {
+		return 0, err
 	}
 	for {
 		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -156,4 +235,32 @@ func (a *APIServer) Restart(ctx context.Context, kube kubernetes.Interface) (tim
 		}
 		sleep(ctx, 200*time.Millisecond)
 	}
+}
+
+// Supervise starts kube-scheduler, kube-controller-manager and kwok again whenever they exited,
+// checking every second until ctx ends.
+func (cp *ControlPlane) Supervise(ctx context.Context, log func(string, ...any)) {
+	for ctx.Err() == nil {
+		cp.mu.Lock()
+		for _, name := range supervised {
+			if alive(cp.procs[name].pid) {
+				continue
+			}
+			if err := cp.start(name); err != nil {
+				log("%v", err)
+				continue
+			}
+			cp.revived[name]++
+			log("%s had exited (lost its leader Lease while the API server was down?); started again", name)
+		}
+		cp.mu.Unlock()
+		sleep(ctx, time.Second)
+	}
+}
+
+// Revived returns how often each supervised component was started again.
+func (cp *ControlPlane) Revived() map[string]int {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	return maps.Clone(cp.revived)
 }

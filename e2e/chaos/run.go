@@ -48,9 +48,10 @@ type Config struct {
 	// Workers: concurrent Task creates in phase 2's burst.
 	Workers int `json:"workers"`
 
-	// Operators runs the binary; APIServer restarts the test bed's API server.
-	Operators *Operators `json:"-"`
-	APIServer *APIServer `json:"-"`
+	// Operators runs the binary; ControlPlane restarts the test bed's API server and revives
+	// the components that exit while it is down.
+	Operators    *Operators    `json:"-"`
+	ControlPlane *ControlPlane `json:"-"`
 	// MetricsAddrs of the two replicas of phase 2 (loopback).
 	MetricsAddrs [2]string                        `json:"-"`
 	Log          func(format string, args ...any) `json:"-"`
@@ -101,9 +102,12 @@ type Results struct {
 	RemovedPolicies []string      `json:"removedPolicies,omitempty"`
 	Phases          []PhaseResult `json:"phases"`
 	// PodsFinished by the harness (as the kubelet) and PodsNotFinished (gone first).
-	PodsFinished    int64  `json:"podsFinished"`
-	PodsNotFinished int64  `json:"podsNotFinished"`
-	Report          Report `json:"report"`
+	PodsFinished    int64 `json:"podsFinished"`
+	PodsNotFinished int64 `json:"podsNotFinished"`
+	// ComponentRestarts: control-plane components that exited on their own (leader Lease lost
+	// while the API server was down) and were started again, as a kubelet would.
+	ComponentRestarts map[string]int `json:"componentRestarts,omitempty"`
+	Report            Report         `json:"report"`
 }
 
 // planned is one Task to create.
@@ -255,6 +259,11 @@ func Run(ctx context.Context, c *load.Clients, cfg Config) (Results, Timeline, e
 	if err := Observe(octx, c.Kube, c.Dynamic, r.rec); err != nil {
 		return res, Timeline{}, err
 	}
+	supervised := make(chan struct{})
+	go func() {
+		defer close(supervised)
+		cfg.ControlPlane.Supervise(octx, cfg.Log)
+	}()
 
 	p1, err := r.phase1(ctx)
 	res.Phases = append(res.Phases, p1)
@@ -264,6 +273,8 @@ func Run(ctx context.Context, c *load.Clients, cfg Config) (Results, Timeline, e
 		res.Phases = append(res.Phases, p2)
 	}
 	stopObserving()
+	<-supervised
+	res.ComponentRestarts = cfg.ControlPlane.Revived()
 	r.esc.Wait()
 	r.fin.Wait()
 	res.PodsFinished, res.PodsNotFinished = r.fin.Counts()
@@ -425,7 +436,7 @@ func (r *Runner) phase1(ctx context.Context) (PhaseResult, error) {
 		if len(restartsAt) > 0 && done >= restartsAt[0] {
 			restartsAt = restartsAt[1:]
 			cfg.Log("phase 1: restarting the kube-apiserver (%d/%d Tasks ended)", done, cfg.Tasks)
-			down, err := cfg.APIServer.Restart(ctx, r.C.Kube)
+			down, err := cfg.ControlPlane.RestartAPIServer(ctx, r.C.Kube)
 			if err != nil {
 				close(stopKills)
 				<-killsDone

@@ -33,4 +33,4 @@ kubectl wait --for condition=Established crd/agents.kubeopencode.io crd/tasks.ku
 step "chaos harness"
 cd e2e
 GOWORK=off go run ./cmd/chaos -kubeconfig "$TESTBED_KUBECONFIG" \
-  -cluster-dir "$TESTBED_DIR/kwok/clusters/$TESTBED_CLUSTER" -apiserver-binary "$TESTBED_BIN/kube-apiserver" "$@"
+  -cluster-dir "$TESTBED_DIR/kwok/clusters/$TESTBED_CLUSTER" -bin-dir "$TESTBED_BIN" "$@"

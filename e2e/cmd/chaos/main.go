@@ -31,12 +31,12 @@ import (
 
 func main() {
 	cfg := chaos.DefaultConfig()
-	var kubeconfig, operatorBinary, out, clusterDir, apiserverBinary string
+	var kubeconfig, operatorBinary, out, clusterDir, binDir string
 	flag.StringVar(&kubeconfig, "kubeconfig", "", "admin kubeconfig of the test bed; empty: $TESTBED_DIR/kubeconfig")
 	flag.StringVar(&operatorBinary, "operator-binary", "", "built `kubeopencode` binary; empty: build operator/cmd/kubeopencode (GOWORK=off)")
 	flag.StringVar(&out, "out", "", "results directory (git-ignored); empty: <repo>/results")
 	flag.StringVar(&clusterDir, "cluster-dir", "", "kwokctl cluster directory (pids/, logs/); empty: $TESTBED_DIR/kwok/clusters/$TESTBED_CLUSTER")
-	flag.StringVar(&apiserverBinary, "apiserver-binary", "", "the test bed's kube-apiserver; empty: $TESTBED_BIN/kube-apiserver")
+	flag.StringVar(&binDir, "bin-dir", "", "the test bed's binaries (kube-apiserver, ...); empty: $TESTBED_BIN or the cache")
 	flag.IntVar(&cfg.Tasks, "n", cfg.Tasks, "Tasks of phase 1 (operator SIGKILLed every 3–5 s, API server restarts)")
 	flag.Float64Var(&cfg.Rate, "rate", cfg.Rate, "Task creates per second in phase 1")
 	flag.IntVar(&cfg.Phase2Tasks, "n2", cfg.Phase2Tasks, "Tasks of phase 2 (two replicas, leader killed mid-burst); 0 skips phase 2")
@@ -54,7 +54,7 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ok, err := run(ctx, cfg, kubeconfig, operatorBinary, out, clusterDir, apiserverBinary)
+	ok, err := run(ctx, cfg, kubeconfig, operatorBinary, out, clusterDir, binDir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
 		os.Exit(2)
@@ -64,7 +64,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, cfg chaos.Config, kubeconfig, operatorBinary, out, clusterDir, apiserverBinary string) (bool, error) {
+func run(ctx context.Context, cfg chaos.Config, kubeconfig, operatorBinary, out, clusterDir, binDir string) (bool, error) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return false, err
@@ -84,12 +84,10 @@ func run(ctx context.Context, cfg chaos.Config, kubeconfig, operatorBinary, out,
 	if clusterDir == "" {
 		clusterDir = filepath.Join(filepath.Dir(kubeconfig), "kwok", "clusters", envOr("TESTBED_CLUSTER", testbed.ClusterName))
 	}
-	if apiserverBinary == "" {
-		bin, err := testbed.BinDir()
-		if err != nil {
+	if binDir == "" {
+		if binDir, err = testbed.BinDir(); err != nil {
 			return false, err
 		}
-		apiserverBinary = filepath.Join(bin, "kube-apiserver")
 	}
 	work := filepath.Join(out, "chaos-"+time.Now().UTC().Format("20060102-150405"))
 	if err := os.MkdirAll(work, 0o755); err != nil {
@@ -125,7 +123,10 @@ func run(ctx context.Context, cfg chaos.Config, kubeconfig, operatorBinary, out,
 		return false, err
 	}
 	cfg.Operators = &chaos.Operators{Binary: operatorBinary, Kubeconfig: opKubeconfig, WorkDir: work, MetricsToken: token}
-	cfg.APIServer = chaos.NewAPIServer(clusterDir, apiserverBinary)
+	defer cfg.Operators.KillAll()
+	if cfg.ControlPlane, err = chaos.NewControlPlane(clusterDir, binDir); err != nil {
+		return false, err
+	}
 	cfg.Log = logf
 	machine := describeMachine(c)
 	source := describeSource(root)
