@@ -174,15 +174,36 @@ func refusal(err error) bool {
 	return apierrors.IsForbidden(err) || apierrors.IsInvalid(err)
 }
 
-// retry calls f until it succeeds, is refused, or 2 minutes passed (the API server may be
-// restarting); conflicts are retried at once.
+// retry calls f until it succeeds, is refused for good, or 2 minutes passed (the API server
+// may be restarting); conflicts are retried at once.
 func (e *Escaper) retry(f func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(e.ctx, 2*time.Minute)
 	defer cancel()
+	return retryRefusals(ctx, refusalGrace, f)
+}
+
+// refusalGrace is how long a refusal is retried before it counts: a kube-apiserver that just
+// started answers Forbidden until its RBAC caches are synced.
+const refusalGrace = 15 * time.Second
+
+// retryRefusals calls f until it succeeds, the object is not found, ctx ends, or it was refused
+// (Forbidden, Invalid) for grace; other errors and conflicts are retried.
+func retryRefusals(ctx context.Context, grace time.Duration, f func(ctx context.Context) error) error {
+	var refusedSince time.Time
 	for {
 		err := f(ctx)
-		if err == nil || refusal(err) || apierrors.IsNotFound(err) || ctx.Err() != nil {
+		if err == nil || apierrors.IsNotFound(err) || ctx.Err() != nil {
 			return err
+		}
+		if refusal(err) {
+			if refusedSince.IsZero() {
+				refusedSince = time.Now()
+			}
+			if time.Since(refusedSince) >= grace {
+				return err
+			}
+		} else {
+			refusedSince = time.Time{}
 		}
 		if !apierrors.IsConflict(err) {
 			sleep(ctx, 500*time.Millisecond)

@@ -290,17 +290,16 @@ func (r *Runner) create(ctx context.Context, tasks []planned, rate float64) int 
 	one := func(p planned) {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
-		for {
-			_, err := r.Author.Dynamic.Resource(load.TaskResource).Namespace(p.ns).Create(cctx, TaskObject(p.ns, p.name, p.agent, r.runID), metav1.CreateOptions{})
-			if err == nil || apierrors.IsAlreadyExists(err) {
-				return
+		err := retryRefusals(cctx, refusalGrace, func(ctx context.Context) error {
+			_, err := r.Author.Dynamic.Resource(load.TaskResource).Namespace(p.ns).Create(ctx, TaskObject(p.ns, p.name, p.agent, r.runID), metav1.CreateOptions{})
+			if apierrors.IsAlreadyExists(err) {
+				return nil // an earlier attempt's answer was lost
 			}
-			if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || cctx.Err() != nil {
-				r.Cfg.Log("creating Task %s/%s: %v", p.ns, p.name, err)
-				failed.Add(1)
-				return
-			}
-			sleep(cctx, 500*time.Millisecond)
+			return err
+		})
+		if err != nil {
+			r.Cfg.Log("creating Task %s/%s: %v", p.ns, p.name, err)
+			failed.Add(1)
 		}
 	}
 	var wg sync.WaitGroup
