@@ -28,6 +28,9 @@ type Exceedance struct {
 	Limit int       `json:"limit"`
 	// Pod is the Pod whose creation went over.
 	Pod string `json:"pod"`
+	// Orphans: how many of the Agent's counted Pods then had no live non-final Task (an escape
+	// or a lost cleanup freed their slots); 0 means the operator over-admitted on its own.
+	Orphans int `json:"orphans"`
 }
 
 // TaskPods is a Task UID that had more than one Pod.
@@ -131,7 +134,7 @@ func (r *replay) apply(ev Event) {
 			ar.MaxObserved, ar.MaxAt = n, ev.At
 		}
 		if l := r.limits[o.Agent]; l > 0 && n > l {
-			r.exceed = append(r.exceed, Exceedance{Agent: o.Agent, At: ev.At, Count: n, Limit: l, Pod: o.Ref()})
+			r.exceed = append(r.exceed, Exceedance{Agent: o.Agent, At: ev.At, Count: n, Limit: l, Pod: o.Ref(), Orphans: r.orphansOn(o.Agent)})
 		}
 		for _, other := range r.podsOfTask[o.TaskUID] {
 			if other != o.UID && r.counted[other] {
@@ -139,6 +142,18 @@ func (r *replay) apply(ev Event) {
 			}
 		}
 	}
+}
+
+// orphansOn counts the counted Pods of agent whose Task is gone, being deleted or final.
+func (r *replay) orphansOn(agent AgentKey) int {
+	n := 0
+	for uid := range r.counted {
+		p := r.pods[uid]
+		if t, live := r.tasks[p.TaskUID]; p.Agent == agent && (!live || t.Deleting || t.taskFinal()) {
+			n++
+		}
+	}
+	return n
 }
 
 // endState is what the settled-state invariants say about the current state.

@@ -147,7 +147,7 @@ func TestCheck(t *testing.T) {
 		}, lifecycle(3, "t2", "p2")),
 		limits: limit1,
 		want: Report{Pods: 2, Tasks: 2, Agents: []AgentReport{{Agent: a1, Limit: 1, MaxObserved: 2, MaxAt: at(3.2), Pods: 2}},
-			Exceedances:   []Exceedance{{Agent: a1, At: at(3.2), Count: 2, Limit: 1, Pod: "agents/pod-p2"}},
+			Exceedances:   []Exceedance{{Agent: a1, At: at(3.2), Count: 2, Limit: 1, Pod: "agents/pod-p2", Orphans: 1}},
 			OrphanRunning: []Object{pod("p1", "t1", "Running")},
 			OrphanAny:     []Object{pod("p1", "t1", "Running")},
 			Violations: []string{"2 Pods counted at once on Agent agents/a1, over its maxConcurrentTasks 1",

@@ -204,17 +204,20 @@ func Observe(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Interfa
 // is too old, until ctx ends.
 func (s source) run(ctx context.Context, rec *Recorder, w watch.Interface, rv string) {
 	backoff := 100 * time.Millisecond
+	// broke is when the last watch ended: what changed since is unseen until a watch resumes
+	// (nothing lost) or a relist (a gap from broke).
+	var broke time.Time
 	for {
 		gone := false
 		if w != nil {
 			rv, gone = s.drain(ctx, rec, w, rv)
 			w.Stop()
 			w = nil
+			broke = time.Now()
 		}
 		if ctx.Err() != nil {
 			return
 		}
-		broke := time.Now()
 		if !gone {
 			var err error
 			if w, err = s.watch(ctx, rv); err == nil {

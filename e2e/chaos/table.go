@@ -76,7 +76,13 @@ func Markdown(r Results) string {
 	}
 	w("\n| Invariant | Violations |\n|---|---:|\n")
 	w("| Tasks with more than one Pod | %d |\n", len(rep.MultiPodTasks))
-	w("| Agents over maxConcurrentTasks at some moment (Pod creations that went over) | %d (%d) |\n", over, len(rep.Exceedances))
+	unexplained := 0
+	for _, e := range rep.Exceedances {
+		if e.Orphans == 0 {
+			unexplained++
+		}
+	}
+	w("| Agents over maxConcurrentTasks at some moment (Pod creations that went over; of those, with no orphan Pod holding a slot) | %d (%d; %d) |\n", over, len(rep.Exceedances), unexplained)
 	w("| Non-terminated Pods without a live non-final Task, at the end | %d |\n", len(rep.OrphanRunning))
 	w("| Pods without a live Task, at the end | %d |\n", len(rep.OrphanAny))
 	w("| Tasks not final, at the end | %d |\n", len(rep.NonFinalTasks))
