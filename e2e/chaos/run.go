@@ -206,13 +206,12 @@ type Runner struct {
 	Author *load.Clients
 	Cfg    Config
 
-	rec      *Recorder
-	fin      *Finisher
-	esc      *Escaper
-	prog     *progress
-	rng      *rand.Rand
-	runID    string
-	lastSeen time.Time
+	rec   *Recorder
+	fin   *Finisher
+	esc   *Escaper
+	prog  *progress
+	rng   *rand.Rand
+	runID string
 }
 
 func newRunID() string {
