@@ -28,8 +28,10 @@ type Exceedance struct {
 	Limit int       `json:"limit"`
 	// Pod is the Pod whose creation went over.
 	Pod string `json:"pod"`
-	// Orphans: how many of the Agent's counted Pods then had no live non-final Task (an escape
-	// or a lost cleanup freed their slots); 0 means the operator over-admitted on its own.
+	// Orphans: how many of the Agent's counted Pods then were orphans, Pods that at some point
+	// of the timeline were still counted while their Task was gone, being deleted or final (an
+	// escape or a lost cleanup freed their slots). Judged over the whole timeline because the
+	// Task watch may lag the Pod watch. 0 means the operator over-admitted on its own.
 	Orphans int `json:"orphans"`
 }
 
@@ -83,12 +85,16 @@ type replay struct {
 	overlap           map[string]bool
 	limits            map[AgentKey]int
 	exceed            []Exceedance
+	// outliving: Pods seen counted while their Task was gone, being deleted or final; known
+	// (from an earlier pass over the same timeline) says which Pods will be.
+	outliving, known map[string]bool
 }
 
 func newReplay(limits map[AgentKey]int) *replay {
 	r := &replay{pods: map[string]Object{}, tasks: map[string]Object{}, podsOfTask: map[string][]string{},
 		podNames: map[string]string{}, counted: map[string]bool{}, released: map[string]bool{},
-		running: map[AgentKey]int{}, agents: map[AgentKey]*AgentReport{}, overlap: map[string]bool{}, limits: limits}
+		running: map[AgentKey]int{}, agents: map[AgentKey]*AgentReport{}, overlap: map[string]bool{}, limits: limits,
+		outliving: map[string]bool{}, known: map[string]bool{}}
 	for a, l := range limits {
 		r.agents[a] = &AgentReport{Agent: a, Limit: l}
 	}
@@ -104,8 +110,20 @@ func (r *replay) apply(ev Event) {
 		} else {
 			r.tasks[o.UID] = o
 		}
+		if gone || o.Deleting || o.taskFinal() {
+			for _, p := range r.podsOfTask[o.UID] {
+				if r.counted[p] {
+					r.outliving[p] = true
+				}
+			}
+		}
 		return
 	}
+	defer func() {
+		if t, live := r.tasks[o.TaskUID]; r.counted[o.UID] && (!live || t.Deleting || t.taskFinal()) {
+			r.outliving[o.UID] = true
+		}
+	}()
 	ar := r.agents[o.Agent]
 	if ar == nil {
 		ar = &AgentReport{Agent: o.Agent}
@@ -144,12 +162,12 @@ func (r *replay) apply(ev Event) {
 	}
 }
 
-// orphansOn counts the counted Pods of agent whose Task is gone, being deleted or final.
+// orphansOn counts the counted Pods of agent that are orphans (see Exceedance.Orphans).
 func (r *replay) orphansOn(agent AgentKey) int {
 	n := 0
 	for uid := range r.counted {
 		p := r.pods[uid]
-		if t, live := r.tasks[p.TaskUID]; p.Agent == agent && (!live || t.Deleting || t.taskFinal()) {
+		if p.Agent == agent && (r.known[uid] || r.outliving[uid]) {
 			n++
 		}
 	}
@@ -210,7 +228,12 @@ func (r *replay) end() endState {
 // maxConcurrentTasks. The end-state invariants are judged on the timeline's last state, so the
 // caller records until the run settled (or a bound passed).
 func Check(tl Timeline, limits map[AgentKey]int) Report {
+	first := newReplay(limits)
+	for _, ev := range tl.Events {
+		first.apply(ev)
+	}
 	r := newReplay(limits)
+	r.known = first.outliving
 	for _, ev := range tl.Events {
 		r.apply(ev)
 	}

@@ -153,6 +153,18 @@ func TestCheck(t *testing.T) {
 			Violations: []string{"2 Pods counted at once on Agent agents/a1, over its maxConcurrentTasks 1",
 				"1 non-terminated Pods without a live non-final Task at the end", "1 Pods without a live Task at the end"}},
 	}, {
+		name: "the Task watch lags: the slot-freeing delete is seen after the Pod it let in, still an orphan",
+		events: concat(lifecycle(0, "t1", "p1")[:5], lifecycle(3, "t2", "p2")[:3], []Event{
+			ev(3.3, Deleted, task("t1", "Running")),
+		}, lifecycle(3, "t2", "p2")[3:]),
+		limits: limit1,
+		want: Report{Pods: 2, Tasks: 2, Agents: []AgentReport{{Agent: a1, Limit: 1, MaxObserved: 2, MaxAt: at(3.2), Pods: 2}},
+			Exceedances:   []Exceedance{{Agent: a1, At: at(3.2), Count: 2, Limit: 1, Pod: "agents/pod-p2", Orphans: 1}},
+			OrphanRunning: []Object{pod("p1", "t1", "Running")},
+			OrphanAny:     []Object{pod("p1", "t1", "Running")},
+			Violations: []string{"2 Pods counted at once on Agent agents/a1, over its maxConcurrentTasks 1",
+				"1 non-terminated Pods without a live non-final Task at the end", "1 Pods without a live Task at the end"}},
+	}, {
 		name: "forged Completed while the Pod runs: caught",
 		events: concat(lifecycle(0, "t1", "p1")[:5], []Event{
 			ev(2, Modified, task("t1", TaskCompleted)),
