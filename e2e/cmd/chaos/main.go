@@ -51,7 +51,19 @@ func main() {
 	flag.DurationVar(&cfg.FaultCap, "fault-cap", cfg.FaultCap, "longest fault window of a phase")
 	flag.DurationVar(&cfg.SettleTimeout, "settle-timeout", cfg.SettleTimeout, "longest wait for convergence after a phase's last fault")
 	flag.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of every random choice (Agents, victims, kill intervals, run times)")
+	recheck := flag.String("recheck", "", "a results/chaos-<time> directory: judge its timeline.json again with this checker and print the figures (no test bed)")
 	flag.Parse()
+	if *recheck != "" {
+		ok, err := recheckDir(*recheck)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "chaos:", err)
+			os.Exit(2)
+		}
+		if !ok {
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ok, err := run(ctx, cfg, kubeconfig, operatorBinary, out, clusterDir, binDir)
@@ -152,6 +164,24 @@ func run(ctx context.Context, cfg chaos.Config, kubeconfig, operatorBinary, out,
 	if runErr != nil {
 		return false, runErr
 	}
+	return res.Report.OK() && allConverged(res), nil
+}
+
+// recheckDir judges a recorded run's timeline again and prints its figures.
+func recheckDir(dir string) (bool, error) {
+	var res chaos.Results
+	var tl chaos.Timeline
+	for name, v := range map[string]any{"chaos.json": &res, "timeline.json": &tl} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return false, err
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			return false, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	res.Report = chaos.Check(tl, res.Config.Spec.Limits())
+	fmt.Println(chaos.Markdown(res))
 	return res.Report.OK() && allConverged(res), nil
 }
 
