@@ -241,3 +241,21 @@ func ExamplePatternError_Error() {
 	fmt.Println(err)
 	// Output: allowedNamespaces[3] "a_b": bad
 }
+
+func ExamplePolicies() {
+	for _, p := range policy.Policies(policy.PoliciesOptions{}) {
+		fmt.Println(p.Threat, p.Policy.Name, p.Binding.Spec.ValidationActions)
+	}
+	// Output:
+	// T2 kubeopencode-task-agent-use [Deny]
+	// T19 kubeopencode-task-references [Deny]
+	// T21 kubeopencode-agent-references [Deny]
+	// T18 kubeopencode-task-cleanup-finalizer [Deny]
+}
+
+func ExampleTaskReferencesPolicy() {
+	p := policy.TaskReferencesPolicy(policy.AdmissionPolicyOptions{})
+	// One bound check, then one validation per context index (the CRD allows 16).
+	fmt.Println(len(p.Spec.Validations), p.Spec.Validations[0].Expression)
+	// Output: 17 size(variables.contexts) <= 16
+}
