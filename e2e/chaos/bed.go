@@ -137,9 +137,7 @@ func Setup(ctx context.Context, c *load.Clients, s Spec, runID string) error {
 // AgentObject is the load harness's kwok Agent with maxConcurrentTasks set and every namespace
 // of the spec allowed.
 func AgentObject(a AgentSpec, s Spec) *unstructured.Unstructured {
-	u := load.AgentObject(load.AgentOptions{Namespace: a.Key.Namespace, Name: a.Key.Name, AllowedNamespaces: s.Namespaces})
-	_ = unstructured.SetNestedField(u.Object, int64(a.Limit), "spec", "maxConcurrentTasks")
-	return u
+	return load.AgentObject(load.AgentOptions{Namespace: a.Key.Namespace, Name: a.Key.Name, AllowedNamespaces: s.Namespaces, MaxConcurrentTasks: int64(a.Limit)})
 }
 
 // TaskObject is a workload Task in ns on Agent a.
