@@ -131,4 +131,3 @@ func TestEscapes(t *testing.T) {
 		})
 	}
 }
-
