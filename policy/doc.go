@@ -21,7 +21,7 @@
 //   - Policies lists them all with their bindings (PolicyObjects for RenderYAML): what
 //     operator/config/policy ships and what the operator requires before a Task starts (T22).
 //   - Egress (T17): AgentEgressNetworkPolicy generates a default-deny egress NetworkPolicy with an
-//     allow-list that never reaches the cloud metadata address.
+//     allow-list that never reaches the link-local ranges or the cloud metadata addresses.
 //
 // RenderYAML renders the generated objects deterministically.
 package policy

@@ -226,8 +226,8 @@ func ExampleAgentEgressNetworkPolicy() {
 	})
 	fmt.Println(err)
 	// Output:
-	// 0.0.0.0/0 [169.254.169.254/32]
-	// allow[0].cidr "169.254.169.254/32": is the cloud metadata address 169.254.169.254/32, which is never allowed
+	// 0.0.0.0/0 [169.254.0.0/16 100.100.100.200/32]
+	// allow[0].cidr "169.254.169.254/32": lies inside 169.254.0.0/16 (link-local or cloud metadata), which is never allowed
 }
 
 func ExamplePatternErrors_Error() {

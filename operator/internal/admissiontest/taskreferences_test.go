@@ -115,7 +115,7 @@ func TestT19EveryContextIsChecked(t *testing.T) {
 	for i := range policy.MaxTaskContexts {
 		names = append(names, fmt.Sprintf("key-%d", i))
 		item := gitCtx(names[i])
-		item.MountPath = v1alpha1.AbsolutePath(fmt.Sprintf("/workspace/repo-%d", i))
+		item.MountPath = v1alpha1.ContextPath(fmt.Sprintf("/workspace/repo-%d", i))
 		contexts = append(contexts, item)
 	}
 	grant(ctx, t, ns, "read-keys", user, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: names, Verbs: []string{"get"}})

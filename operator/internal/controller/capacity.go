@@ -95,7 +95,7 @@ func (l *ledger) build(ctx context.Context, c client.Reader) ([]*corev1.Pod, err
 		uid := types.UID(p.Labels[v1alpha1.TaskUIDLabel])
 		t := byUID[uid]
 		if t == nil {
-			if running(p) {
+			if running(p) && createdByOperator(p) {
 				orphans = append(orphans, p)
 			}
 			continue

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
+	"github.com/kubeopencode/kubeopencode/podspec"
 	"github.com/kubeopencode/kubeopencode/policy"
 	"github.com/kubeopencode/kubeopencode/rbac"
 )
@@ -396,4 +398,34 @@ func TestT18DeleteAndRecreateSameName(t *testing.T) {
 		t.Errorf("the new Task's Pod %s (task UID %s) is not its own", newPod.Name, newPod.Labels[v1alpha1.TaskUIDLabel])
 	}
 	atMostRunning(t, 2*time.Second, agentNS, "agent", 1)
+}
+
+// TestT18LeavesPodsItDidNotCreate: a Pod another controller built with the podspec library
+// carries KubeOpenCode's labels (managed-by, a task UID that is no Task of this cluster) but not
+// the operator's mark: the ownership controller never deletes it, neither while running nor at
+// start.
+func TestT18LeavesPodsItDidNotCreate(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(ctx, t)
+	pod, err := podspec.Build(podspec.Spec{
+		Identity:   podspec.Identity{TaskUID: string(uuid.NewUUID()), TaskName: "sandbox", AgentName: "agent"},
+		Namespace:  ns,
+		AgentImage: "example.com/agent:1", ExecutorImage: "example.com/executor:1",
+		Command: []string{"/tools/opencode", "run", "hello"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pod.Labels[v1alpha1.ManagedByLabel] != v1alpha1.ManagedByValue || pod.Labels[v1alpha1.CreatedByLabel] != "" {
+		t.Fatalf("a library-built Pod has labels %v", pod.Labels)
+	}
+	create(t, pod)
+	startOperator(t, []string{ns})
+	consistently(t, 3*time.Second, "the library-built Pod is left alone", func(ctx context.Context) (bool, error) {
+		cur := &corev1.Pod{}
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(pod), cur); err != nil {
+			return false, err
+		}
+		return cur.UID == pod.UID && cur.DeletionTimestamp == nil, nil
+	})
 }

@@ -61,7 +61,7 @@ func (r *TaskReconciler) setupOwnership(mgr ctrl.Manager, concurrency int) error
 
 func podObjects(_ context.Context, o client.Object) []reconcile.Request {
 	uid := o.GetLabels()[v1alpha1.TaskUIDLabel]
-	if uid == "" || o.GetLabels()[v1alpha1.ManagedByLabel] != v1alpha1.ManagedByValue {
+	if uid == "" || !createdByOperator(o) {
 		return nil
 	}
 	return []reconcile.Request{objectsRequest(o.GetNamespace(), types.UID(uid))}
@@ -326,11 +326,22 @@ func (r *TaskReconciler) deleteConfigMap(ctx context.Context, ns, name string, u
 	return nil
 }
 
-// derivedFromItsLabels reports whether the object's name is the one the operator derives from
-// the Task its labels name (podspec.DNSLabel of the Task name and UID): the operator deletes an
-// object whose Task is gone only if it could have made it. A Task name longer than a label value
-// is hashed in its label and cannot be checked; such a name label is at least 50 characters.
+// createdByOperator reports whether the object carries the operator's mark (CreatedByLabel)
+// besides the managed-by label podspec gives every Pod it builds.
+func createdByOperator(obj metav1.Object) bool {
+	l := obj.GetLabels()
+	return l[v1alpha1.ManagedByLabel] == v1alpha1.ManagedByValue && l[v1alpha1.CreatedByLabel] == v1alpha1.CreatedByOperator
+}
+
+// derivedFromItsLabels reports whether the object is one the operator made for the Task its
+// labels name: it carries the operator's mark, and its name is the one the operator derives from
+// that Task (podspec.DNSLabel of the Task name and UID). The operator deletes an object whose
+// Task is gone only then. A Task name longer than a label value is hashed in its label and cannot
+// be checked; such a name label is at least 50 characters.
 func derivedFromItsLabels(obj metav1.Object) bool {
+	if !createdByOperator(obj) {
+		return false
+	}
 	l := obj.GetLabels()
 	name, uid := l[v1alpha1.TaskNameLabel], l[v1alpha1.TaskUIDLabel]
 	if name == "" || uid == "" {
