@@ -108,7 +108,8 @@ func run(ctx context.Context, cfg chaos.Config, kubeconfig, operatorBinary, out,
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "[chaos %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
-	if operatorBinary == "" {
+	given := operatorBinary != ""
+	if !given {
 		operatorBinary = filepath.Join(work, "kubeopencode")
 		logf("building the operator into %s", operatorBinary)
 		cmd := exec.CommandContext(ctx, "go", "build", "-C", filepath.Join(root, "operator"), "-o", operatorBinary, "./cmd/kubeopencode")
@@ -142,6 +143,9 @@ func run(ctx context.Context, cfg chaos.Config, kubeconfig, operatorBinary, out,
 	cfg.Log = logf
 	machine := describeMachine(c)
 	source := describeSource(root)
+	if given {
+		source = "the binary " + operatorBinary + " (harness at " + source + ")"
+	}
 	logf("machine: %s; operator source: %s; logs in %s", machine, source, work)
 	res, tl, runErr := chaos.Run(ctx, c, cfg)
 	res.Machine, res.Source = machine, source
