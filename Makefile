@@ -57,6 +57,10 @@ test-e2e: ## End-to-end tests on the local cluster (kwok + real kubelet node; ne
 bench: ## Load test on a kwok-only test bed (.testbed-bench) + library benchmarks; results/ (not part of test). BENCH_ARGS=...
 	@e2e/cmd/loadtest/bench.sh $(BENCH_ARGS)
 
+.PHONY: chaos
+chaos: ## Fault run on a kwok-only test bed (.testbed-chaos): operator kills, API server restarts, escapes; results/chaos.json (not part of test). CHAOS_ARGS=...
+	@e2e/cmd/chaos/chaos.sh $(CHAOS_ARGS)
+
 ##@ Test bed
 .PHONY: testbin
 testbin: ## Build every test-bed binary into the cache (cold: ~11 min on 2 cores; warm: seconds).

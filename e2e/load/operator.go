@@ -206,6 +206,27 @@ func (p *OperatorProcess) Stop() {
 	}
 }
 
+// Kill sends SIGKILL (a crash: nothing is cleaned up, the leader-election Lease is not
+// released) and waits until the process is gone.
+func (p *OperatorProcess) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// Exited is closed once the process has exited, whatever ended it.
+func (p *OperatorProcess) Exited() <-chan struct{} { return p.exited }
+
+// IsLeader reports whether the operator says it is the leader now
+// (leader_election_master_status 1); false when it cannot be asked.
+func (p *OperatorProcess) IsLeader(ctx context.Context) bool {
+	text, err := p.Metrics(ctx)
+	if err != nil {
+		return false
+	}
+	s, _ := ParseSamples(text, "leader_election_master_status")
+	return len(s) > 0 && s[0].Value == 1
+}
+
 // Metrics fetches the operator's Prometheus exposition, over HTTPS with the bearer token (or
 // plain HTTP when the endpoint speaks only that).
 func (p *OperatorProcess) Metrics(ctx context.Context) (string, error) {
