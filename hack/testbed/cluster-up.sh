@@ -32,11 +32,13 @@ componentsPatches:
   - {key: kubelet-client-key, value: $pki/admin.key}
 EOC
 if [ -n "${TESTBED_ETCD_QUOTA_BYTES:-}" ]; then
-  # A larger etcd backend for load scenarios that store gigabytes (make bench -max-size-n).
+  # A larger etcd backend for load scenarios that store gigabytes (make bench -max-size-n), and
+  # fewer Raft entries kept in memory between snapshots (each holds a whole object).
   cat >> "$TESTBED_DIR/cfg/kwokctl.yaml" <<EOC
 - name: etcd
   extraArgs:
   - {key: quota-backend-bytes, value: "$TESTBED_ETCD_QUOTA_BYTES", override: true}
+  - {key: snapshot-count, value: "${TESTBED_ETCD_SNAPSHOT_COUNT:-1000}", override: true}
 EOC
 fi
 audit=()
