@@ -273,3 +273,9 @@ func (s *Server) ClientTLS() *tls.Config {
 	pool.AppendCertsFromPEM(s.caPEM)
 	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 }
+
+// ServerTLS is a TLS config presenting the server's certificate, for another test server (such
+// as the model server) that clients should trust through the same CA.
+func (s *Server) ServerTLS() *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{s.tlsCert}, MinVersion: tls.VersionTLS12}
+}
