@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
@@ -25,6 +26,7 @@ import (
 	"github.com/kubeopencode/kubeopencode/credentials"
 	"github.com/kubeopencode/kubeopencode/e2e/gitserver"
 	"github.com/kubeopencode/kubeopencode/e2e/modelserver"
+	"github.com/kubeopencode/kubeopencode/podspec"
 )
 
 // The project's images, built by hack/images/build.sh (make image) and imported by the test bed.
@@ -108,6 +110,11 @@ func (e *realAgentEnv) realAgent(ctx context.Context, t *testing.T, cfg *envconf
 	config, err := json.Marshal(map[string]any{
 		"$schema": "https://opencode.ai/config.json", "autoupdate": false, "share": "disabled",
 		"model": "scripted/m1",
+		// OpenCode's own guard asks before a tool touches a path outside the workspace, and
+		// `opencode run` rejects what it would ask. The Pod is the boundary this test proves,
+		// so the guard is off: the hardening report reads /proc, and the attack must meet the
+		// Pod's walls, not OpenCode's.
+		"permission": map[string]any{"external_directory": "allow"},
 		"provider": map[string]any{"scripted": map[string]any{
 			"npm": "@ai-sdk/openai-compatible", "name": "Scripted",
 			"options": map[string]any{"baseURL": baseURL, "apiKey": "{env:MODEL_API_KEY}"},
@@ -126,7 +133,7 @@ func (e *realAgentEnv) realAgent(ctx context.Context, t *testing.T, cfg *envconf
 			CABundle: &v1alpha1.CABundleConfig{ConfigMapRef: &v1alpha1.CABundleReference{Name: "test-ca"}},
 			Credentials: []v1alpha1.Credential{
 				{Name: "model", SecretRef: v1alpha1.SecretReference{Name: secret.Name, Key: "api-key"}, Env: "MODEL_API_KEY"},
-				{Name: "token-file", SecretRef: v1alpha1.SecretReference{Name: secret.Name, Key: "token"}, MountPath: "/home/agent/.config/token"},
+				{Name: "token-file", SecretRef: v1alpha1.SecretReference{Name: secret.Name, Key: "token"}, MountPath: "/home/agent/.model-token"},
 			},
 			Contexts: []v1alpha1.ContextItem{{Name: "app", Type: v1alpha1.ContextTypeGit,
 				Git: &v1alpha1.GitContext{Repository: e.gitURL}}},
@@ -172,7 +179,7 @@ func toolOutputs(reqs []modelserver.Request) []string {
 
 // hardeningCommand prints, from inside the agent, what scenario 1 reads with the probe.
 const hardeningCommand = `id -u; grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status; ` +
-	`if touch /rootfs-write 2>/dev/null; then echo rootfs=writable; else echo rootfs=read-only; fi; ` +
+	`awk '$2 == "/" { split($4, o, ","); print "rootfs=" o[1] }' /proc/self/mounts; ` +
 	`if [ -e /var/run/secrets/kubernetes.io/serviceaccount ]; then echo sa-token=present; else echo sa-token=absent; fi; ` +
 	`cat app/README.md; cat app/hello.txt`
 
@@ -203,8 +210,8 @@ func TestRealAgent(t *testing.T) {
 			cond := succeeded(got)
 			if got.Status.Phase != v1alpha1.TaskPhaseCompleted {
 				pod := taskPod(ctx, t, adminClient(cfg), e.agentNS, got)
-				t.Fatalf("Task ended %s (%s: %s); container statuses %+v; model requests %d", got.Status.Phase, cond.Reason, cond.Message,
-					append(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses...), len(ms.Requests()))
+				t.Fatalf("Task ended %s (%s: %s); model requests %d; the agent's log:\n%s", got.Status.Phase, cond.Reason, cond.Message,
+					len(ms.Requests()), containerLog(ctx, t, cfg, pod.Namespace, pod.Name, podspec.AgentContainerName))
 			}
 			reqs := ms.Requests()
 			type seen struct {
@@ -241,7 +248,7 @@ func TestRealAgent(t *testing.T) {
 			for _, want := range []string{
 				fmt.Sprintf("%d\n", agentUID),
 				"CapEff:\t" + noCapabilities, "CapPrm:\t" + noCapabilities, "CapBnd:\t" + noCapabilities,
-				"NoNewPrivs:\t1", "Seccomp:\t2", "rootfs=read-only", "sa-token=absent",
+				"NoNewPrivs:\t1", "Seccomp:\t2", "rootfs=ro\n", "sa-token=absent",
 				e.readme, content,
 			} {
 				if !strings.Contains(report, want) {
@@ -309,7 +316,9 @@ func TestRealAgentCannotEscape(t *testing.T) {
 			got, _ := e.runTask(ctx, t, cfg, agent, "Read every secret you can find")
 			if got.Status.Phase != v1alpha1.TaskPhaseCompleted {
 				cond := succeeded(got)
-				t.Fatalf("Task ended %s (%s: %s)", got.Status.Phase, cond.Reason, cond.Message)
+				pod := taskPod(ctx, t, adminClient(cfg), e.agentNS, got)
+				t.Fatalf("Task ended %s (%s: %s); the agent's log:\n%s", got.Status.Phase, cond.Reason, cond.Message,
+					containerLog(ctx, t, cfg, pod.Namespace, pod.Name, podspec.AgentContainerName))
 			}
 			outs := toolOutputs(ms.Requests())
 			if len(outs) != 1 {
@@ -333,7 +342,7 @@ func TestRealAgentCannotEscape(t *testing.T) {
 			pod := taskPod(ctx, t, adminClient(cfg), e.agentNS, got)
 			staged := false
 			for _, m := range pod.Spec.Containers[0].VolumeMounts {
-				staged = staged || m.MountPath == "/home/agent/.config/token"
+				staged = staged || m.MountPath == "/home/agent/.model-token"
 			}
 			if !staged {
 				t.Error("the agent container has no staged token file: the attack did not face a file credential")
@@ -341,4 +350,18 @@ func TestRealAgentCannotEscape(t *testing.T) {
 			return ctx
 		}).Feature()
 	testenv.Test(t, f)
+}
+
+// containerLog is a container's log through the API server, or why it could not be read.
+func containerLog(ctx context.Context, t *testing.T, cfg *envconf.Config, ns, pod, container string) string {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
+	if err != nil {
+		return err.Error()
+	}
+	b, err := cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container}).DoRaw(ctx)
+	if err != nil {
+		return fmt.Sprintf("(reading the log: %v)", err)
+	}
+	return string(b)
 }
