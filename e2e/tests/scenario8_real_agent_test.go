@@ -179,7 +179,7 @@ func toolOutputs(reqs []modelserver.Request) []string {
 
 // hardeningCommand prints, from inside the agent, what scenario 1 reads with the probe.
 const hardeningCommand = `id -u; grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status; ` +
-	`awk '$2 == "/" { split($4, o, ","); print "rootfs=" o[1] }' /proc/self/mounts; ` +
+	`sed -n 's#^[^ ]* / [^ ]* \([^,]*\).*#rootfs=\1#p' /proc/self/mounts; ` +
 	`if [ -e /var/run/secrets/kubernetes.io/serviceaccount ]; then echo sa-token=present; else echo sa-token=absent; fi; ` +
 	`cat app/README.md; cat app/hello.txt`
 

@@ -74,6 +74,8 @@ done <"$lock"
 mkdir -p "$rootfs/etc/ssl/certs" "$work/certs/etc/ssl/certs"
 find "$rootfs/usr/share/ca-certificates" -name '*.crt' | LC_ALL=C sort | xargs cat >"$rootfs/etc/ssl/certs/ca-certificates.crt"
 cp "$rootfs/etc/ssl/certs/ca-certificates.crt" "$work/certs/etc/ssl/certs/"
+# The one alternatives link an agent's scripts expect that only a maintainer script creates.
+ln -sf mawk "$rootfs/usr/bin/awk"
 # Documentation and manuals are not needed by an agent.
 rm -rf "$rootfs/usr/share/doc" "$rootfs/usr/share/man" "$rootfs/usr/share/info" "$rootfs/usr/share/locale"
 mkdir -p "$rootfs/workspace"
