@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
@@ -268,15 +269,52 @@ func TestRealAgent(t *testing.T) {
 				t.Error("the Git server served no upload-pack: the clone did not come from it")
 			}
 			return ctx
+		}).
+		Assess("without caBundle the same Agent's clone fails TLS verification and the Task Fails", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			key := "sk-e2e-" + rand.String(24)
+			ms, baseURL := e.startModel(t, key, modelserver.Script{modelserver.Answer("unreachable")})
+			agent := e.realAgent(ctx, t, cfg, "no-ca", key, baseURL)
+			c := adminClient(cfg)
+			if err := retryAgentUpdate(ctx, c, agent, func(a *v1alpha1.Agent) { a.Spec.CABundle = nil }); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := e.runTask(ctx, t, cfg, agent, "this clone must fail")
+			pod := taskPod(ctx, t, c, e.agentNS, got)
+			cloneLog := containerLog(ctx, t, cfg, pod.Namespace, pod.Name, "git-clone-0")
+			if got.Status.Phase != v1alpha1.TaskPhaseFailed || !strings.Contains(cloneLog, "certificate") {
+				t.Errorf("Task ended %s; git-clone-0 log %q; want Failed on a certificate error", got.Status.Phase, cloneLog)
+			}
+			if n := len(ms.Requests()); n != 0 {
+				t.Errorf("the model server got %d requests: the agent ran after a failed clone", n)
+			}
+			t.Logf("git-clone-0 without caBundle: %s", strings.TrimSpace(cloneLog))
+			return ctx
 		}).Feature()
 	testenv.Test(t, f)
+}
+
+// retryAgentUpdate applies mutate to the latest Agent, retrying on conflicts with the operator's
+// status writes.
+func retryAgentUpdate(ctx context.Context, c client.Client, agent *v1alpha1.Agent, mutate func(*v1alpha1.Agent)) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		got := &v1alpha1.Agent{}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(agent), got); err != nil {
+			return err
+		}
+		mutate(got)
+		return c.Update(ctx, got)
+	})
 }
 
 // escapeCommand tries to read what the agent must not: it prints one line per target,
 // "<name> absent", "<name> refused" or "<name> READ".
 func escapeCommand(targets map[string]string, order []string) string {
 	var b strings.Builder
-	b.WriteString(`try() { if [ ! -e "$2" ]; then echo "$1 absent"; elif cat "$2" >/dev/null 2>&1 || ls "$2" >/dev/null 2>&1; then echo "$1 READ"; else echo "$1 refused"; fi; }; `)
+	// A directory is READ when it can be listed, a file when it can be read; a path that does not
+	// resolve is refused when a directory on the way may not be searched, else absent.
+	b.WriteString(`try() { if [ -d "$2" ]; then if ls "$2" >/dev/null 2>&1; then r=READ; else r=refused; fi; ` +
+		`elif [ -e "$2" ]; then if cat "$2" >/dev/null 2>&1; then r=READ; else r=refused; fi; ` +
+		`else case $(cat "$2" 2>&1 >/dev/null) in *"ermission denied"*) r=refused ;; *) r=absent ;; esac; fi; echo "$1 $r"; }; `)
 	for _, name := range order {
 		fmt.Fprintf(&b, "try %s %q; ", name, targets[name])
 	}
@@ -306,7 +344,9 @@ func TestRealAgentCannotEscape(t *testing.T) {
 				"containerd-state":     "/run/containerd",
 			}
 			order := []string{"secret-volume", "secret-volume-parent", "sa-token", "sa-token-projected", "kubelet-pods",
-				"host-root-via-proc", "containerd-state"}
+				"host-root-via-proc", "containerd-state", "own-staged-file"}
+			// The control: the agent's own staged copy must read, or the probe proves nothing.
+			targets["own-staged-file"] = "/home/agent/.model-token"
 			key := "sk-e2e-" + rand.String(24)
 			ms, baseURL := e.startModel(t, key, modelserver.Script{
 				modelserver.Bash(escapeCommand(targets, order), "try to read what is not mine"),
@@ -330,7 +370,10 @@ func TestRealAgentCannotEscape(t *testing.T) {
 					results[name] = result
 				}
 			}
-			for _, name := range order {
+			if r := results["own-staged-file"]; r != "READ" {
+				t.Errorf("the agent's own staged credential: %q, want READ (the probe itself is broken)", r)
+			}
+			for _, name := range order[:len(order)-1] {
 				switch r := results[name]; r {
 				case "absent", "refused":
 					t.Logf("%-22s %-52s %s", name, targets[name], r)
