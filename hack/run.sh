@@ -147,6 +147,10 @@ cat <<MSG
   kubectl --as alice -n team-b create -f hack/run/task.yaml   # namespace team-b is not there yet
   kubectl annotate -n team-a task fix-bug kubeopencode.io/stop=true
 MSG
+if [ -n "${model_url:-}" ]; then
+  echo "  kubectl -n platform-agents logs $pod -c agent            # the real agent's output"
+  echo "  kubectl -n platform-agents get pod $pod -o yaml          # its hardened Pod"
+fi
 if [ "${RUN_ONCE:-0}" = 1 ]; then exit 0; fi
 echo; echo "Ctrl-C tears the cluster down."
 while kill -0 "$operator_pid" 2>/dev/null; do sleep 1; done
