@@ -36,6 +36,9 @@ case $arch in
   arm64) oc_pkg=opencode-linux-arm64 oc_version=$OPENCODE_VERSION_ARM64 ;;
   *) die "ARCH=$arch: want amd64 or arm64" ;;
 esac
+for tool in go npm apt-get dpkg-deb sha256sum; do
+  command -v "$tool" >/dev/null || die "$tool is needed (npm: apt-get install npm; apt-get and dpkg-deb: a Debian or Ubuntu machine)"
+done
 lock=$here/executor.$arch.lock
 [ -f "$lock" ] || die "no $lock: run hack/images/lock-executor.sh on an $arch machine (see docs/images.md)"
 mkdir -p "$out" "$debs" "$npm"
