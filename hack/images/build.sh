@@ -65,7 +65,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   mkdir -p "$work/dl"
   (cd "$work/dl" && apt-get download -q -o APT::Sandbox::User=root "${missing[@]}" >/dev/null) ||
     die "apt-get download failed (is the lock stale? hack/images/lock-executor.sh)"
-  mv "$work"/dl/*.deb "$debs/"
+  # apt names files after the package's own architecture ("all" for some) and escapes the epoch;
+  # the cache names them after the lock.
+  while read -r name version sha; do
+    f=$debs/${name}_${version//:/%3a}_$arch.deb
+    for got in "$work/dl/${name}"_*.deb; do [ -f "$got" ] && mv "$got" "$f"; done
+  done <"$lock"
 fi
 while read -r name version sha; do
   f=$debs/${name}_${version//:/%3a}_$arch.deb
