@@ -158,7 +158,8 @@ type AgentSpec struct {
 	// container finds them at /kubeopencode/ca-bundle.crt, named by NODE_EXTRA_CA_CERTS (read
 	// by OpenCode) and KUBEOPENCODE_CA_BUNDLE. TLS verification itself cannot be turned off.
 	// The shape is upstream KubeOpenCode's; only configMapRef is supported (a CA bundle is
-	// public), so a manifest with secretRef is refused rather than silently ignored.
+	// public), so a manifest with secretRef is refused rather than silently ignored. Unset:
+	// KubeOpenCodeConfig spec.caBundle, if any.
 	// +optional
 	CABundle *CABundleConfig `json:"caBundle,omitempty"`
 }

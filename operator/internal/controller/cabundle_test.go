@@ -138,3 +138,40 @@ func TestNoCABundle(t *testing.T) {
 		}
 	}
 }
+
+// TestCABundleFromConfig: KubeOpenCodeConfig's caBundle applies to an Agent without one, and an
+// Agent's own caBundle wins over it.
+func TestCABundleFromConfig(t *testing.T) {
+	judge, err := policy.NewPodSecurityJudge("restricted", "latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := &v1alpha1.KubeOpenCodeConfig{Spec: v1alpha1.KubeOpenCodeConfigSpec{
+		CABundle: &v1alpha1.CABundleConfig{ConfigMapRef: &v1alpha1.CABundleReference{Name: "cluster-ca"}}}}
+	for _, tc := range []struct {
+		name  string
+		agent *v1alpha1.CABundleConfig
+		want  string
+	}{
+		{"Agent without caBundle", nil, "cluster-ca"},
+		{"Agent with its own", &v1alpha1.CABundleConfig{ConfigMapRef: &v1alpha1.CABundleReference{Name: "agent-ca"}}, "agent-ca"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "a"},
+				Spec: v1alpha1.AgentSpec{WorkspaceDir: "/workspace", ServiceAccountName: "sa", CABundle: tc.agent}}
+			pod, _, err := buildPod(validationTask(a), podInputs{agent: a, config: config, opts: Options{Judge: judge}.withDefaults(), configMaps: &resolvedConfigMaps{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, v := range pod.Spec.Volumes {
+				if v.ConfigMap != nil {
+					names = append(names, v.ConfigMap.Name)
+				}
+			}
+			if d := cmp.Diff([]string{tc.want}, names); d != "" {
+				t.Errorf("ConfigMap volumes (-want +got):\n%s", d)
+			}
+		})
+	}
+}

@@ -126,7 +126,7 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 	plan, err := planContexts(task, agent, contextInputs{
 		workspace: workspaceDir(spec), configMap: contextConfigMapName(task),
 		systemImage: sysImage.Image, pullPolicy: sysImage.ImagePullPolicy, resolved: in.configMaps,
-		caBundle: caBundleRef(&spec),
+		caBundle: caBundleRef(&spec, in.config),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -137,7 +137,7 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 		s.Files = []podspec.File{{Path: workspaceDir(spec) + "/" + v1alpha1.TaskFileName, FieldPath: descriptionFieldPath}}
 	}
 	s.Files = append(s.Files, plan.files...)
-	if ref := caBundleRef(&spec); ref != nil {
+	if ref := caBundleRef(&spec, in.config); ref != nil {
 		// The agent's copy: a file of the Pod's namespace ConfigMap, named by the variables
 		// OpenCode (Bun: NODE_EXTRA_CA_CERTS, added to its roots) and other tools read.
 		s.Files = append(s.Files, podspec.File{Path: CABundlePath, ConfigMap: ref.Name, Key: caBundleKey(ref)})
@@ -278,11 +278,14 @@ func validationTask(agent *v1alpha1.Agent) *v1alpha1.Task {
 	}
 }
 
-// caBundleRef is the Agent's caBundle ConfigMap reference, nil for none (the API refuses
-// secretRef and requires configMapRef).
-func caBundleRef(spec *v1alpha1.AgentSpec) *v1alpha1.CABundleReference {
-	if spec.CABundle == nil {
-		return nil
+// caBundleRef is the Agent's caBundle ConfigMap reference, else the KubeOpenCodeConfig's, nil
+// for none (the API refuses secretRef and requires configMapRef).
+func caBundleRef(spec *v1alpha1.AgentSpec, config *v1alpha1.KubeOpenCodeConfig) *v1alpha1.CABundleReference {
+	switch {
+	case spec.CABundle != nil:
+		return spec.CABundle.ConfigMapRef
+	case config != nil && config.Spec.CABundle != nil:
+		return config.Spec.CABundle.ConfigMapRef
 	}
-	return spec.CABundle.ConfigMapRef
+	return nil
 }
