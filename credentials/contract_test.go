@@ -10,9 +10,10 @@ func TestSharedContract(t *testing.T) {
 	if DefaultFileMode != 0o600 {
 		t.Errorf("default file mode = %#o, contract says 0600", DefaultFileMode)
 	}
-	if reservedEnvNames != [...]string{"HOME", "PATH", "SHELL", "USER", "WORKSPACE_DIR"} ||
-		reservedEnvPrefixes != [...]string{"TASK_", "KUBEOPENCODE_", "OPENCODE_"} {
-		t.Errorf("reserved environment variables changed: %v %v", reservedEnvNames, reservedEnvPrefixes)
+	if reservedEnvNames != [...]string{"HOME", "PATH", "SHELL", "USER", "WORKSPACE_DIR", "OPENCODE_CONFIG_CONTENT", "AGENT", "OPENCODE", "OPENCODE_PID"} ||
+		reservedEnvPrefixes != [...]string{"TASK_", "KUBEOPENCODE_"} ||
+		prefixReservedPrefixes != [...]string{"TASK_", "KUBEOPENCODE_", "OPENCODE_"} {
+		t.Errorf("reserved environment variables changed: %v %v %v", reservedEnvNames, reservedEnvPrefixes, prefixReservedPrefixes)
 	}
 	if reservedPaths != [...]string{"/dev", "/kubeopencode", "/proc", "/run/secrets/kubernetes.io", "/sys", "/tools", "/var/run/secrets/kubernetes.io"} {
 		t.Errorf("reserved paths changed: %v", reservedPaths)

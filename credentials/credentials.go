@@ -230,7 +230,7 @@ func validate(c *Credential, opts Options) error {
 			return bad(ErrInvalid, "env", "%q is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)", c.Env)
 		}
 		if IsReservedEnvName(c.Env) {
-			return bad(ErrReserved, "env", "%q is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, TASK_*, KUBEOPENCODE_*, OPENCODE_*)", c.Env)
+			return bad(ErrReserved, "env", "%q is reserved (%s)", c.Env, reservedEnvList)
 		}
 	}
 	if c.Key == "" && c.MountPath == "" {
@@ -241,7 +241,7 @@ func validate(c *Credential, opts Options) error {
 		case c.EnvPrefix != "" && !IsEnvName(c.EnvPrefix):
 			return bad(ErrInvalid, "envPrefix", "%q is not a C identifier", c.EnvPrefix)
 		case c.EnvPrefix != "" && !safeEnvPrefix(c.EnvPrefix):
-			return bad(ErrReserved, "envPrefix", "%q could form a reserved name (HOME, PATH, SHELL, USER, WORKSPACE_DIR, TASK_*, KUBEOPENCODE_*, OPENCODE_*)", c.EnvPrefix)
+			return bad(ErrReserved, "envPrefix", "%q could form a reserved name (%s, OPENCODE_*)", c.EnvPrefix, reservedEnvList)
 		}
 	}
 	if c.MountPath != "" {

@@ -32,17 +32,19 @@ func TestProjectRefuses(t *testing.T) {
 		{"env without key", with(func(c *Credential) { c.Key = "" }), stagingOpts, ErrInvalid,
 			`credentials: credential "github": env: needs key (a whole Secret becomes variables through envPrefix)`},
 		{"env HOME", with(func(c *Credential) { c.Env = "HOME" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": env: "HOME" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, TASK_*, KUBEOPENCODE_*, OPENCODE_*)`},
+			`credentials: credential "github": env: "HOME" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
 		{"env PATH", with(func(c *Credential) { c.Env = "PATH" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": env: "PATH" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, TASK_*, KUBEOPENCODE_*, OPENCODE_*)`},
+			`credentials: credential "github": env: "PATH" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
 		{"env WORKSPACE_DIR", with(func(c *Credential) { c.Env = "WORKSPACE_DIR" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": env: "WORKSPACE_DIR" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, TASK_*, KUBEOPENCODE_*, OPENCODE_*)`},
+			`credentials: credential "github": env: "WORKSPACE_DIR" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
 		{"env TASK_", with(func(c *Credential) { c.Env = "TASK_ID" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": env: "TASK_ID" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, TASK_*, KUBEOPENCODE_*, OPENCODE_*)`},
-		{"env OPENCODE_", with(func(c *Credential) { c.Env = "OPENCODE_CONFIG" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": env: "OPENCODE_CONFIG" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, TASK_*, KUBEOPENCODE_*, OPENCODE_*)`},
+			`credentials: credential "github": env: "TASK_ID" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
+		{"env OPENCODE_CONFIG_CONTENT", with(func(c *Credential) { c.Env = "OPENCODE_CONFIG_CONTENT" }), stagingOpts, ErrReserved,
+			`credentials: credential "github": env: "OPENCODE_CONFIG_CONTENT" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
+		{"env OPENCODE_PID", with(func(c *Credential) { c.Env = "OPENCODE_PID" }), stagingOpts, ErrReserved,
+			`credentials: credential "github": env: "OPENCODE_PID" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
 		{"env KUBEOPENCODE_", with(func(c *Credential) { c.Env = "KUBEOPENCODE_X" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": env: "KUBEOPENCODE_X" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, TASK_*, KUBEOPENCODE_*, OPENCODE_*)`},
+			`credentials: credential "github": env: "KUBEOPENCODE_X" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
 		{"env not identifier", with(func(c *Credential) { c.Env = "GITHUB-TOKEN" }), stagingOpts, ErrInvalid,
 			`credentials: credential "github": env: "GITHUB-TOKEN" is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)`},
 		{"env starts with digit", with(func(c *Credential) { c.Env = "1TOKEN" }), stagingOpts, ErrInvalid,
@@ -50,11 +52,11 @@ func TestProjectRefuses(t *testing.T) {
 		{"whole env without prefix", with(func(c *Credential) { c.Key, c.Env = "", "" }), stagingOpts, ErrInvalid,
 			`credentials: credential "github": envPrefix: is required when the whole Secret "gh" becomes environment variables: its keys could name reserved variables (or set Options.AllowUnprefixedEnvFrom)`},
 		{"prefix forms TASK_", with(func(c *Credential) { c.Key, c.Env, c.EnvPrefix = "", "", "TAS" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": envPrefix: "TAS" could form a reserved name (HOME, PATH, SHELL, USER, WORKSPACE_DIR, TASK_*, KUBEOPENCODE_*, OPENCODE_*)`},
+			`credentials: credential "github": envPrefix: "TAS" could form a reserved name (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*, OPENCODE_*)`},
 		{"prefix forms PATH", with(func(c *Credential) { c.Key, c.Env, c.EnvPrefix = "", "", "P" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": envPrefix: "P" could form a reserved name (HOME, PATH, SHELL, USER, WORKSPACE_DIR, TASK_*, KUBEOPENCODE_*, OPENCODE_*)`},
+			`credentials: credential "github": envPrefix: "P" could form a reserved name (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*, OPENCODE_*)`},
 		{"prefix inside OPENCODE_", with(func(c *Credential) { c.Key, c.Env, c.EnvPrefix = "", "", "OPENCODE_X_" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": envPrefix: "OPENCODE_X_" could form a reserved name (HOME, PATH, SHELL, USER, WORKSPACE_DIR, TASK_*, KUBEOPENCODE_*, OPENCODE_*)`},
+			`credentials: credential "github": envPrefix: "OPENCODE_X_" could form a reserved name (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*, OPENCODE_*)`},
 		{"prefix with key", with(func(c *Credential) { c.EnvPrefix = "GH_" }), stagingOpts, ErrInvalid,
 			`credentials: credential "github": envPrefix: applies only to a whole Secret exposed as environment variables (no key, no mountPath)`},
 		{"fileMode without mountPath", with(func(c *Credential) { c.FileMode = mode(0o400) }), stagingOpts, ErrInvalid,
@@ -245,5 +247,23 @@ func TestApplyOnlyNamedContainers(t *testing.T) {
 	}
 	if pod.Spec.InitContainers[0].Name != StagingContainerName {
 		t.Errorf("the staging container must run first, got %q", pod.Spec.InitContainers[0].Name)
+	}
+}
+
+// TestUpstreamEnvNamesAccepted: names the operator and OpenCode do not set, OPENCODE_API_KEY of
+// upstream KubeOpenCode's README among them, are accepted; the ones they set are not (T10).
+func TestUpstreamEnvNamesAccepted(t *testing.T) {
+	for name, reserved := range map[string]bool{
+		"OPENCODE_API_KEY": false, "ANTHROPIC_API_KEY": false, "OPENCODE_CONFIG": false, "AGENTS": false,
+		"OPENCODE_CONFIG_CONTENT": true, "OPENCODE": true, "OPENCODE_PID": true, "AGENT": true, "TASK_UID": true,
+		"KUBEOPENCODE_AGENT_NAME": true, "WORKSPACE_DIR": true, "HOME": true,
+	} {
+		_, err := Project([]Credential{{Name: "c", SecretName: "s", Key: "k", Env: name}}, stagingOpts)
+		if got := errors.Is(err, ErrReserved); got != reserved {
+			t.Errorf("env %s: refused as reserved %v (%v), want %v", name, got, err, reserved)
+		}
+		if !reserved && err != nil {
+			t.Errorf("env %s: %v", name, err)
+		}
 	}
 }

@@ -15,12 +15,16 @@
 //	neither            envFrom: secretRef with prefix EnvPrefix
 //
 // Environment variable names are checked even though KubeOpenCode's CRD checks them too, because
-// the library is used without the CRD: a C identifier, and not HOME, PATH, SHELL, USER,
-// WORKSPACE_DIR, TASK_*, KUBEOPENCODE_* or OPENCODE_*.
+// the library is used without the CRD: a C identifier, and not one of the names the operator or
+// the agent runtime sets: HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT,
+// OPENCODE, OPENCODE_PID, TASK_* or KUBEOPENCODE_*. Other OPENCODE_* names (OPENCODE_API_KEY) are
+// allowed.
 //
 // A whole Secret as environment variables (envFrom) cannot be filtered per key, and its keys are
 // unknown when the Pod is built. EnvPrefix is therefore required, and refused if any
-// EnvPrefix+key could be a reserved name (a prefix such as "TAS" or "PA" is refused). Callers
+// EnvPrefix+key could be a reserved name or start with OPENCODE_ (a prefix such as "TAS", "PA"
+// or "OPEN" is refused): the Secret's writer chooses its keys, and OpenCode reads OPENCODE_*
+// variables as its settings. Callers
 // that accept that whoever writes the Secret may set any variable, PATH and TASK_* included, can
 // say so with Options.AllowUnprefixedEnvFrom. Variables set with env (HOME, WORKSPACE_DIR, ...)
 // always win over envFrom.

@@ -59,18 +59,19 @@ func ExampleProject_envPrefix() {
 	fmt.Println(err)
 	// Output:
 	// credentials: credential "cloud": envPrefix: is required when the whole Secret "cloud-creds" becomes environment variables: its keys could name reserved variables (or set Options.AllowUnprefixedEnvFrom)
-	// credentials: credential "cloud": envPrefix: "TASK_" could form a reserved name (HOME, PATH, SHELL, USER, WORKSPACE_DIR, TASK_*, KUBEOPENCODE_*, OPENCODE_*)
+	// credentials: credential "cloud": envPrefix: "TASK_" could form a reserved name (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*, OPENCODE_*)
 	// <nil>
 }
 
 func ExampleIsReservedEnvName() {
-	for _, n := range []string{"GITHUB_TOKEN", "PATH", "TASK_ID", "OPENCODE_CONFIG", "path"} {
+	for _, n := range []string{"GITHUB_TOKEN", "PATH", "TASK_ID", "OPENCODE_CONFIG_CONTENT", "OPENCODE_API_KEY", "path"} {
 		fmt.Println(n, credentials.IsReservedEnvName(n))
 	}
 	// Output:
 	// GITHUB_TOKEN false
 	// PATH true
 	// TASK_ID true
-	// OPENCODE_CONFIG true
+	// OPENCODE_CONFIG_CONTENT true
+	// OPENCODE_API_KEY false
 	// path false
 }

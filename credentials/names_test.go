@@ -25,7 +25,7 @@ func FuzzDNSLabel(f *testing.F) {
 }
 
 func FuzzEnvName(f *testing.F) {
-	for _, s := range []string{"GITHUB_TOKEN", "HOME", "TASK_", "_", "1A", "A-B", "OPENCODE", "KUBEOPENCODE_X", "Path", ""} {
+	for _, s := range []string{"GITHUB_TOKEN", "HOME", "TASK_", "_", "1A", "A-B", "OPENCODE", "KUBEOPENCODE_X", "Path", "", "OPEN", "AGENT", "OPENCODE_API_KEY"} {
 		f.Add(s, s)
 	}
 	f.Fuzz(func(t *testing.T, name, prefix string) {
@@ -37,7 +37,7 @@ func FuzzEnvName(f *testing.F) {
 			}
 		}
 		// The prefix rule: whatever the key, an accepted prefix never forms a reserved name.
-		if IsEnvName(prefix) && safeEnvPrefix(prefix) && IsReservedEnvName(prefix+name) {
+		if IsEnvName(prefix) && safeEnvPrefix(prefix) && (IsReservedEnvName(prefix+name) || strings.HasPrefix(prefix+name, "OPENCODE_")) {
 			t.Fatalf("prefix %q + key %q = reserved %q", prefix, name, prefix+name)
 		}
 	})

@@ -17,11 +17,19 @@ const (
 	DefaultFileMode int32 = 0o600
 )
 
-// reservedEnvNames and reservedEnvPrefixes may not be set by a credential.
+// reservedEnvNames and reservedEnvPrefixes may not be set by a credential: the names the
+// operator or the agent runtime sets. OpenCode sets AGENT, OPENCODE and OPENCODE_PID for itself;
+// the operator sets WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, TASK_* and KUBEOPENCODE_*.
+// prefixReservedPrefixes are the prefixes no envPrefix+key may start with: whoever writes a Secret
+// chooses its keys, and OpenCode reads OPENCODE_* variables as its own settings.
 var (
-	reservedEnvNames    = [...]string{"HOME", "PATH", "SHELL", "USER", "WORKSPACE_DIR"}
-	reservedEnvPrefixes = [...]string{"TASK_", "KUBEOPENCODE_", "OPENCODE_"}
+	reservedEnvNames       = [...]string{"HOME", "PATH", "SHELL", "USER", "WORKSPACE_DIR", "OPENCODE_CONFIG_CONTENT", "AGENT", "OPENCODE", "OPENCODE_PID"}
+	reservedEnvPrefixes    = [...]string{"TASK_", "KUBEOPENCODE_"}
+	prefixReservedPrefixes = [...]string{"TASK_", "KUBEOPENCODE_", "OPENCODE_"}
 )
+
+// reservedEnvList is how error messages name the reserved variables.
+const reservedEnvList = "HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*"
 
 // reservedPaths may not hold, contain or be inside a credential's mountPath (the agent's tools,
 // the operator's internal directory, and what belongs to the kernel, runtime and kubelet).
@@ -50,8 +58,9 @@ func IsEnvName(name string) bool {
 }
 
 // IsReservedEnvName reports whether a credential may not set name: HOME, PATH, SHELL, USER,
-// WORKSPACE_DIR, and any name starting with TASK_, KUBEOPENCODE_ or OPENCODE_. The comparison is
-// case-sensitive, as environment variables are.
+// WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, and any name starting
+// with TASK_ or KUBEOPENCODE_. Other OPENCODE_* names (OPENCODE_API_KEY) are not reserved. The
+// comparison is case-sensitive, as environment variables are.
 func IsReservedEnvName(name string) bool {
 	for _, n := range reservedEnvNames {
 		if name == n {
@@ -66,16 +75,16 @@ func IsReservedEnvName(name string) bool {
 	return false
 }
 
-// safeEnvPrefix reports whether no name of the form prefix+anything can be reserved: the prefix
-// must not be the start of a reserved name or prefix (e.g. "TAS" + "K_ID"), nor start with a
-// reserved prefix.
+// safeEnvPrefix reports whether no name of the form prefix+key can be reserved or start with
+// OPENCODE_: the prefix must not be the start of a reserved name or of TASK_, KUBEOPENCODE_ or
+// OPENCODE_ (e.g. "TAS" + "K_ID", "OPEN" + "CODE_X"), nor start with one of those prefixes.
 func safeEnvPrefix(prefix string) bool {
 	for _, n := range reservedEnvNames {
 		if strings.HasPrefix(n, prefix) {
 			return false
 		}
 	}
-	for _, p := range reservedEnvPrefixes {
+	for _, p := range prefixReservedPrefixes {
 		if strings.HasPrefix(p, prefix) || strings.HasPrefix(prefix, p) {
 			return false
 		}

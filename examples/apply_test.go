@@ -149,18 +149,20 @@ func TestPersonaSplit(t *testing.T) {
 		access
 		want bool
 	}{
-		"platform creates Agents":                {access{platform, "create", "kubeopencode.io", "agents", "platform-agents", ""}, true},
-		"platform creates Secrets":               {access{platform, "create", "", "secrets", "platform-agents", ""}, true},
-		"platform uses any of its Agents":        {access{platform, "use", "kubeopencode.io", "agents", "platform-agents", "secure-agent"}, true},
-		"platform reads no team's Secrets":       {access{platform, "get", "", "secrets", "prod-web", ""}, false},
-		"dev creates Tasks in prod-web":          {access{dev, "create", "kubeopencode.io", "tasks", "prod-web", ""}, true},
-		"dev stops Tasks (patch) in prod-web":    {access{dev, "patch", "kubeopencode.io", "tasks", "prod-web", ""}, true},
-		"dev uses production-agent":              {access{dev, "use", "kubeopencode.io", "agents", "platform-agents", "production-agent"}, true},
-		"dev does not use secure-agent":          {access{dev, "use", "kubeopencode.io", "agents", "platform-agents", "secure-agent"}, false},
-		"dev does not read Agents":               {access{dev, "get", "kubeopencode.io", "agents", "platform-agents", "production-agent"}, false},
-		"dev does not write Agents":              {access{dev, "update", "kubeopencode.io", "agents", "platform-agents", "production-agent"}, false},
-		"dev reads no Secret of platform-agents": {access{dev, "get", "", "secrets", "platform-agents", "production-model-api"}, false},
-		"dev creates no Tasks in staging":        {access{dev, "create", "kubeopencode.io", "tasks", "staging", ""}, false},
+		"platform creates Agents":                            {access{platform, "create", "kubeopencode.io", "agents", "platform-agents", ""}, true},
+		"platform creates Secrets":                           {access{platform, "create", "", "secrets", "platform-agents", ""}, true},
+		"platform may create the Pods its Agents make (T21)": {access{platform, "create", "", "pods", "platform-agents", ""}, true},
+		"dev creates no Pods in platform-agents":             {access{dev, "create", "", "pods", "platform-agents", ""}, false},
+		"platform uses any of its Agents":                    {access{platform, "use", "kubeopencode.io", "agents", "platform-agents", "secure-agent"}, true},
+		"platform reads no team's Secrets":                   {access{platform, "get", "", "secrets", "prod-web", ""}, false},
+		"dev creates Tasks in prod-web":                      {access{dev, "create", "kubeopencode.io", "tasks", "prod-web", ""}, true},
+		"dev stops Tasks (patch) in prod-web":                {access{dev, "patch", "kubeopencode.io", "tasks", "prod-web", ""}, true},
+		"dev uses production-agent":                          {access{dev, "use", "kubeopencode.io", "agents", "platform-agents", "production-agent"}, true},
+		"dev does not use secure-agent":                      {access{dev, "use", "kubeopencode.io", "agents", "platform-agents", "secure-agent"}, false},
+		"dev does not read Agents":                           {access{dev, "get", "kubeopencode.io", "agents", "platform-agents", "production-agent"}, false},
+		"dev does not write Agents":                          {access{dev, "update", "kubeopencode.io", "agents", "platform-agents", "production-agent"}, false},
+		"dev reads no Secret of platform-agents":             {access{dev, "get", "", "secrets", "platform-agents", "production-model-api"}, false},
+		"dev creates no Tasks in staging":                    {access{dev, "create", "kubeopencode.io", "tasks", "staging", ""}, false},
 	}
 	allowed := func(ctx context.Context, a access) (bool, error) {
 		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{

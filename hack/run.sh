@@ -44,6 +44,7 @@ kubectl apply -f operator/config/manager/namespace.yaml >/dev/null
 kubectl apply -k operator/config/crd >/dev/null
 kubectl apply -k operator/config/rbac >/dev/null
 kubectl apply -k operator/config/policy >/dev/null
+policies_at=$(date +%s)
 kubectl wait --for condition=Established crd/agents.kubeopencode.io crd/tasks.kubeopencode.io \
   crd/kubeopencodeconfigs.kubeopencode.io --timeout=60s >/dev/null
 
@@ -84,6 +85,10 @@ echo "mallory may create Tasks in team-a but may not use demo-agent; the admissi
 kubectl --as mallory --as-group system:authenticated create -f hack/run/task.yaml 2>&1 | sed 's/^/  /' || true
 
 step "alice creates Task team-a/fix-bug"
+# The operator starts no Task created within 5 s of its admission policies (they load
+# asynchronously; docs/security.md T22).
+wait_s=$(( policies_at + 6 - $(date +%s) ))
+[ "$wait_s" -le 0 ] || sleep "$wait_s"
 kubectl --as alice --as-group system:authenticated create -f hack/run/task.yaml
 phase=""
 for _ in $(seq 600); do

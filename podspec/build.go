@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -33,6 +34,12 @@ func Build(s Spec) (*corev1.Pod, error) {
 	}
 	// Hardening comes after the projections, so nothing they add can weaken the Pod.
 	b.harden(&pod.Spec)
+	// After the projections too, so their init containers get resources as well.
+	for i := range pod.Spec.InitContainers {
+		if r := &pod.Spec.InitContainers[i].Resources; len(r.Requests) == 0 && len(r.Limits) == 0 && len(r.Claims) == 0 {
+			s.InitContainerResources.DeepCopyInto(r)
+		}
+	}
 	if err := b.check(&pod.Spec); err != nil {
 		return nil, err
 	}
@@ -110,8 +117,16 @@ func newBuilder(s *Spec) (*builder, error) {
 	if why := checkImage(s.ExecutorImage); why != "" {
 		return nil, invalid("ExecutorImage", "%s", why)
 	}
-	if len(s.Command) == 0 {
-		return nil, invalid("Command", "is required")
+	if len(s.Command) == 0 || strings.TrimSpace(s.Command[0]) == "" {
+		return nil, invalid("Command", "is required (Command[0], the program, must not be empty)")
+	}
+	for _, q := range []struct {
+		field string
+		limit *resource.Quantity
+	}{{"WorkspaceSizeLimit", s.WorkspaceSizeLimit}, {"HomeSizeLimit", s.HomeSizeLimit}, {"TmpSizeLimit", s.TmpSizeLimit}} {
+		if q.limit != nil && q.limit.Sign() <= 0 {
+			return nil, invalid(q.field, "%s must be greater than zero", q.limit)
+		}
 	}
 	if err := validateLabels("Labels", s.Labels); err != nil {
 		return nil, err
@@ -159,7 +174,7 @@ func newBuilder(s *Spec) (*builder, error) {
 	if taskNamespace == "" {
 		taskNamespace = s.Namespace
 	}
-	b.labels = make(map[string]string, len(s.Labels)+5)
+	b.labels = make(map[string]string, len(s.Labels)+6)
 	for k, v := range s.Labels {
 		b.labels[k] = v
 	}
@@ -169,6 +184,9 @@ func newBuilder(s *Spec) (*builder, error) {
 	b.labels[LabelTaskNamespace] = LabelValue(taskNamespace)
 	if id.AgentName != "" {
 		b.labels[LabelAgent] = LabelValue(id.AgentName)
+	}
+	if id.AgentUID != "" {
+		b.labels[LabelAgentUID] = LabelValue(id.AgentUID)
 	}
 	callers := make(map[string]bool, len(s.InitContainers)+len(s.Sidecars))
 	for _, c := range s.InitContainers {
@@ -213,13 +231,18 @@ func (b *builder) pod(s *Spec) *corev1.Pod {
 		pod.Spec.Affinity = s.Scheduling.Affinity.DeepCopy()
 	}
 
-	emptyDir := func(name string) corev1.Volume {
-		return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
+	emptyDir := func(name string, limit *resource.Quantity) corev1.Volume {
+		v := corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
+		if limit != nil {
+			v.EmptyDir.SizeLimit = ptr(limit.DeepCopy())
+		}
+		return v
 	}
 	// Slices get their final capacity up front: growing slices of Volumes and Containers copies a
 	// lot, and was a large part of Build's time.
 	pod.Spec.Volumes = append(make([]corev1.Volume, 0, 4+len(s.Files)+len(s.Volumes)),
-		emptyDir(ToolsVolumeName), emptyDir(HomeVolumeName), emptyDir(TmpVolumeName), emptyDir(WorkspaceVolumeName),
+		emptyDir(ToolsVolumeName, nil), emptyDir(HomeVolumeName, s.HomeSizeLimit), emptyDir(TmpVolumeName, s.TmpSizeLimit),
+		emptyDir(WorkspaceVolumeName, s.WorkspaceSizeLimit),
 	)
 
 	pod.Spec.Containers = make([]corev1.Container, 1)

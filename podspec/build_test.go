@@ -2,12 +2,14 @@ package podspec
 
 import (
 	"errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 )
 
 type errProjection struct{ err error }
@@ -49,7 +51,9 @@ func TestBuildRefuses(t *testing.T) {
 			"podspec: AgentImage: is required"},
 		{"image with space", func(s *Spec) { s.ExecutorImage = "busybox latest" }, ErrInvalid,
 			`podspec: ExecutorImage: image reference "busybox latest" contains whitespace or control characters`},
-		{"no command", func(s *Spec) { s.Command = nil }, ErrInvalid, "podspec: Command: is required"},
+		{"no command", func(s *Spec) { s.Command = nil }, ErrInvalid, "podspec: Command: is required (Command[0], the program, must not be empty)"},
+		{"empty program", func(s *Spec) { s.Command = []string{"", "run"} }, ErrInvalid, "podspec: Command: is required (Command[0], the program, must not be empty)"},
+		{"zero workspace size limit", func(s *Spec) { s.WorkspaceSizeLimit = ptr(resource.MustParse("0")) }, ErrInvalid, "podspec: WorkspaceSizeLimit: 0 must be greater than zero"},
 		{"negative uid", func(s *Spec) { s.UID = -5 }, ErrInvalid, "podspec: UID: -5 is outside 1..2147483647"},
 		{"negative deadline", func(s *Spec) { s.Deadline = -1 }, ErrInvalid, "podspec: Deadline: must not be negative"},
 		{"reserved label", func(s *Spec) { s.Labels = map[string]string{LabelTaskUID: "other"} }, ErrReserved,
@@ -322,5 +326,41 @@ func TestBuildFileFromDownwardAPI(t *testing.T) {
 	mount := corev1.VolumeMount{Name: name, MountPath: "/workspace/task.md", SubPath: "file", ReadOnly: true}
 	if !slices.ContainsFunc(pod.Spec.Containers[0].VolumeMounts, func(m corev1.VolumeMount) bool { return cmp.Equal(m, mount) }) {
 		t.Errorf("agent mounts %v, want %v", pod.Spec.Containers[0].VolumeMounts, mount)
+	}
+}
+
+// TestResourceBounds: the scratch volumes get their size limits, and every init container without
+// resources of its own (agent-init, a caller's, a Projection's) gets InitContainerResources, so a
+// namespace whose ResourceQuota requires limits accepts the Pod; one with resources keeps them.
+func TestResourceBounds(t *testing.T) {
+	s := baseSpec()
+	s.WorkspaceSizeLimit, s.HomeSizeLimit, s.TmpSizeLimit = ptr(resource.MustParse("10Gi")), ptr(resource.MustParse("2Gi")), ptr(resource.MustParse("1Gi"))
+	s.InitContainerResources = corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")},
+		Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("512Mi")},
+	}
+	own := corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("2Gi")}}
+	s.InitContainers = []corev1.Container{{Name: "plain", Image: "busybox"}, {Name: "sized", Image: "busybox", Resources: own}}
+	pod, err := Build(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limits := map[string]string{}
+	for _, v := range pod.Spec.Volumes {
+		if v.EmptyDir != nil && v.EmptyDir.SizeLimit != nil {
+			limits[v.Name] = v.EmptyDir.SizeLimit.String()
+		}
+	}
+	if diff := cmp.Diff(map[string]string{WorkspaceVolumeName: "10Gi", HomeVolumeName: "2Gi", TmpVolumeName: "1Gi"}, limits); diff != "" {
+		t.Errorf("sizeLimits (-want +got):\n%s", diff)
+	}
+	for _, c := range pod.Spec.InitContainers {
+		want := s.InitContainerResources
+		if c.Name == "sized" {
+			want = own
+		}
+		if !equality.Semantic.DeepEqual(c.Resources, want) {
+			t.Errorf("init container %s: resources %v, want %v", c.Name, c.Resources, want)
+		}
 	}
 }

@@ -23,7 +23,8 @@ func TestSharedContract(t *testing.T) {
 	}
 	if LabelManagedBy != "app.kubernetes.io/managed-by" || ManagedByValue != "kubeopencode" ||
 		LabelTaskUID != "kubeopencode.io/task-uid" || LabelTaskName != "kubeopencode.io/task-name" ||
-		LabelTaskNamespace != "kubeopencode.io/task-namespace" || LabelAgent != "kubeopencode.io/agent" {
+		LabelTaskNamespace != "kubeopencode.io/task-namespace" || LabelAgent != "kubeopencode.io/agent" ||
+		LabelAgentUID != "kubeopencode.io/agent-uid" {
 		t.Error("operator label keys changed")
 	}
 	for key, want := range map[string]bool{

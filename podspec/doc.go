@@ -36,6 +36,10 @@
 // hosts, subPathExpr, mount propagation, duplicate container or volume names, and duplicate
 // environment variable names in the agent container.
 //
+// Resource bounds are the caller's: Spec.WorkspaceSizeLimit, HomeSizeLimit and TmpSizeLimit become
+// the sizeLimit of those emptyDirs, and Spec.InitContainerResources the resources of every init
+// container that sets none (so that a namespace whose ResourceQuota requires them accepts the Pod).
+//
 // The only defaults that can be relaxed are the fields of [Relax], each named for what it switches
 // off (service-account token, read-only root filesystem, service links). None of them leaves
 // "restricted". Capabilities, privilege escalation, the non-root user and seccomp cannot be relaxed.
@@ -62,6 +66,10 @@
 //   - mounts at, inside or above /proc, /sys, /dev and the service-account token directories;
 //   - in the agent container: mounts inside /tools (except podspec's own), and mounts inside
 //     /kubeopencode, at <workspace>/task.md or inside <workspace>/.kubeopencode, except Spec.Files.
+//
+// [ResolveInWorkspace] resolves a caller's relative path under the workspace (upstream
+// KubeOpenCode's meaning of a relative context path) and refuses one that would leave it; the
+// operator uses it to keep a Task's files inside the workspace.
 //
 // Note that the container runtime creates the mount point of a nested mount (e.g. /home/agent/.ssh
 // for a file at /home/agent/.ssh/id_rsa) owned by root, so the agent cannot create other files in

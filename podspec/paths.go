@@ -66,6 +66,40 @@ func checkSubPath(sp string) string {
 	return ""
 }
 
+// ResolveInWorkspace resolves a context path the way upstream KubeOpenCode does and checks that
+// it stays in the workspace: a relative p is workspace + "/" + p, an absolute p is itself. It
+// returns the absolute path, or "" and the reason when p is empty, not clean (".", "..", "//",
+// a trailing "/"), has control characters, or does not lie strictly inside workspace (outside
+// it, or the workspace itself). workspace must be a clean absolute path ([CheckPath]).
+func ResolveInWorkspace(workspace, p string) (string, string) {
+	if p == "" {
+		return "", "must not be empty"
+	}
+	if p[0] != '/' {
+		if why := checkSubPath(p); why != "" {
+			return "", why
+		}
+		p = workspace + "/" + p
+	}
+	if why := CheckPath(p); why != "" {
+		return "", why
+	}
+	if p == workspace || !Within(p, workspace) {
+		return "", "must lie inside the workspace " + quote(workspace)
+	}
+	return p, ""
+}
+
+// ResolvePath resolves a context path without confining it: a relative p is workspace + "/" + p
+// (relative paths cannot leave the workspace), an absolute p is itself. The result still has to
+// pass [CheckPath]; ResolvePath only joins.
+func ResolvePath(workspace, p string) string {
+	if p == "" || p[0] == '/' {
+		return p
+	}
+	return workspace + "/" + p
+}
+
 // Within reports whether p is dir or inside dir. Both must be clean absolute paths; "/" contains
 // everything.
 func Within(p, dir string) bool {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // Shared contract values (CONTRIBUTING.md). They are duplicated on purpose in the other libraries,
@@ -60,6 +61,10 @@ const (
 	LabelTaskName      = "kubeopencode.io/task-name"
 	LabelTaskNamespace = "kubeopencode.io/task-namespace"
 	LabelAgent         = "kubeopencode.io/agent"
+	// LabelAgentUID carries the Agent's UID. Unlike LabelAgent, whose value is hashed for names
+	// longer than 63 characters (so another Agent can be named like that value), it cannot
+	// collide: select Pods on it (NetworkPolicies) rather than on LabelAgent alone.
+	LabelAgentUID = "kubeopencode.io/agent-uid"
 )
 
 // Spec is a plain description of one agent run. The zero value of every optional field is the
@@ -122,6 +127,14 @@ type Spec struct {
 	Scheduling       Scheduling
 	// Resources of the agent container; empty leaves them unset.
 	Resources corev1.ResourceRequirements
+	// InitContainerResources are given to every init container (agent-init, the caller's, the
+	// Projections', native sidecars too) that sets no requests and no limits of its own, so that
+	// a namespace whose ResourceQuota requires them accepts the Pod. Empty leaves them unset.
+	InitContainerResources corev1.ResourceRequirements
+	// WorkspaceSizeLimit, HomeSizeLimit and TmpSizeLimit become the sizeLimit of the workspace,
+	// HOME and /tmp emptyDirs: the kubelet evicts a Pod that writes more. Nil: unbounded. Each
+	// must be greater than zero.
+	WorkspaceSizeLimit, HomeSizeLimit, TmpSizeLimit *resource.Quantity
 	// Deadline becomes activeDeadlineSeconds (rounded up to a second). Zero means DefaultDeadline.
 	Deadline time.Duration
 
@@ -143,6 +156,8 @@ type Identity struct {
 	TaskNamespace string
 	// AgentName is the Agent's name (label only); empty omits the label.
 	AgentName string
+	// AgentUID is the Agent's UID (label only); empty omits the label.
+	AgentUID string
 }
 
 // File is one file placed read-only into the agent container, through a subPath mount, from a key

@@ -226,8 +226,8 @@ func ExampleAgentEgressNetworkPolicy() {
 	})
 	fmt.Println(err)
 	// Output:
-	// 0.0.0.0/0 [169.254.169.254/32]
-	// allow[0].cidr "169.254.169.254/32": is the cloud metadata address 169.254.169.254/32, which is never allowed
+	// 0.0.0.0/0 [169.254.0.0/16 100.100.100.200/32]
+	// allow[0].cidr "169.254.169.254/32": lies inside 169.254.0.0/16 (link-local or cloud metadata), which is never allowed
 }
 
 func ExamplePatternErrors_Error() {
@@ -240,4 +240,22 @@ func ExamplePatternError_Error() {
 	err := &policy.PatternError{Index: 3, Pattern: "a_b", Problem: "bad"}
 	fmt.Println(err)
 	// Output: allowedNamespaces[3] "a_b": bad
+}
+
+func ExamplePolicies() {
+	for _, p := range policy.Policies(policy.PoliciesOptions{}) {
+		fmt.Println(p.Threat, p.Policy.Name, p.Binding.Spec.ValidationActions)
+	}
+	// Output:
+	// T2 kubeopencode-task-agent-use [Deny]
+	// T19 kubeopencode-task-references [Deny]
+	// T21 kubeopencode-agent-references [Deny]
+	// T18 kubeopencode-task-cleanup-finalizer [Deny]
+}
+
+func ExampleTaskReferencesPolicy() {
+	p := policy.TaskReferencesPolicy(policy.AdmissionPolicyOptions{})
+	// One bound check, then one validation per context index (the CRD allows 16).
+	fmt.Println(len(p.Spec.Validations), p.Spec.Validations[0].Expression)
+	// Output: 17 size(variables.contexts) <= 16
 }

@@ -15,22 +15,42 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// Cloud metadata addresses that an agent must never reach (threat T17): they hand out the node's
-// cloud credentials. Any allowed CIDR that contains one gets it as an ipBlock "except".
+// Destinations an agent must never reach (threat T17): the link-local ranges, where clouds serve
+// instance metadata and credentials (169.254.169.254 on AWS, GCP, Azure, OpenStack) and nodes
+// serve local agents, and the metadata addresses outside them. Any allowed CIDR that contains one
+// gets it as an ipBlock "except"; a CIDR inside one is refused.
 const (
-	// MetadataIPv4 is the link-local metadata endpoint of AWS, GCP, Azure and OpenStack.
-	MetadataIPv4 = "169.254.169.254/32"
+	// LinkLocalIPv4 is the IPv4 link-local range, with 169.254.169.254 (cloud metadata) in it.
+	LinkLocalIPv4 = "169.254.0.0/16"
+	// LinkLocalIPv6 is the IPv6 link-local range.
+	LinkLocalIPv6 = "fe80::/10"
+	// MetadataAlibaba is the metadata endpoint of Alibaba Cloud, outside the link-local range.
+	MetadataAlibaba = "100.100.100.200/32"
 	// MetadataIPv6 is the IPv6 metadata endpoint of AWS (IMDS on Nitro instances).
 	MetadataIPv6 = "fd00:ec2::254/128"
+	// MetadataIPv4 is the link-local metadata endpoint of AWS, GCP, Azure and OpenStack; it lies
+	// in LinkLocalIPv4, which is excepted as a whole.
+	MetadataIPv4 = "169.254.169.254/32"
 )
 
-// metadataPrefixes is read-only after initialization.
-var metadataPrefixes = []netip.Prefix{netip.MustParsePrefix(MetadataIPv4), netip.MustParsePrefix(MetadataIPv6)}
+// NeverAllowed returns the ranges no allow-list entry reaches, in the order the excepts list
+// them: LinkLocalIPv4, MetadataAlibaba, LinkLocalIPv6, MetadataIPv6.
+func NeverAllowed() []string {
+	return []string{LinkLocalIPv4, MetadataAlibaba, LinkLocalIPv6, MetadataIPv6}
+}
+
+// neverAllowed is read-only after initialization.
+var neverAllowed = []netip.Prefix{
+	netip.MustParsePrefix(LinkLocalIPv4), netip.MustParsePrefix(MetadataAlibaba),
+	netip.MustParsePrefix(LinkLocalIPv6), netip.MustParsePrefix(MetadataIPv6),
+}
 
 // DNS peers: the cluster DNS Pods, selected the way kubeadm, kind and most distributions label
 // them (namespace kube-system, label k8s-app=kube-dns, which CoreDNS keeps for compatibility).
-// A cluster with another DNS (NodeLocal DNSCache on 169.254.20.10, for instance) must add it to
-// the allow-list.
+// A cluster whose Pods resolve through another server must add it to the allow-list; one on a
+// link-local address (NodeLocal DNSCache on 169.254.20.10, for instance) cannot be allowed, so
+// such Pods get no DNS unless their traffic reaches the kube-dns Pods. DNS itself stays a channel
+// out: the names an agent resolves reach the cluster's DNS server and whatever it forwards to.
 const (
 	DNSNamespace     = "kube-system"
 	DNSPodLabelKey   = "k8s-app"
@@ -77,9 +97,10 @@ type AgentEgress struct {
 //     below are allowed (ingress is left alone);
 //   - DNS: UDP and TCP 53 to the cluster DNS Pods (DNSNamespace, DNSPodLabelKey=DNSPodLabelValue);
 //   - one rule per allow-list entry, in input order, ports sorted and de-duplicated;
-//   - the metadata addresses (MetadataIPv4, MetadataIPv6) are in the except list of every entry
-//     whose CIDR contains them, so even 0.0.0.0/0 does not reach them; an entry that is exactly a
-//     metadata address is refused.
+//   - the ranges of NeverAllowed (the link-local ranges 169.254.0.0/16 and fe80::/10, and the
+//     metadata addresses 100.100.100.200/32 and fd00:ec2::254/128) are in the except list of every
+//     entry whose CIDR contains them, so even 0.0.0.0/0 does not reach them; an entry that lies
+//     inside one of them is refused.
 //
 // Every invalid input is reported at once, each error naming its field and index.
 func AgentEgressNetworkPolicy(in AgentEgress) (*networkingv1.NetworkPolicy, error) {
@@ -167,7 +188,7 @@ func egressRule(i int, entry EgressRule) (networkingv1.NetworkPolicyEgressRule, 
 	return rule, errs
 }
 
-// ipBlock parses a canonical CIDR and excepts the metadata addresses it contains.
+// ipBlock parses a canonical CIDR and excepts the never-allowed ranges it contains.
 func ipBlock(cidr string) (*networkingv1.IPBlock, error) {
 	prefix, err := netip.ParsePrefix(cidr)
 	if err != nil {
@@ -180,14 +201,15 @@ func ipBlock(cidr string) (*networkingv1.IPBlock, error) {
 		return nil, fmt.Errorf("host bits are set; the prefix is %s", masked)
 	}
 	block := &networkingv1.IPBlock{CIDR: prefix.String()}
-	for _, meta := range metadataPrefixes {
-		if !prefix.Contains(meta.Addr()) {
+	for _, never := range neverAllowed {
+		if !prefix.Overlaps(never) {
 			continue
 		}
-		if prefix.Bits() >= meta.Bits() {
-			return nil, fmt.Errorf("is the cloud metadata address %s, which is never allowed", meta)
+		// Two prefixes that overlap are nested: one contains the other.
+		if prefix.Bits() >= never.Bits() {
+			return nil, fmt.Errorf("lies inside %s (link-local or cloud metadata), which is never allowed", never)
 		}
-		block.Except = append(block.Except, meta.String())
+		block.Except = append(block.Except, never.String())
 	}
 	return block, nil
 }

@@ -30,14 +30,14 @@ func TestAgentEgressNetworkPolicyGolden(t *testing.T) {
 	}{
 		// No allow-list: DNS only.
 		{"egress-dns-only.yaml", agentEgress()},
-		// The whole IPv4 Internet on HTTPS and SSH: the metadata address is still excepted.
+		// The whole IPv4 Internet on HTTPS and SSH: link-local and metadata are still excepted.
 		{"egress-internet-with-ports.yaml", agentEgress(EgressRule{CIDR: "0.0.0.0/0", Ports: []EgressPort{{Port: 443}, {Port: 22, Protocol: "TCP"}, {Port: 443}}})},
-		// A /8 that contains 169.254.169.254 gets the except; one that does not, does not.
+		// A /8 that contains the link-local range gets it as an except; one that does not, does not.
 		{"egress-link-local-8.yaml", agentEgress(
 			EgressRule{CIDR: "169.0.0.0/8", Ports: []EgressPort{{Port: 8080}}},
 			EgressRule{CIDR: "10.0.0.0/8", Ports: []EgressPort{{Port: 5432}, {Port: 53, Protocol: "UDP"}}},
 		)},
-		// IPv6: the AWS IPv6 metadata address is excepted from ::/0; a /32 without it is not; a
+		// IPv6: link-local and the AWS IPv6 metadata address are excepted from ::/0; a /32 is not; a
 		// rule without ports allows every port.
 		{"egress-ipv6.yaml", agentEgress(
 			EgressRule{CIDR: "::/0", Ports: []EgressPort{{Port: 443}}},
@@ -59,24 +59,28 @@ func TestAgentEgressNetworkPolicyGolden(t *testing.T) {
 	}
 }
 
-// TestMetadataAlwaysExcepted pins T17 independently of the golden files: every ipBlock that
-// contains the metadata address excepts it, and no other gets an except.
-func TestMetadataAlwaysExcepted(t *testing.T) {
+// TestLinkLocalAndMetadataAlwaysExcepted pins T17 independently of the golden files: every
+// ipBlock that contains a link-local range or a metadata address excepts it, and no other gets an
+// except; an entry inside one is refused.
+func TestLinkLocalAndMetadataAlwaysExcepted(t *testing.T) {
 	tests := []struct {
 		cidr       string
 		wantExcept []string
 	}{
-		{"0.0.0.0/0", []string{"169.254.169.254/32"}},
-		{"128.0.0.0/1", []string{"169.254.169.254/32"}},
-		{"169.254.0.0/16", []string{"169.254.169.254/32"}},
-		{"169.254.169.254/31", []string{"169.254.169.254/32"}},
-		{"169.254.169.252/30", []string{"169.254.169.254/32"}},
+		{"0.0.0.0/0", []string{"169.254.0.0/16", "100.100.100.200/32"}},
+		{"128.0.0.0/1", []string{"169.254.0.0/16"}},
+		{"169.0.0.0/8", []string{"169.254.0.0/16"}},
+		{"100.64.0.0/10", []string{"100.100.100.200/32"}},
+		{"100.100.100.200/31", []string{"100.100.100.200/32"}},
 		{"10.0.0.0/8", nil},
-		{"169.254.169.255/32", nil},
-		{"0.0.0.0/1", nil},
-		{"::/0", []string{"fd00:ec2::254/128"}},
+		{"169.255.0.0/16", nil},
+		{"0.0.0.0/1", []string{"100.100.100.200/32"}},
+		{"0.0.0.0/2", nil},
+		{"::/0", []string{"fe80::/10", "fd00:ec2::254/128"}},
+		{"fe00::/7", []string{"fe80::/10"}},
 		{"fd00::/8", []string{"fd00:ec2::254/128"}},
 		{"2001:db8::/32", nil},
+		{"fec0::/10", nil},
 	}
 	for _, tt := range tests {
 		np, err := AgentEgressNetworkPolicy(agentEgress(EgressRule{CIDR: tt.cidr, Ports: []EgressPort{{Port: 443}}}))
@@ -86,6 +90,11 @@ func TestMetadataAlwaysExcepted(t *testing.T) {
 		got := np.Spec.Egress[1].To[0].IPBlock
 		if got.CIDR != tt.cidr || !cmp.Equal(got.Except, tt.wantExcept) {
 			t.Errorf("ipBlock for %s = %+v, want except %q", tt.cidr, got, tt.wantExcept)
+		}
+	}
+	for _, cidr := range []string{"169.254.0.0/16", "169.254.169.254/32", "169.254.20.10/32", "169.254.0.0/24", "100.100.100.200/32", "fe80::/10", "fe80::1/128", "febf::/16", "fd00:ec2::254/128"} {
+		if _, err := AgentEgressNetworkPolicy(agentEgress(EgressRule{CIDR: cidr})); err == nil || !strings.Contains(err.Error(), "never allowed") {
+			t.Errorf("%s: error %v, want it refused as never allowed", cidr, err)
 		}
 	}
 }
@@ -128,9 +137,9 @@ func TestAgentEgressRejectsBadInput(t *testing.T) {
 		), []string{
 			`allow[1].cidr "not-a-cidr": not a CIDR`,
 			`allow[2].cidr "10.1.2.3/8": host bits are set; the prefix is 10.0.0.0/8`,
-			`allow[3].cidr "169.254.169.254/32": is the cloud metadata address 169.254.169.254/32, which is never allowed`,
+			`allow[3].cidr "169.254.169.254/32": lies inside 169.254.0.0/16 (link-local or cloud metadata), which is never allowed`,
 			`allow[4].cidr "::ffff:10.0.0.0/104": IPv4-mapped IPv6 prefixes are not accepted; write the IPv4 prefix`,
-			`allow[5].cidr "fd00:ec2::254/128": is the cloud metadata address fd00:ec2::254/128, which is never allowed`,
+			`allow[5].cidr "fd00:ec2::254/128": lies inside fd00:ec2::254/128 (link-local or cloud metadata), which is never allowed`,
 			`allow[6].cidr "10.0.0.1": not a CIDR`,
 		}},
 		{"bad ports", agentEgress(EgressRule{CIDR: "10.0.0.0/8", Ports: []EgressPort{{Port: 0}, {Port: 443, Protocol: "ICMP"}, {Port: 65536}, {Port: 80, Protocol: "tcp"}}}), []string{
@@ -170,10 +179,10 @@ func TestAgentEgressRejectsBadInput(t *testing.T) {
 	}
 }
 
-// FuzzEgressCIDR: whatever the CIDR, the builder never panics, and an accepted entry never lets the
-// metadata address through.
+// FuzzEgressCIDR: whatever the CIDR, the builder never panics, and an accepted entry never lets an
+// address of a never-allowed range through: the range is excepted whole.
 func FuzzEgressCIDR(f *testing.F) {
-	for _, s := range []string{"0.0.0.0/0", "169.254.169.254/32", "169.254.0.0/16", "::/0", "fd00:ec2::/64", "::ffff:169.254.169.254/128", "10.0.0.0/8", "1.2.3.4/33", ""} {
+	for _, s := range []string{"0.0.0.0/0", "169.254.169.254/32", "169.254.0.0/16", "::/0", "fd00:ec2::/64", "::ffff:169.254.169.254/128", "10.0.0.0/8", "1.2.3.4/33", "", "fe80::/10", "100.100.100.200/32", "100.0.0.0/8"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, cidr string) {
@@ -186,9 +195,9 @@ func FuzzEgressCIDR(f *testing.F) {
 		if perr != nil {
 			t.Fatalf("accepted %q produced unparsable %q", cidr, block.CIDR)
 		}
-		for _, meta := range metadataPrefixes {
-			if p.Contains(meta.Addr()) && !slices.Contains(block.Except, meta.String()) {
-				t.Fatalf("%q contains %s but except = %q", cidr, meta, block.Except)
+		for _, never := range neverAllowed {
+			if p.Overlaps(never) && (p.Bits() >= never.Bits() || !slices.Contains(block.Except, never.String())) {
+				t.Fatalf("%q overlaps %s but except = %q", cidr, never, block.Except)
 			}
 		}
 	})

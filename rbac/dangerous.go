@@ -65,6 +65,8 @@ func DangerousGrants() []DangerousGrant {
 	add(authnGroup, "nodes", "acts as a node (constrained impersonation)", "impersonate:arbitrary-node", "impersonate:associated-node")
 	// get is listed besides create because websocket upgrades were authorized as get before
 	// Kubernetes 1.31 and still are where AuthorizePodWebsocketUpgradeCreatePermission is off.
+	add(CoreGroup, "pods", "runs a Pod as any ServiceAccount of the namespace and mounts any of its Secrets", "create")
+	add(CoreGroup, "pods", "replaces a running Pod's container images, so any code runs with that Pod's ServiceAccount and Secrets", "update", "patch")
 	add(CoreGroup, "pods/exec", "runs commands in other Pods and reads their mounted Secrets", "create", "get")
 	add(CoreGroup, "pods/attach", "attaches to other Pods' processes", "create", "get")
 	add(CoreGroup, "pods/portforward", "reaches other Pods' private ports", "create", "get")

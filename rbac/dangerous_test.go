@@ -28,7 +28,7 @@ func TestDangerousGrantsAreWellFormed(t *testing.T) {
 		"roles.rbac.authorization.k8s.io:escalate", "clusterroles.rbac.authorization.k8s.io:escalate",
 		"roles.rbac.authorization.k8s.io:bind", "clusterroles.rbac.authorization.k8s.io:bind",
 		"users:impersonate", "groups:impersonate", "serviceaccounts:impersonate",
-		"pods/exec:create", "pods/attach:create", "pods/portforward:create",
+		"pods:create", "pods/exec:create", "pods/attach:create", "pods/portforward:create",
 		"nodes/proxy:get", "serviceaccounts/token:create",
 	} {
 		if !seen[name] {
@@ -57,17 +57,19 @@ func TestFindDangerous(t *testing.T) {
 	}{
 		{name: "no rules", rules: nil, want: nil},
 		{name: "benign", rules: []rbacv1.PolicyRule{
-			core([]string{"configmaps", "pods"}, "get", "list", "watch", "create", "delete"),
+			core([]string{"configmaps"}, "get", "list", "watch", "create", "delete"),
+			core([]string{"pods"}, "get", "list", "watch", "delete"),
 			{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get"}},
 			{NonResourceURLs: []string{"/healthz"}, Verbs: []string{"get"}},
 		}, want: nil},
 		{name: "secrets list", rules: []rbacv1.PolicyRule{core([]string{"secrets"}, "list")}, want: []string{"secrets:list"}},
 		{name: "secret by name is still a secret", rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"db"}, Verbs: []string{"get"}}},
 			want: []string{"secrets:get"}},
-		{name: "star verbs on pods", rules: []rbacv1.PolicyRule{core([]string{"pods"}, "*")}, want: []string{"wildcard:verbs"}},
+		{name: "pods create runs any ServiceAccount", rules: []rbacv1.PolicyRule{core([]string{"pods"}, "create")}, want: []string{"pods:create"}},
+		{name: "star verbs on pods", rules: []rbacv1.PolicyRule{core([]string{"pods"}, "*")}, want: []string{"pods:create", "pods:update", "pods:patch", "wildcard:verbs"}},
 		{name: "star verbs on secrets", rules: []rbacv1.PolicyRule{core([]string{"secrets"}, "*")}, want: append(slices.Clone(allSecretVerbs), "wildcard:verbs")},
 		{name: "star resources in core", rules: []rbacv1.PolicyRule{core([]string{"*"}, "create")},
-			want: []string{"secrets:create", "pods/exec:create", "pods/attach:create", "pods/portforward:create", "nodes/proxy:create", "serviceaccounts/token:create", "wildcard:resources"}},
+			want: []string{"secrets:create", "pods:create", "pods/exec:create", "pods/attach:create", "pods/portforward:create", "nodes/proxy:create", "serviceaccounts/token:create", "wildcard:resources"}},
 		{name: "star subresource", rules: []rbacv1.PolicyRule{core([]string{"*/exec"}, "create")}, want: []string{"pods/exec:create", "wildcard:resources"}},
 		{name: "star group", rules: []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"secrets"}, Verbs: []string{"watch"}}}, want: []string{"secrets:watch", "wildcard:apiGroups"}},
 		{name: "star url", rules: []rbacv1.PolicyRule{{NonResourceURLs: []string{"/logs/*"}, Verbs: []string{"get"}}}, want: []string{"wildcard:nonResourceURLs"}},

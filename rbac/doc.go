@@ -12,10 +12,12 @@
 // and [WriteYAML] writes a deterministic multi-document stream without creationTimestamp, so the
 // output reads like a kubebuilder project's config/rbac.
 //
-// [FindDangerous] reports which dangerous grants ([DangerousGrants]: Secrets, escalate, bind,
+// [FindDangerous] reports which dangerous grants ([DangerousGrants]: Secrets, pods create, escalate, bind,
 // impersonate, pods/exec, pods/attach, pods/portforward, nodes/proxy, serviceaccounts/token,
 // wildcards, ...) a set of rules contains, using the API server's own containment check
-// (k8s.io/component-helpers/auth/rbac/validation.Covers).
+// (k8s.io/component-helpers/auth/rbac/validation.Covers). The operator holds one on purpose
+// ([AcceptedOperatorGrants]: pods create, cluster-wide unless OperatorOptions.Namespaces narrows
+// it to Roles in the watched namespaces); [WithoutAccepted] subtracts exactly those.
 //
 // The predefined roles are the operator's ClusterRole ([OperatorRules]) and leader-election Role
 // ([LeaderElectionRules]), the agent ServiceAccount's Role ([AgentRules]) and the persona

@@ -91,11 +91,14 @@ func ExampleFindDangerous() {
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"list"}},
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"*"}},
 	}))
+	// The operator creates Pods and patches them, which FindDangerous reports; they are the
+	// accepted grants.
 	role, _ := rbac.OperatorClusterRole(rbac.OperatorOptions{})
-	fmt.Println(len(rbac.FindDangerous(role.Rules)))
+	found := rbac.FindDangerous(role.Rules)
+	fmt.Println(found, rbac.WithoutAccepted(found, rbac.AcceptedOperatorGrants()))
 	// Output:
-	// [secrets:list wildcard:verbs]
-	// 0
+	// [secrets:list pods:create pods:update pods:patch wildcard:verbs]
+	// [pods:create pods:patch] []
 }
 
 func ExampleManifest() {
@@ -111,6 +114,7 @@ func ExampleManifest() {
 		fmt.Println(o.GetObjectKind().GroupVersionKind().Kind)
 	}
 	// Output:
+	// ClusterRole
 	// ClusterRole
 	// ClusterRole
 	// ClusterRoleBinding

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -23,6 +24,15 @@ const (
 
 	// OperatorRoleName names the operator's ClusterRole and its ClusterRoleBinding.
 	OperatorRoleName = "kubeopencode-operator"
+	// OperatorPodsRoleName names the Role and RoleBinding granting the operator "create" on pods
+	// in each of OperatorOptions.Namespaces.
+	OperatorPodsRoleName = "kubeopencode-operator-pods"
+	// FinalizerRemoverRoleName names the escape-hatch ClusterRole of the cleanup finalizer guard
+	// (threat T18). The policy module's admission policy checks the same verb
+	// (VerbRemoveFinalizer) and names this role in its refusal.
+	FinalizerRemoverRoleName = "kubeopencode-task-finalizer-remover"
+	// VerbRemoveFinalizer is the custom RBAC verb on tasks that the finalizer guard checks.
+	VerbRemoveFinalizer = "removefinalizer"
 	// LeaderElectionRoleName names the operator's leader-election Role and RoleBinding.
 	LeaderElectionRoleName = "kubeopencode-operator-leader-election"
 	// AgentRoleName names the agent ServiceAccount's Role and RoleBinding in each Agent namespace.
@@ -47,6 +57,12 @@ type OperatorOptions struct {
 	// own them). Default false: the operator manages the per-Agent egress NetworkPolicy an Agent
 	// may ask for (threat T17); without the rules such an Agent cannot be served.
 	WithoutNetworkPolicies bool
+	// Namespaces, when set, are the only namespaces the operator runs agent Pods in (its
+	// --namespaces option): "create" on pods is granted by a Role in each of them
+	// (OperatorPodsRoleName) instead of cluster-wide. Creating a Pod lets its creator run it as
+	// any ServiceAccount of the namespace and mount any Secret there, so the fewer namespaces the
+	// better. Default none: cluster-wide, for an operator that watches every namespace.
+	Namespaces []string
 }
 
 func (o OperatorOptions) withDefaults() OperatorOptions {
@@ -68,12 +84,14 @@ func readVerbs() []string { return []string{"get", "list", "watch"} }
 // subresource.
 func OperatorRules(opts OperatorOptions) []Rule {
 	rules := []Rule{
-		// Reconcile Tasks, read from the informer (list, watch; no direct get); update adds and
-		// removes the operator's finalizer (threat T5); delete removes finished Tasks when
-		// KubeOpenCodeConfig spec.cleanup asks for it (ttlSecondsAfterFinished,
+		// Reconcile Tasks, read from the informer (list, watch) without their payload; get reads
+		// the whole Task when its Pod is built or its finalizer removed (threat T24), and checks
+		// with the API server that a Task is really gone before its Pod is deleted (T18); update
+		// adds and removes the operator's finalizer (threat T5); delete removes finished Tasks
+		// when KubeOpenCodeConfig spec.cleanup asks for it (ttlSecondsAfterFinished,
 		// maxRetainedTasks). No create: Tasks belong to their authors. No patch: the operator
 		// writes with update (the e2e audit proof shows every verb here used).
-		{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"list", "watch", "update", "delete"}},
+		{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"get", "list", "watch", "update", "delete"}},
 		// Report progress. Status is read through the main resource, so no get here.
 		{Group: APIGroup, Resources: []string{"tasks/status"}, Verbs: []string{"update"}},
 		// Owner references with blockOwnerDeletion (controller references) to a Task need this
@@ -89,9 +107,12 @@ func OperatorRules(opts OperatorOptions) []Rule {
 		{Group: APIGroup, Resources: []string{"kubeopencodeconfigs"}, Verbs: []string{"list", "watch"}},
 		// Report the configuration's Ready condition.
 		{Group: APIGroup, Resources: []string{"kubeopencodeconfigs/status"}, Verbs: []string{"update"}},
-		// Run agent Pods and remove them on stop, timeout and deletion (T5, T6). No update or
-		// patch: a Pod is never changed once created; stopping deletes it.
-		{Group: CoreGroup, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
+		// Run agent Pods and remove them on deletion (T5, T6, T18). Patch lowers a stopped or
+		// timed-out Pod's activeDeadlineSeconds so the kubelet ends it and its logs stay
+		// readable (the only change the operator makes to a Pod). No update. "create" and
+		// "patch" are the operator's most dangerous grants (AcceptedOperatorGrants); with
+		// opts.Namespaces they move to a Role in each of those namespaces (OperatorPodsRules).
+		{Group: CoreGroup, Resources: []string{"pods"}, Verbs: podVerbs(opts)},
 		// Read a Task's ConfigMaps (uncached: get, list; never watched) and copy their content
 		// into a ConfigMap the operator owns (T3), created once per Task and deleted with it.
 		{Group: CoreGroup, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "create", "delete"}},
@@ -103,6 +124,10 @@ func OperatorRules(opts OperatorOptions) []Rule {
 		// they grant nothing.
 		{Group: "authentication.k8s.io", Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
 		{Group: "authorization.k8s.io", Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
+		// Fail closed without the admission policies (T22): the operator compares the installed
+		// ValidatingAdmissionPolicies and bindings with the generated ones before a Task starts,
+		// read from its informer (list, watch; no direct get). Read-only.
+		{Group: "admissionregistration.k8s.io", Resources: []string{"validatingadmissionpolicies", "validatingadmissionpolicybindings"}, Verbs: []string{"list", "watch"}},
 	}
 	if !opts.WithoutNetworkPolicies {
 		rules = append(rules,
@@ -117,6 +142,44 @@ func OperatorRules(opts OperatorOptions) []Rule {
 		)
 	}
 	return rules
+}
+
+func podVerbs(opts OperatorOptions) []string {
+	if len(opts.Namespaces) > 0 {
+		return []string{"get", "list", "watch", "delete"}
+	}
+	return []string{"get", "list", "watch", "create", "patch", "delete"}
+}
+
+// OperatorPodsRules are the operator's rules in each of OperatorOptions.Namespaces: create agent
+// Pods there, and patch them (only to lower a stopped Pod's activeDeadlineSeconds).
+func OperatorPodsRules() []Rule {
+	return []Rule{{Group: CoreGroup, Resources: []string{"pods"}, Verbs: []string{"create", "patch"}}}
+}
+
+// AcceptedOperatorGrants are the dangerous grants (DangerousGrants names) the operator's roles
+// hold on purpose, each with the reason it cannot do without. FindDangerous reports them like any
+// other; a check of the operator's roles subtracts exactly these (WithoutAccepted) and nothing else.
+func AcceptedOperatorGrants() map[string]string {
+	return map[string]string{
+		"pods:create": "the operator exists to create agent Pods; a compromised operator can therefore run any ServiceAccount " +
+			"and mount any Secret of every namespace it may create Pods in (all of them unless OperatorOptions.Namespaces " +
+			"limits it); admission policies check that each Agent's author could have created those Pods (T21)",
+		"pods:patch": "the operator lowers a stopped or timed-out agent Pod's activeDeadlineSeconds so the kubelet ends it and " +
+			"its logs stay readable; a compromised operator could instead change the images of Pods in every namespace it may " +
+			"patch Pods in, which its pods:create already allows in effect",
+	}
+}
+
+// WithoutAccepted returns found without the names in accepted, in found's order.
+func WithoutAccepted(found []string, accepted map[string]string) []string {
+	var out []string
+	for _, f := range found {
+		if _, ok := accepted[f]; !ok {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // LeaderElectionRules are the operator's permissions in its own namespace for leader election
@@ -143,7 +206,8 @@ func LeaderElectionRole(opts OperatorOptions) (*rbacv1.Role, error) {
 }
 
 // OperatorObjects are the operator's ClusterRole and leader-election Role, each bound to the
-// operator's ServiceAccount (a ClusterRoleBinding and a RoleBinding of the same names).
+// operator's ServiceAccount (a ClusterRoleBinding and a RoleBinding of the same names), and with
+// opts.Namespaces a Role and RoleBinding OperatorPodsRoleName in each of them.
 func OperatorObjects(opts OperatorOptions) ([]runtime.Object, error) {
 	opts = opts.withDefaults()
 	sa := ServiceAccountSubject(opts.Namespace, opts.ServiceAccount)
@@ -163,7 +227,35 @@ func OperatorObjects(opts OperatorOptions) ([]runtime.Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("leader-election RoleBinding: %w", err)
 	}
-	return []runtime.Object{cr, crb, le, leb}, nil
+	out := []runtime.Object{cr, crb, le, leb, MetricsReaderClusterRole()}
+	namespaces := slices.Clone(opts.Namespaces)
+	slices.Sort(namespaces)
+	for _, ns := range slices.Compact(namespaces) {
+		role, err := Role(RoleSpec{Name: OperatorPodsRoleName, Namespace: ns, Rules: OperatorPodsRules()})
+		if err != nil {
+			return nil, fmt.Errorf("operator pods Role in namespace %q: %w", ns, err)
+		}
+		rb, err := RoleBinding(BindingSpec{Name: OperatorPodsRoleName, Namespace: ns, RoleRef: RoleRefToRole(role.Name), Subjects: []rbacv1.Subject{sa}})
+		if err != nil {
+			return nil, fmt.Errorf("operator pods RoleBinding in namespace %q: %w", ns, err)
+		}
+		out = append(out, role, rb)
+	}
+	return out, nil
+}
+
+// MetricsReaderRoleName names the ClusterRole that may scrape the operator's metrics.
+const MetricsReaderRoleName = "kubeopencode-metrics-reader"
+
+// MetricsReaderClusterRole may get /metrics, and nothing else: the operator's metrics endpoint
+// serves only requests whose token (TokenReview) is authorized for it (SubjectAccessReview). It is
+// rendered unbound; bind it to the ServiceAccount of your Prometheus.
+func MetricsReaderClusterRole() *rbacv1.ClusterRole {
+	return &rbacv1.ClusterRole{
+		TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "ClusterRole"},
+		ObjectMeta: metav1.ObjectMeta{Name: MetricsReaderRoleName},
+		Rules:      []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}},
+	}
 }
 
 // AgentOptions configure the agent ServiceAccount's Role in one Agent namespace.
@@ -231,11 +323,16 @@ const (
 	PersonaAgentUser Persona = "agent-user"
 	// PersonaViewer reads Tasks and Agents (get, list, watch).
 	PersonaViewer Persona = "viewer"
+	// PersonaFinalizerRemover is the escape hatch of the cleanup finalizer guard (T18): the
+	// custom verb VerbRemoveFinalizer on tasks, with get, update and patch to make the edit. Bind
+	// it only to cluster administrators, only while the operator is gone (e.g. to delete a
+	// namespace after uninstalling it): its holders can make agent Pods outlive their Tasks.
+	PersonaFinalizerRemover Persona = "finalizer-remover"
 )
 
 // Personas returns every persona, in the order the CLI lists them.
 func Personas() []Persona {
-	return []Persona{PersonaTaskAuthor, PersonaAgentUser, PersonaViewer}
+	return []Persona{PersonaTaskAuthor, PersonaAgentUser, PersonaViewer, PersonaFinalizerRemover}
 }
 
 // ParsePersonas parses a comma-separated list of persona names ("task-author,viewer"). Spaces
@@ -282,6 +379,8 @@ func (p Persona) RoleName() string {
 		return AgentUserRoleName
 	case PersonaViewer:
 		return ViewerRoleName
+	case PersonaFinalizerRemover:
+		return FinalizerRemoverRoleName
 	}
 	return ""
 }
@@ -295,6 +394,8 @@ func (p Persona) Rules() []Rule {
 		return []Rule{{Group: APIGroup, Resources: []string{"agents"}, Verbs: []string{"use"}}}
 	case PersonaViewer:
 		return []Rule{{Group: APIGroup, Resources: []string{"tasks", "agents"}, Verbs: readVerbs()}}
+	case PersonaFinalizerRemover:
+		return []Rule{{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"get", "patch", "update", VerbRemoveFinalizer}}}
 	}
 	return nil
 }

@@ -96,17 +96,28 @@ func predefinedRules(t *testing.T) map[string][]rbacv1.PolicyRule {
 			out["Role "+r.Name] = r.Rules
 		}
 	}
-	if len(out) != 6 {
-		t.Fatalf("want 6 predefined roles, got %d: %v", len(out), out)
+	if len(out) != 8 {
+		t.Fatalf("want 8 predefined roles, got %d: %v", len(out), out)
 	}
 	return out
 }
 
 // TestPredefinedRolesHaveNoDangerousGrant is the negative test of threat T14 for the operator, and
 // the same promise for the agent and every persona.
+//
+// The operator's ClusterRole holds exactly the accepted grants (pods:create and pods:patch, with
+// their reasons):
+// FindDangerous flags them, and only they are subtracted.
 func TestPredefinedRolesHaveNoDangerousGrant(t *testing.T) {
 	for name, rules := range predefinedRules(t) {
-		if found := FindDangerous(rules); len(found) > 0 {
+		found := FindDangerous(rules)
+		if name == "ClusterRole "+OperatorRoleName {
+			if want := []string{"pods:create", "pods:patch"}; !cmp.Equal(found, want) {
+				t.Errorf("%s: FindDangerous = %v, want exactly the accepted %v", name, found, want)
+			}
+			found = WithoutAccepted(found, AcceptedOperatorGrants())
+		}
+		if len(found) > 0 {
 			t.Errorf("%s contains dangerous grants %v", name, found)
 		}
 		// Belt and braces: not a single rule may name these resources, whatever the verb.
@@ -121,6 +132,49 @@ func TestPredefinedRolesHaveNoDangerousGrant(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestOperatorNamespacesOption: with the operator's watched namespaces, "create" on pods leaves
+// the ClusterRole for a Role in each namespace, bound to the operator's ServiceAccount.
+func TestOperatorNamespacesOption(t *testing.T) {
+	objs := must[[]runtime.Object](t)(OperatorObjects(OperatorOptions{Namespaces: []string{"team-b", "team-a", "team-b"}}))
+	createPods := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"create", "patch"}}
+	var roles []string
+	for _, o := range objs {
+		switch r := o.(type) {
+		case *rbacv1.ClusterRole:
+			if ok, _ := validation.Covers(r.Rules, []rbacv1.PolicyRule{createPods}); ok {
+				t.Errorf("ClusterRole %s still grants pods create cluster-wide", r.Name)
+			}
+			if found := FindDangerous(r.Rules); len(found) > 0 {
+				t.Errorf("ClusterRole %s: dangerous %v", r.Name, found)
+			}
+		case *rbacv1.Role:
+			if r.Name != OperatorPodsRoleName {
+				continue
+			}
+			roles = append(roles, r.Namespace)
+			if diff := cmp.Diff([]rbacv1.PolicyRule{createPods}, r.Rules); diff != "" {
+				t.Errorf("Role %s/%s rules (-want +got):\n%s", r.Namespace, r.Name, diff)
+			}
+		case *rbacv1.RoleBinding:
+			if r.Name == OperatorPodsRoleName && (r.RoleRef.Name != OperatorPodsRoleName || len(r.Subjects) != 1 ||
+				r.Subjects[0].Name != DefaultOperatorServiceAccount || r.Subjects[0].Namespace != DefaultOperatorNamespace) {
+				t.Errorf("RoleBinding %s/%s = %+v", r.Namespace, r.Name, r)
+			}
+		}
+	}
+	if !cmp.Equal(roles, []string{"team-a", "team-b"}) {
+		t.Errorf("pods Roles in %v, want team-a and team-b once each", roles)
+	}
+	// Without namespaces the ClusterRole keeps it (and FindDangerous says so).
+	cr := must[*rbacv1.ClusterRole](t)(OperatorClusterRole(OperatorOptions{}))
+	if found := FindDangerous(cr.Rules); !slices.Contains(found, "pods:create") {
+		t.Errorf("the cluster-wide operator role is not flagged for pods:create: %v", found)
+	}
+	if _, ok := AcceptedOperatorGrants()["pods:create"]; !ok {
+		t.Error("pods:create has no accepted reason")
 	}
 }
 
@@ -189,7 +243,7 @@ func TestParsePersonas(t *testing.T) {
 		{in: "  ", want: nil},
 		{in: "viewer", want: []Persona{PersonaViewer}},
 		{in: "viewer, task-author", want: []Persona{PersonaTaskAuthor, PersonaViewer}},
-		{in: "task-author,agent-user,viewer", want: Personas()},
+		{in: "task-author,agent-user,viewer,finalizer-remover", want: Personas()},
 		{in: "admin", wantErr: `unknown persona "admin"`},
 		{in: "viewer,", wantErr: `unknown persona ""`},
 		{in: "viewer,viewer", wantErr: "listed twice"},
@@ -243,10 +297,10 @@ func TestManifest(t *testing.T) {
 		wantErr   string
 	}{
 		{name: "zero value is the operator only", opts: ManifestOptions{},
-			wantKinds: []string{"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}},
+			wantKinds: []string{"ClusterRole", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}},
 		{name: "nothing chosen renders nothing", opts: ManifestOptions{SkipOperator: true}, wantKinds: nil},
 		{name: "everything", opts: ManifestOptions{AgentNamespaces: []string{"a", "b"}, Personas: Personas()},
-			wantKinds: []string{"ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "Role", "Role", "Role", "RoleBinding", "RoleBinding", "RoleBinding"}},
+			wantKinds: []string{"ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "Role", "Role", "Role", "RoleBinding", "RoleBinding", "RoleBinding"}},
 		{name: "agent namespace twice", opts: ManifestOptions{AgentNamespaces: []string{"a", "a"}}, wantErr: "duplicate Role a/kubeopencode-agent"},
 		{name: "bad agent namespace", opts: ManifestOptions{AgentNamespaces: []string{"A"}}, wantErr: `agent Role in namespace "A"`},
 		{name: "empty agent namespace", opts: ManifestOptions{AgentNamespaces: []string{""}}, wantErr: "metadata.namespace: Required value"},

@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -32,9 +33,9 @@ type Agent struct {
 
 // AgentSpec is the configuration of an Agent.
 //
-// +kubebuilder:validation:XValidation:rule="!has(self.credentials) || !has(self.contexts) || !self.credentials.exists(c, has(c.mountPath) && self.contexts.exists(x, has(x.mountPath) && (x.mountPath == c.mountPath || x.mountPath.startsWith(c.mountPath + '/') || c.mountPath.startsWith(x.mountPath + '/'))))",message="a context mountPath must not equal, contain or lie under a credential mountPath",fieldPath=".contexts"
+// +kubebuilder:validation:XValidation:rule="!has(self.credentials) || !has(self.contexts) || !self.credentials.exists(c, has(c.mountPath) && self.contexts.exists(x, has(x.mountPath) && ((x.mountPath.startsWith('/') ? x.mountPath : self.workspaceDir + '/' + x.mountPath) == c.mountPath || (x.mountPath.startsWith('/') ? x.mountPath : self.workspaceDir + '/' + x.mountPath).startsWith(c.mountPath + '/') || c.mountPath.startsWith((x.mountPath.startsWith('/') ? x.mountPath : self.workspaceDir + '/' + x.mountPath) + '/'))))",message="a context mountPath (relative ones resolved under workspaceDir) must not equal, contain or lie under a credential mountPath",fieldPath=".contexts"
 // +kubebuilder:validation:XValidation:rule="!has(self.credentials) || !self.credentials.exists(c, has(c.mountPath) && (c.mountPath == self.workspaceDir || self.workspaceDir.startsWith(c.mountPath + '/') || c.mountPath == self.workspaceDir + '/task.md' || c.mountPath == self.workspaceDir + '/.kubeopencode' || c.mountPath.startsWith(self.workspaceDir + '/.kubeopencode/')))",message="a credential mountPath must not be workspaceDir, contain it, or be <workspaceDir>/task.md or <workspaceDir>/.kubeopencode (written by the operator)",fieldPath=".credentials"
-// +kubebuilder:validation:XValidation:rule="!has(self.contexts) || !self.contexts.exists(c, has(c.mountPath) && (c.mountPath == self.workspaceDir || self.workspaceDir.startsWith(c.mountPath + '/') || c.mountPath == self.workspaceDir + '/task.md' || c.mountPath == self.workspaceDir + '/.kubeopencode' || c.mountPath.startsWith(self.workspaceDir + '/.kubeopencode/')))",message="a context mountPath must not be workspaceDir, contain it, or be <workspaceDir>/task.md or <workspaceDir>/.kubeopencode (written by the operator)",fieldPath=".contexts"
+// +kubebuilder:validation:XValidation:rule="!has(self.contexts) || !self.contexts.exists(c, has(c.mountPath) && (c.mountPath == self.workspaceDir || self.workspaceDir.startsWith(c.mountPath + '/') || c.mountPath == self.workspaceDir + '/task.md' || c.mountPath == self.workspaceDir + '/.kubeopencode' || c.mountPath.startsWith(self.workspaceDir + '/.kubeopencode/') || c.mountPath == 'task.md' || c.mountPath == '.kubeopencode' || c.mountPath.startsWith('.kubeopencode/')))",message="a context mountPath must not be workspaceDir, contain it, or be <workspaceDir>/task.md or <workspaceDir>/.kubeopencode (written by the operator; relative: task.md, .kubeopencode)",fieldPath=".contexts"
 type AgentSpec struct {
 	// profile is a short human-readable summary of what the Agent is for. Documentation only.
 	// At most 1024 characters.
@@ -67,17 +68,21 @@ type AgentSpec struct {
 	WorkspaceDir AbsolutePath `json:"workspaceDir"`
 
 	// command overrides the agent container's entrypoint. At most 32 arguments of at most 4096
-	// characters each.
+	// characters each; the first (the program) must not be empty or only whitespace. Later
+	// arguments may be empty strings (an empty argument is a valid argument).
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:items:MaxLength=4096
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || !self[0].matches('^[[:space:]]*$')",message="command[0], the program to run, must not be empty or only whitespace"
 	Command []string `json:"command,omitempty"`
 
 	// contexts are given to every Task of this Agent, before the Task's own. At most 16; no two
 	// mountPaths may be equal or lie under one another, nor collide with credential mountPaths,
-	// workspaceDir, <workspaceDir>/task.md or <workspaceDir>/.kubeopencode.
+	// workspaceDir, <workspaceDir>/task.md or <workspaceDir>/.kubeopencode. An Agent's context may
+	// be mounted at any absolute path the mountPath rules allow (the platform team's choice, the
+	// OpenCode configuration included); a relative path is resolved under workspaceDir.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=16
@@ -229,26 +234,32 @@ type Credential struct {
 	SecretRef SecretReference `json:"secretRef"`
 
 	// env is the environment variable that receives secretRef.key. A C identifier
-	// ([A-Za-z_][A-Za-z0-9_]*, at most 128 characters) that is not reserved: HOME, PATH,
-	// SHELL, USER, WORKSPACE_DIR and names starting with TASK_, KUBEOPENCODE_ or OPENCODE_ are
-	// refused.
+	// ([A-Za-z_][A-Za-z0-9_]*, at most 128 characters) that is not reserved. Reserved are the
+	// names the operator or the agent runtime sets: HOME, PATH, SHELL, USER (the container and its
+	// shell), WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT (the operator, from spec.config), AGENT,
+	// OPENCODE, OPENCODE_PID (OpenCode, for itself), and every name starting with TASK_ or
+	// KUBEOPENCODE_ (the operator: TASK_NAME, TASK_NAMESPACE, TASK_UID, TASK_DESCRIPTION,
+	// KUBEOPENCODE_AGENT_NAME, KUBEOPENCODE_AGENT_NAMESPACE, ...). Other OPENCODE_* names, such as
+	// OPENCODE_API_KEY, are allowed.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z_][A-Za-z0-9_]*$')",message="must be a C identifier: [A-Za-z_][A-Za-z0-9_]*"
-	// +kubebuilder:validation:XValidation:rule="!(self in ['HOME', 'PATH', 'SHELL', 'USER', 'WORKSPACE_DIR']) && !self.startsWith('TASK_') && !self.startsWith('KUBEOPENCODE_') && !self.startsWith('OPENCODE_')",message="is reserved: HOME, PATH, SHELL, USER, WORKSPACE_DIR and names starting with TASK_, KUBEOPENCODE_ or OPENCODE_ are set by the operator"
+	// +kubebuilder:validation:XValidation:rule="!(self in ['HOME', 'PATH', 'SHELL', 'USER', 'WORKSPACE_DIR', 'OPENCODE_CONFIG_CONTENT', 'AGENT', 'OPENCODE', 'OPENCODE_PID']) && !self.startsWith('TASK_') && !self.startsWith('KUBEOPENCODE_')",message="is reserved: HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID and names starting with TASK_ or KUBEOPENCODE_ are set by the operator or the agent runtime"
 	Env string `json:"env,omitempty"`
 
 	// envPrefix is prepended to every key of a whole Secret exposed as environment variables
 	// (neither secretRef.key nor mountPath set), and is required for that shape. A C identifier
 	// of at most 64 characters that cannot form a reserved name: it must not be the beginning of
-	// HOME, PATH, SHELL, USER, WORKSPACE_DIR, TASK_, KUBEOPENCODE_ or OPENCODE_ (e.g. "PA" or
-	// "TASK"), nor start with TASK_, KUBEOPENCODE_ or OPENCODE_. Example: "GITHUB_".
+	// a reserved env name (see env) or of TASK_, KUBEOPENCODE_ or OPENCODE_ (e.g. "PA", "TASK" or
+	// "OPEN"), nor start with TASK_, KUBEOPENCODE_ or OPENCODE_. Unlike env, no OPENCODE_* name
+	// can be formed: the keys are chosen by whoever writes the Secret, and OpenCode reads
+	// OPENCODE_* variables as its settings. Example: "GITHUB_".
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z_][A-Za-z0-9_]*$')",message="must be a C identifier: [A-Za-z_][A-Za-z0-9_]*"
-	// +kubebuilder:validation:XValidation:rule="!['HOME', 'PATH', 'SHELL', 'USER', 'WORKSPACE_DIR', 'TASK_', 'KUBEOPENCODE_', 'OPENCODE_'].exists(r, r.startsWith(self)) && !['TASK_', 'KUBEOPENCODE_', 'OPENCODE_'].exists(p, self.startsWith(p))",message="could form a reserved name: it must not begin HOME, PATH, SHELL, USER, WORKSPACE_DIR, TASK_, KUBEOPENCODE_ or OPENCODE_, nor start with TASK_, KUBEOPENCODE_ or OPENCODE_"
+	// +kubebuilder:validation:XValidation:rule="!['HOME', 'PATH', 'SHELL', 'USER', 'WORKSPACE_DIR', 'OPENCODE_CONFIG_CONTENT', 'AGENT', 'OPENCODE', 'OPENCODE_PID', 'TASK_', 'KUBEOPENCODE_', 'OPENCODE_'].exists(r, r.startsWith(self)) && !['TASK_', 'KUBEOPENCODE_', 'OPENCODE_'].exists(p, self.startsWith(p))",message="could form a reserved name: it must not begin HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_, KUBEOPENCODE_ or OPENCODE_, nor start with TASK_, KUBEOPENCODE_ or OPENCODE_"
 	EnvPrefix string `json:"envPrefix,omitempty"`
 
 	// mountPath is where the key (a file) or the whole Secret (a directory) is mounted. A path:
@@ -300,6 +311,34 @@ type AgentPodSpec struct {
 	// resources of the agent container. Unset: KubeOpenCodeConfig's agentPodDefaults.
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// volumeSizeLimits bound the agent Pod's scratch volumes; each field left unset takes
+	// KubeOpenCodeConfig's agentPodDefaults.volumeSizeLimits, then the built-in default.
+	// +optional
+	VolumeSizeLimits *VolumeSizeLimits `json:"volumeSizeLimits,omitempty"`
+}
+
+// VolumeSizeLimits are the sizeLimit of the emptyDir volumes of agent Pods: the kubelet evicts a
+// Pod that writes more, so one agent cannot fill its node's disk. Built-in defaults: workspace
+// 10Gi, home 2Gi, tmp 2Gi, git 10Gi (each Git context's checkout). Each is a quantity greater
+// than zero.
+type VolumeSizeLimits struct {
+	// workspace bounds the workspace volume (workspaceDir). Default 10Gi.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="must be greater than zero"
+	Workspace *resource.Quantity `json:"workspace,omitempty"`
+	// home bounds HOME (/home/agent). Default 2Gi.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="must be greater than zero"
+	Home *resource.Quantity `json:"home,omitempty"`
+	// tmp bounds /tmp. Default 2Gi.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="must be greater than zero"
+	Tmp *resource.Quantity `json:"tmp,omitempty"`
+	// git bounds each Git context's checkout volume. Default 10Gi.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="must be greater than zero"
+	Git *resource.Quantity `json:"git,omitempty"`
 }
 
 // LabelValue is a label value: empty, or 1–63 characters from [A-Za-z0-9-_.] starting and ending
@@ -342,8 +381,12 @@ type QuotaConfig struct {
 }
 
 // AgentNetworkPolicy asks for a default-deny egress NetworkPolicy on agent Pods. The generated
-// policy allows only the destinations in egress, and always excludes the cloud metadata
-// addresses (169.254.169.254/32, fd00:ec2::254/128) even when a listed CIDR contains them.
+// policy allows DNS to the cluster DNS Pods and the destinations in egress, and always excepts
+// the link-local ranges 169.254.0.0/16 and fe80::/10 (cloud metadata endpoints, node-local
+// services) and the metadata addresses 100.100.100.200/32 and fd00:ec2::254/128, even from a
+// listed CIDR that contains them. DNS stays a channel out: names the agent resolves reach the
+// cluster's DNS server and whatever it forwards to. Enforcement needs a CNI that enforces
+// NetworkPolicy.
 type AgentNetworkPolicy struct {
 	// egress lists the allowed destinations. Empty: no egress at all. At most 32 rules.
 	// +optional
@@ -355,7 +398,8 @@ type AgentNetworkPolicy struct {
 // EgressRule allows traffic to some CIDRs, on some ports.
 type EgressRule struct {
 	// cidrs are the destination networks, e.g. 10.0.0.0/8 or 2001:db8::/32. Each is a valid
-	// CIDR in canonical form (no host bits set). 1–16 entries.
+	// CIDR in canonical form (no host bits set), not inside 169.254.0.0/16, fe80::/10,
+	// 100.100.100.200/32 or fd00:ec2::254/128, which a wider CIDR gets as exceptions. 1–16 entries.
 	// +required
 	// +listType=atomic
 	// +kubebuilder:validation:MinItems=1
@@ -363,6 +407,7 @@ type EgressRule struct {
 	// +kubebuilder:validation:items:MaxLength=64
 	// +kubebuilder:validation:items:XValidation:rule="isCIDR(self)",message="must be a valid CIDR, e.g. 10.0.0.0/8"
 	// +kubebuilder:validation:items:XValidation:rule="!isCIDR(self) || string(cidr(self).masked()) == self",message="must be in canonical form: the address must have no bits set beyond the prefix length"
+	// +kubebuilder:validation:items:XValidation:rule="!isCIDR(self) || !['169.254.0.0/16', 'fe80::/10', '100.100.100.200/32', 'fd00:ec2::254/128'].exists(x, cidr(x).containsCIDR(self))",message="must not lie inside a range that is never allowed: 169.254.0.0/16, fe80::/10, 100.100.100.200/32, fd00:ec2::254/128 (link-local and cloud metadata)"
 	CIDRs []string `json:"cidrs"`
 
 	// ports are the allowed destination ports. Empty: every port. At most 16.

@@ -25,6 +25,26 @@ package v1alpha1
 // +kubebuilder:validation:XValidation:rule="!(self in ['/home/agent', '/tmp'])",message="must not be /home/agent or /tmp: the operator mounts them (paths below them are allowed)"
 type AbsolutePath string
 
+// ContextPath is where a context is mounted: an absolute path, or a path relative to the
+// Agent's workspaceDir (upstream KubeOpenCode's meaning: "src" is <workspaceDir>/src).
+//
+// It is 1–1024 characters from [A-Za-z0-9/._+@-], is not "/", has no empty segment ("//"), no
+// trailing "/" and no "." or ".." segment, so a relative path never leaves the workspace. An
+// absolute one also follows the AbsolutePath rules: not, containing or under /tools,
+// /kubeopencode, /proc, /sys, /dev, /var/run/secrets/kubernetes.io or /run/secrets/kubernetes.io,
+// and not /home/agent or /tmp. Where a Task's context may go is narrower still (see TaskSpec).
+//
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=1024
+// +kubebuilder:validation:XValidation:rule="self != '/'",message="must not be the root directory /"
+// +kubebuilder:validation:XValidation:rule="self == '/' || !self.endsWith('/')",message="must not end with /"
+// +kubebuilder:validation:XValidation:rule="!self.contains('//')",message="must not contain an empty segment (//)"
+// +kubebuilder:validation:XValidation:rule="!('/' + self + '/').contains('/./') && !('/' + self + '/').contains('/../')",message="must be normalized: no . or .. segments"
+// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9/._+@-]*$')",message="may contain only letters, digits and / . _ + @ - (no spaces or shell metacharacters)"
+// +kubebuilder:validation:XValidation:rule="!self.startsWith('/') || !['/tools', '/kubeopencode', '/proc', '/sys', '/dev', '/var/run/secrets/kubernetes.io', '/run/secrets/kubernetes.io'].exists(p, self == p || self.startsWith(p + '/') || p.startsWith(self + '/'))",message="must not be, contain or lie under an operator-reserved path (/tools, /kubeopencode, /proc, /sys, /dev, /var/run/secrets/kubernetes.io, /run/secrets/kubernetes.io)"
+// +kubebuilder:validation:XValidation:rule="!(self in ['/home/agent', '/tmp'])",message="must not be /home/agent or /tmp: the operator mounts them (paths below them are allowed)"
+type ContextPath string
+
 // FileMode is a Unix permission mode for a file the operator mounts: 0–0777 (0–511 in decimal)
 // without the group-write or other-write bit (mode & 0o022 == 0). In YAML write it with a leading
 // 0, e.g. 0400; JSON has no octal literals, so there it is decimal (0400 = 256).
@@ -65,15 +85,36 @@ func ReservedPaths() []string {
 		"/var/run/secrets/kubernetes.io", "/run/secrets/kubernetes.io"}
 }
 
-// ReservedEnvNames are the environment variable names a credential may not set; in addition, no
-// name may start with one of ReservedEnvPrefixes.
+// ReservedEnvNames are the environment variable names a credential may not set, because the
+// operator or the agent runtime sets them: HOME, PATH, SHELL and USER (the container and its
+// shell), WORKSPACE_DIR and OPENCODE_CONFIG_CONTENT (the operator, the latter from spec.config),
+// AGENT, OPENCODE and OPENCODE_PID (OpenCode sets them for itself when it starts). In addition, no
+// name may start with one of ReservedEnvPrefixes. Other OPENCODE_* names (OPENCODE_API_KEY, ...)
+// are allowed.
 func ReservedEnvNames() []string {
-	return []string{"HOME", "PATH", "SHELL", "USER", "WORKSPACE_DIR"}
+	return []string{"HOME", "PATH", "SHELL", "USER", "WORKSPACE_DIR", "OPENCODE_CONFIG_CONTENT", "AGENT", "OPENCODE", "OPENCODE_PID"}
 }
 
-// ReservedEnvPrefixes are the prefixes a credential env name may not start with.
+// ReservedEnvPrefixes are the prefixes a credential env name may not start with: the operator
+// sets TASK_* and KUBEOPENCODE_* variables.
 func ReservedEnvPrefixes() []string {
+	return []string{"TASK_", "KUBEOPENCODE_"}
+}
+
+// ReservedEnvPrefixPrefixes are the prefixes no name formed by envPrefix + a Secret key may start
+// with: ReservedEnvPrefixes and OPENCODE_. The keys of a whole Secret are chosen by whoever writes
+// the Secret, and OpenCode reads OPENCODE_* variables as its own settings (permissions, the
+// configuration path), so only an explicit env name may set one.
+func ReservedEnvPrefixPrefixes() []string {
 	return []string{"TASK_", "KUBEOPENCODE_", "OPENCODE_"}
+}
+
+// OpenCodeConfigNames are the file and directory names OpenCode reads its project configuration
+// from, looking upwards from its working directory. A Task context may not be mounted at a path
+// with one of them as any segment: whoever writes a Task must not override the Agent's model,
+// permissions, plugins or instructions.
+func OpenCodeConfigNames() []string {
+	return []string{"opencode.json", "opencode.jsonc", ".opencode"}
 }
 
 // Labels and annotations.
@@ -91,8 +132,18 @@ const (
 	TaskNameLabel = "kubeopencode.io/task-name"
 	// TaskNamespaceLabel carries the namespace of the Task an object belongs to.
 	TaskNamespaceLabel = "kubeopencode.io/task-namespace"
-	// AgentLabel carries the name of the Agent a Pod runs.
+	// AgentLabel carries the name of the Agent a Pod runs (hashed when longer than 63
+	// characters, so two Agents' values can be equal).
 	AgentLabel = "kubeopencode.io/agent"
+	// CreatedByLabel, with value CreatedByOperator, marks the Pods and context ConfigMaps the
+	// operator itself created for a Task (a Pod built with the podspec library by anyone else
+	// carries the other labels but not this one). The operator deletes an object whose Task is
+	// gone only if it carries this mark (threat T18), never on the other labels alone.
+	CreatedByLabel = "kubeopencode.io/created-by"
+	// CreatedByOperator is the value of CreatedByLabel on the operator's objects.
+	CreatedByOperator = "operator"
+	// AgentUIDLabel carries the UID of the Agent a Pod runs; it cannot collide.
+	AgentUIDLabel = "kubeopencode.io/agent-uid"
 	// StopAnnotation on a Task, set to "true", asks the operator to stop it: the Pod is deleted
 	// wherever it runs and the Task ends Failed with reason Stopped.
 	StopAnnotation = "kubeopencode.io/stop"

@@ -13,6 +13,10 @@ const (
 	ConditionSucceeded = "Succeeded"
 	// ConditionStopped on a Task is True once the stop annotation has been acted on.
 	ConditionStopped = "Stopped"
+	// ConditionTerminating on a Task is True while its agent Pod is being terminated after a stop
+	// or a timeout: the operator lowered the Pod's activeDeadlineSeconds, so the kubelet ends it
+	// and its logs stay readable. The reason is Stopped or TimedOut.
+	ConditionTerminating = "Terminating"
 )
 
 // Condition reasons.
@@ -48,7 +52,19 @@ const (
 	ReasonStopped = "Stopped"
 	// ReasonPodCreated: the agent Pod was created; the Task runs (Succeeded is Unknown).
 	ReasonPodCreated = "PodCreated"
+	// ReasonAdmissionPoliciesMissing: the ValidatingAdmissionPolicies that check Task and Agent
+	// authors (operator/config/policy) are missing, differ from the generated ones, or were
+	// installed after the Task was created; the Task does not start (on an Agent: Ready is
+	// False) and the message names each object.
+	ReasonAdmissionPoliciesMissing = "AdmissionPoliciesMissing"
 	// ReasonPodSecurityViolation: the agent Pod would fail Pod Security "restricted"; it was not
 	// created, and the message carries the verdict.
 	ReasonPodSecurityViolation = "PodSecurityViolation"
+	// ReasonInconsistentStatus: status.phase claimed the Task was final while its agent Pod was
+	// still running (the status was written by someone other than the operator); the Pod was
+	// deleted and the phase set to Failed.
+	ReasonInconsistentStatus = "InconsistentStatus"
+	// ReasonOrphanDeleted: an Event reason: the operator deleted a Pod or context ConfigMap of a
+	// Task that is being deleted without the operator's finalizer.
+	ReasonOrphanDeleted = "OrphanDeleted"
 )

@@ -92,6 +92,20 @@ type AgentPodDefaults struct {
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 
+	// initContainerResources are the resources of every init container of agent Pods (agent-init,
+	// stage-credentials, git-clone-*), so that a namespace whose ResourceQuota requires requests
+	// and limits accepts agent Pods. Default: requests cpu 100m, memory 128Mi; limits cpu 1,
+	// memory 512Mi. The agent container's resources are agentPodDefaults.resources or the
+	// Agent's podSpec.resources.
+	// +optional
+	InitContainerResources *corev1.ResourceRequirements `json:"initContainerResources,omitempty"`
+
+	// volumeSizeLimits bound the scratch volumes of agent Pods unless the Agent's
+	// podSpec.volumeSizeLimits says otherwise. Defaults: workspace 10Gi, home 2Gi, tmp 2Gi, git
+	// 10Gi.
+	// +optional
+	VolumeSizeLimits *VolumeSizeLimits `json:"volumeSizeLimits,omitempty"`
+
 	// runAsUser is the UID of agent containers: 1–2147483647, default 65532. Never root.
 	// +optional
 	// +kubebuilder:validation:Minimum=1

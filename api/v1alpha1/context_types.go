@@ -50,15 +50,21 @@ type ContextItem struct {
 	Type ContextType `json:"type"`
 
 	// mountPath is where the content is mounted in the agent container. Unset: the content is
-	// appended to <workspaceDir>/.kubeopencode/context.md. Within one list no two mountPaths may be
+	// appended to <workspaceDir>/.kubeopencode/context.md. A relative path is resolved under the
+	// Agent's workspaceDir ("src" is <workspaceDir>/src). Within one list no two mountPaths may be
 	// equal or lie under one another. Collisions with the Agent's workspaceDir, task.md or
 	// credentials are refused at admission for an Agent's contexts, and make a Task fail (naming
-	// both paths) for a Task's. A path: absolute and normalized (no empty, . or .. segment, no
-	// trailing /), not /, at most 1024 characters from [A-Za-z0-9/._+@-]; not, containing or
-	// under /tools, /kubeopencode, /proc, /sys, /dev, /var/run/secrets/kubernetes.io or
-	// /run/secrets/kubernetes.io; not /home/agent or /tmp.
+	// both paths) for a Task's. A path: absolute or relative, normalized (no empty, . or ..
+	// segment, no trailing /), not /, at most 1024 characters from [A-Za-z0-9/._+@-]; if absolute,
+	// not, containing or under /tools, /kubeopencode, /proc, /sys, /dev,
+	// /var/run/secrets/kubernetes.io or /run/secrets/kubernetes.io, and not /home/agent or /tmp.
+	//
+	// A Task's context stays in the workspace: relative, or absolute inside the Agent's
+	// workspaceDir (otherwise the Task fails with PathConflict); it may not be, contain or lie
+	// under the Agent's contexts, credentials, the Agent's command or HOME, and no segment may be
+	// OpenCode's configuration (opencode.json, opencode.jsonc, .opencode).
 	// +optional
-	MountPath AbsolutePath `json:"mountPath,omitempty"`
+	MountPath ContextPath `json:"mountPath,omitempty"`
 
 	// fileMode of the mounted file(s): 0–0777 without group/other write (default 0644). Only
 	// with mountPath.

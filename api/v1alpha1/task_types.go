@@ -46,10 +46,20 @@ type TaskSpec struct {
 	// contexts are given to the agent after the Agent's own contexts. At most 16; no two
 	// mountPaths may be equal or lie under one another. References (ConfigMaps, Secrets)
 	// resolve in the Task's namespace only.
+	//
+	// A Task's files stay in the workspace (threat T20): a mountPath is relative (resolved under
+	// the Agent's workspaceDir) or absolute inside workspaceDir; no segment of it may be
+	// opencode.json, opencode.jsonc or .opencode (OpenCode's configuration), and a Git context
+	// without mountPath may not be named opencode.json or opencode.jsonc (its checkout would be
+	// <workspaceDir>/<name>); the API server refuses these. An absolute path outside workspaceDir,
+	// or one that is, contains or lies under HOME, the Agent's contexts, credentials or command,
+	// fails the Task with reason PathConflict, naming the path.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:XValidation:rule="!self.exists(c, has(c.mountPath) && ['opencode.json', 'opencode.jsonc', '.opencode'].exists(n, ('/' + c.mountPath + '/').contains('/' + n + '/')))",message="a Task context must not be mounted at OpenCode's configuration: no segment of mountPath may be opencode.json, opencode.jsonc or .opencode"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(c, c.type == 'Git' && !has(c.mountPath) && has(c.name) && c.name in ['opencode.json', 'opencode.jsonc'])",message="a Git context without mountPath is checked out at <workspaceDir>/<name>, so a Task's may not be named opencode.json or opencode.jsonc (OpenCode's configuration)"
 	// +kubebuilder:validation:XValidation:rule="self.all(a, !has(a.mountPath) || self.exists_one(b, has(b.mountPath) && b.mountPath == a.mountPath))",message="mountPath must be unique within contexts"
 	// +kubebuilder:validation:XValidation:rule="!self.exists(a, has(a.mountPath) && self.exists(b, has(b.mountPath) && b.mountPath.startsWith(a.mountPath + '/')))",message="a context mountPath must not lie under another context's mountPath"
 	// +kubebuilder:validation:XValidation:rule="self.all(a, !has(a.name) || self.exists_one(b, has(b.name) && b.name == a.name))",message="name must be unique within contexts"

@@ -99,6 +99,8 @@ type AgentOptions struct {
 	AllowedNamespaces []string
 	// Complete makes the fake node finish every agent Pod with exit code 0 (kwok annotation).
 	Complete bool
+	// MaxConcurrentTasks, when > 0, limits the Agent's running Tasks.
+	MaxConcurrentTasks int64
 }
 
 // AgentObject is the load Agent: scheduled to the kwok fake node, no credentials, no capacity
@@ -121,6 +123,9 @@ func AgentObject(o AgentOptions) *unstructured.Unstructured {
 		"workspaceDir":       "/workspace",
 		"serviceAccountName": agentServiceAccount,
 		"podSpec":            podSpec,
+	}
+	if o.MaxConcurrentTasks > 0 {
+		spec["maxConcurrentTasks"] = o.MaxConcurrentTasks
 	}
 	if len(o.AllowedNamespaces) > 0 {
 		allowed := make([]any, 0, len(o.AllowedNamespaces))

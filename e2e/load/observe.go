@@ -155,6 +155,8 @@ func observeTasks(ctx context.Context, c *Clients, ns, selector, until string, w
 // phaseAtLeast reports whether phase is at or past until in the Task lifecycle.
 func phaseAtLeast(phase, until string) bool {
 	switch until {
+	case "Admitted":
+		return phase == "Queued" || phase == "Running" || phase == "Completed" || phase == "Failed"
 	case "Running":
 		return phase == "Running" || phase == "Completed" || phase == "Failed"
 	case "Completed":

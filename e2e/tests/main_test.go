@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -154,7 +155,43 @@ func installOperatorConfig(ctx context.Context, cfg *envconf.Config) (context.Co
 			return ctx, fmt.Errorf("CRD %s not Established: %w", name, err)
 		}
 	}
-	return ctx, nil
+	return ctx, waitPoliciesSettled(ctx, c)
+}
+
+// policySettle is the operator's PolicyLoadGrace (5 s) plus a second of timestamp resolution: the
+// operator starts no Task created sooner after its admission policies were installed (T22).
+const policySettle = 6 * time.Second
+
+// waitPoliciesSettled waits, on a clock condition, until the newest admission policy or binding
+// is policySettle old, so no test's Task is refused as created before its policies.
+func waitPoliciesSettled(ctx context.Context, c client.Client) error {
+	var newest time.Time
+	policies := &admissionregistrationv1.ValidatingAdmissionPolicyList{}
+	bindings := &admissionregistrationv1.ValidatingAdmissionPolicyBindingList{}
+	for _, l := range []client.ObjectList{policies, bindings} {
+		if err := c.List(ctx, l); err != nil {
+			return fmt.Errorf("listing admission policies: %w", err)
+		}
+	}
+	for _, p := range policies.Items {
+		newest = later(newest, p.CreationTimestamp.Time)
+	}
+	for _, b := range bindings.Items {
+		newest = later(newest, b.CreationTimestamp.Time)
+	}
+	select {
+	case <-time.After(time.Until(newest.Add(policySettle))):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // startOperator builds the operator, writes a kubeconfig holding only a TokenRequest token of

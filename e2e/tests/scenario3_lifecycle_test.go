@@ -43,7 +43,8 @@ func lifecycleAgent(ns, name string, allowed []string, finish bool) *v1alpha1.Ag
 
 // TestCrossNamespaceLifecycle is scenario 3, on the kwok node: a Task from another namespace is
 // stopped, times out or is deleted, and each time its Pod in the Agent's namespace is removed
-// (T5), and a same-namespace Task's Pod goes with it through the garbage collector; 20 Tasks from 4 namespaces on an Agent with maxConcurrentTasks 2 never have more than 2
+// (T5), and a same-namespace Task's Pod goes with it through the garbage collector, even when it
+// is deleted with propagationPolicy Orphan (T18); 20 Tasks from 4 namespaces on an Agent with maxConcurrentTasks 2 never have more than 2
 // Pods running at once (T7). It also proves KubeOpenCodeConfig cleanup: a finished Task is
 // deleted after ttlSecondsAfterFinished, its Pod with it.
 func TestCrossNamespaceLifecycle(t *testing.T) {
@@ -147,6 +148,25 @@ func TestCrossNamespaceLifecycle(t *testing.T) {
 			}
 			waitGone(ctx, t, c, got, time.Minute)
 			// kube-controller-manager's garbage collector, not the operator, removes it.
+			waitGone(ctx, t, c, pod, time.Minute)
+			return ctx
+		}).
+		Assess("an orphan delete (--cascade=orphan) of a same-namespace Task: the real garbage collector orphans the Pod, the operator deletes it (T18)", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := adminClient(cfg)
+			task := newTask(agentNS, envconf.RandomName("orphan", 10), agentNS, runner.Name)
+			createTask(ctx, t, cfg, c, task)
+			got := waitTask(ctx, t, c, task, "to run", func(t *v1alpha1.Task) bool { return t.Status.Phase == v1alpha1.TaskPhaseRunning || isFinal(t) })
+			if got.Status.Phase != v1alpha1.TaskPhaseRunning {
+				t.Fatalf("Task ended %s before it ran: %+v", got.Status.Phase, succeeded(got))
+			}
+			pod := taskPod(ctx, t, c, agentNS, got)
+			waitPhase(ctx, t, cfg.Client().Resources(), pod, corev1.PodRunning)
+			if err := c.Delete(ctx, got, client.PropagationPolicy(metav1.DeletePropagationOrphan)); err != nil {
+				t.Fatal(err)
+			}
+			// kube-controller-manager's garbage collector strips the owner reference and lets
+			// the Task go; the operator must not let the orphaned Pod run on.
+			waitGone(ctx, t, c, got, time.Minute)
 			waitGone(ctx, t, c, pod, time.Minute)
 			return ctx
 		}).

@@ -41,7 +41,7 @@ func TestConfusedDeputy(t *testing.T) {
 		agent                        *v1alpha1.Agent
 	)
 	configMapContext := func(name, mountPath string, optional bool) v1alpha1.ContextItem {
-		return v1alpha1.ContextItem{Name: name, Type: v1alpha1.ContextTypeConfigMap, MountPath: v1alpha1.AbsolutePath(mountPath),
+		return v1alpha1.ContextItem{Name: name, Type: v1alpha1.ContextTypeConfigMap, MountPath: v1alpha1.ContextPath(mountPath),
 			ConfigMap: &v1alpha1.ConfigMapContext{Name: name, Optional: ptr.To(optional)}}
 	}
 	f := features.New("scenario 4: confused deputy — Task references resolve in the Task's namespace only").

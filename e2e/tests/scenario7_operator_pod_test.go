@@ -244,7 +244,7 @@ func assertMetricsProtected(ctx context.Context, t *testing.T, cfg *envconf.Conf
 	}
 	port := ""
 	for _, p := range pod.Spec.Containers[0].Ports {
-		if p.Name == "metrics" {
+		if p.Name == "https" {
 			port = strconv.Itoa(int(p.ContainerPort))
 		}
 	}

@@ -300,7 +300,9 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 	if !ok {
 		t.Fatalf("first object is %T, want the ClusterRole", objs[0])
 	}
-	if found := rbac.FindDangerous(role.Rules); len(found) > 0 {
+	// Creating Pods is what the controller is for (rbac flags it: a Pod may run as any
+	// ServiceAccount of its namespace); nothing else may be dangerous.
+	if found := rbac.WithoutAccepted(rbac.FindDangerous(role.Rules), map[string]string{"pods:create": "creates sandbox Pods"}); len(found) > 0 {
 		t.Errorf("dangerous grants: %v", found)
 	}
 	cases := map[string]struct {

@@ -24,6 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 # shellcheck source=images.env
 . "$here/images.env"
+IMAGE_VERSION=$(cat "$root/VERSION")
 arch=${ARCH:-amd64}
 cache=${KUBEOPENCODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeopencode}
 out=${IMAGE_OUT:-$cache/images/$IMAGE_VERSION/$arch}

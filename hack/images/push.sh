@@ -8,6 +8,7 @@ root=$(cd "$here/../.." && pwd)
 prefix=${IMAGE_PREFIX:-}
 # shellcheck source=images.env
 . "$here/images.env"
+IMAGE_VERSION=$(cat "$root/VERSION")
 [ -n "$prefix" ] && [ "$prefix" != kubeopencode.local ] || { echo "set IMAGE_PREFIX to your registry, e.g. IMAGE_PREFIX=registry.example.com/team make image-push" >&2; exit 2; }
 arch=${ARCH:-amd64}
 cache=${KUBEOPENCODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeopencode}

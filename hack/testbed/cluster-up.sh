@@ -31,6 +31,14 @@ componentsPatches:
   - {key: kubelet-client-certificate, value: $pki/admin.crt}
   - {key: kubelet-client-key, value: $pki/admin.key}
 EOC
+if [ -n "${TESTBED_ETCD_QUOTA_BYTES:-}" ]; then
+  # A larger etcd backend for load scenarios that store gigabytes (make bench -max-size-n).
+  cat >> "$TESTBED_DIR/cfg/kwokctl.yaml" <<EOC
+- name: etcd
+  extraArgs:
+  - {key: quota-backend-bytes, value: "$TESTBED_ETCD_QUOTA_BYTES", override: true}
+EOC
+fi
 audit=()
 if [ -n "${TESTBED_AUDIT_POLICY:-}" ]; then
   audit=(--kube-audit-policy "$TESTBED_AUDIT_POLICY")

@@ -21,7 +21,8 @@ tools=$REPO_ROOT/hack/tools
 "$TESTBED_BIN/mkimage" -tag example.local/pause:v1 -out "$TESTBED_IMAGES/pause.tar" -entrypoint /probe,pause "$TESTBED_BIN/probe:/probe"
 "$TESTBED_BIN/mkimage" -tag example.local/agent:v1 -out "$TESTBED_IMAGES/agent.tar" -entrypoint /probe,install,/tools "$TESTBED_BIN/probe:/probe"
 "$TESTBED_BIN/mkimage" -tag example.local/probe:v1 -out "$TESTBED_IMAGES/probe.tar" -entrypoint /probe "$TESTBED_BIN/probe:/probe" "$TESTBED_BIN/stage-credentials:/stage-credentials"
-(cd "$REPO_ROOT/operator" && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$TESTBED_BIN/kubeopencode" ./cmd/kubeopencode)
+(cd "$REPO_ROOT/operator" && GOWORK=off CGO_ENABLED=0 go build -trimpath \
+  -ldflags="-s -w -X main.version=$(cat "$REPO_ROOT/VERSION")" -o "$TESTBED_BIN/kubeopencode" ./cmd/kubeopencode)
 "$TESTBED_BIN/mkimage" -tag example.local/kubeopencode:dev -out "$TESTBED_IMAGES/kubeopencode.tar" \
   -entrypoint /usr/local/bin/kubeopencode "$TESTBED_BIN/kubeopencode:/usr/local/bin/kubeopencode"
 IMAGE_OUT=$KUBEOPENCODE_CACHE/images/testbed "$REPO_ROOT/hack/images/build.sh"

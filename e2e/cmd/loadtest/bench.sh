@@ -35,6 +35,9 @@ kubectl apply -k operator/config/rbac >/dev/null
 kubectl apply -k operator/config/policy >/dev/null
 kubectl wait --for condition=Established crd/agents.kubeopencode.io crd/tasks.kubeopencode.io \
   crd/kubeopencodeconfigs.kubeopencode.io --timeout=60s >/dev/null
+# The operator starts no Task created within 5 s of its admission policies (they load
+# asynchronously; docs/security.md T22).
+sleep 6
 
 step "load generator"
 cd e2e

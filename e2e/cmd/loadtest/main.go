@@ -33,6 +33,7 @@ type options struct {
 	profileSeconds                               int
 	ns                                           []int
 	reps, memoryN, memoryReps                    int
+	maxSizeN                                     int
 	crossN, crossNamespaces                      int
 	steadyRate                                   float64
 	steadyDuration                               time.Duration
@@ -69,6 +70,7 @@ func main() {
 	flag.IntVar(&o.reps, "reps", 3, "repetitions of every burst and cross-namespace scenario")
 	flag.IntVar(&o.memoryN, "memory-n", 10000, "burst size for the memory scenario; 0 skips it")
 	flag.IntVar(&o.memoryReps, "memory-reps", 1, "repetitions of the memory scenario")
+	flag.IntVar(&o.maxSizeN, "max-size-n", 0, "maximum-size Tasks for the tenant-memory scenario (T24; needs a test bed whose etcd quota holds them, see bench.sh); 0 skips it")
 	flag.IntVar(&o.crossN, "cross-n", 1000, "burst size of cross-namespace Tasks; 0 skips it")
 	flag.IntVar(&o.crossNamespaces, "cross-namespaces", 4, "task namespaces of the cross-namespace scenario")
 	flag.Float64Var(&o.steadyRate, "steady-rate", 10, "Tasks per second of the steady scenario; 0 skips it")
@@ -189,6 +191,23 @@ func run(ctx context.Context, o options) error {
 			rec.OperatorWrites/float64(s.N), rec.EventWrites/float64(s.N), float64(rec.PeakRSSBytes)/(1<<20), rec.LoadAvgAfter)
 		if err := write(work, machine, o, recs); err != nil {
 			return err
+		}
+	}
+	if o.maxSizeN > 0 && ctx.Err() == nil {
+		rec, err := b.RunMaxSize(ctx, o.maxSizeN)
+		if err != nil {
+			logf("max-size N=%d FAILED: %v", o.maxSizeN, err)
+			errs = append(errs, fmt.Errorf("max-size N=%d: %w", o.maxSizeN, err))
+		} else {
+			js, err := json.MarshalIndent(map[string]any{"machine": machine, "maxSize": rec}, "", "  ")
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(work, "maxsize.json"), js, 0o644); err != nil {
+				return err
+			}
+			fmt.Printf("\n| max-size Tasks | KB each | create s | burst peak RSS | restart peak RSS | GOMEMLIMIT |\n|---|---|---|---|---|---|\n| %d | %d | %.0f | %d MiB | %d MiB | %s |\n",
+				rec.N, rec.TaskBytes/1000, rec.CreateSeconds, rec.BurstPeakRSSBytes>>20, rec.RestartPeakRSSBytes>>20, rec.GOMEMLIMIT)
 		}
 	}
 	if len(recs) > 0 {

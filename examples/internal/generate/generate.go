@@ -64,7 +64,7 @@ func Files(root string) (map[string][]byte, error) {
 		{"restricted-namespace/agent-rbac.yaml", "What an agent Pod's ServiceAccount may do in agents-restricted.\nSource: rbac.AgentObjects.", agentRBAC(RestrictedNamespace)},
 		{"secure-agent/networkpolicy.yaml", "Default-deny egress for Pods labelled network-policy=agent-restricted (secure-agent's podSpec.labels):\nDNS and HTTPS only, never the cloud metadata address. Source: policy.AgentEgressNetworkPolicy.", secureAgentNetworkPolicy},
 		{"network-policy/networkpolicy.yaml", "The egress NetworkPolicy for isolated-agent, from its spec.networkPolicy in agent.yaml.\nSource: policy.AgentEgressNetworkPolicy.", func() ([]byte, error) { return agentNetworkPolicy(filepath.Join(root, NetworkPolicyAgentFile)) }},
-		{"tenancy/admission-policy.yaml", "Refuses a Task unless its creator may \"use\" the Agent it names (threat T2), and the ClusterRole granting \"use\".\nSource: policy.AgentUsePolicy, policy.AgentUsePolicyBinding, policy.AgentUserClusterRole.", admissionPolicy},
+		{"tenancy/admission-policy.yaml", "Every admission policy the operator requires (it starts no Task without them, T22): a Task's creator\nmay \"use\" its Agent (T2) and read what it names (T19); an Agent's author may create its Pods and read\nits Secrets (T21); the cleanup finalizer guard (T18); and the ClusterRole granting \"use\".\nSource: policy.PolicyObjects, policy.AgentUserClusterRole.", admissionPolicy},
 		{"tenancy/personas.yaml", "The platform team manages Agents and Secrets in platform-agents; the web developers write Tasks in\nprod-web and may use production-agent only. Source: rbac and policy builders.", personas},
 		{"sandbox/config/rbac.yaml", "The Sandbox controller's RBAC: no Secrets, no pods/exec, no wildcards.\nSource: sandbox.WriteRBAC (also: sandbox-controller --print-rbac).", func() ([]byte, error) {
 			var b bytes.Buffer
@@ -153,11 +153,8 @@ func agentNetworkPolicy(path string) ([]byte, error) {
 }
 
 func admissionPolicy() ([]byte, error) {
-	return policy.RenderYAML(
-		policy.AgentUsePolicy(policy.AdmissionPolicyOptions{}),
-		policy.AgentUsePolicyBinding(policy.AdmissionPolicyOptions{}),
-		policy.AgentUserClusterRole(policy.AgentUserRoleOptions{}),
-	)
+	objs := append(policy.PolicyObjects(policy.PoliciesOptions{}), policy.AgentUserClusterRole(policy.AgentUserRoleOptions{}))
+	return policy.RenderYAML(objs...)
 }
 
 func personas() ([]byte, error) {
@@ -171,6 +168,9 @@ func personas() ([]byte, error) {
 	agentAdmin, err := rbac.Role(rbac.RoleSpec{Name: "kubeopencode-agent-admin", Namespace: PlatformNamespace, Rules: []rbac.Rule{
 		{Group: rbac.APIGroup, Resources: []string{"agents"}, Verbs: writeVerbs},
 		{Group: "", Resources: []string{"secrets"}, Verbs: writeVerbs},
+		// Writing an Agent makes the operator create Pods as its ServiceAccount with its
+		// Secrets: admission lets only an author who could create them do it (T21).
+		{Group: "", Resources: []string{"pods"}, Verbs: []string{"create"}},
 	}})
 	if err != nil {
 		return nil, err

@@ -4,11 +4,13 @@
 //	kubeopencode controller          the manager (Task and Agent controllers)
 //	kubeopencode stage-credentials   the credential staging init step of agent Pods
 //	kubeopencode git-clone           the clone init step of a Git context (pure Go, no git or ssh)
+//	kubeopencode version             the version this binary was built as
 //
 // Run "kubeopencode <command> --help" for the flags of each.
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -17,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -36,6 +39,19 @@ import (
 	"github.com/kubeopencode/kubeopencode/operator/internal/setup"
 )
 
+// version is stamped at build time (-ldflags "-X main.version=v0.1.0": the Makefile and the
+// image builds use the repository's VERSION file); see versionString for the fallbacks.
+var version string
+
+// versionString is the stamped version, else the module version Go recorded (go install of a
+// tagged module), else "devel".
+func versionString() string {
+	if bi, ok := debug.ReadBuildInfo(); version == "" && ok && bi.Main.Version != "(devel)" {
+		return cmp.Or(bi.Main.Version, "devel")
+	}
+	return cmp.Or(version, "devel")
+}
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
@@ -46,6 +62,7 @@ Usage:
   kubeopencode controller [flags]         run the operator (leader-elected manager)
   kubeopencode stage-credentials          stage credential files in an agent Pod (init step)
   kubeopencode git-clone [flags]          clone a Git context in an agent Pod (init step)
+  kubeopencode version                    print the version and exit
   kubeopencode <command> --help           flags of a command
 `
 
@@ -58,6 +75,9 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
+		return 0
+	case "version", "--version":
+		fmt.Fprintln(stdout, versionString())
 		return 0
 	case "controller":
 		return runController(args[1:], stdout, stderr)
@@ -89,6 +109,7 @@ type controllerFlags struct {
 	agentImage              string
 	executorImage           string
 	podStartTimeout         time.Duration
+	stopGrace               time.Duration
 }
 
 func (f *controllerFlags) register(fs *flag.FlagSet) {
@@ -110,6 +131,7 @@ func (f *controllerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.agentImage, "default-agent-image", controller.DefaultAgentImage, "agent image (copies OpenCode into /tools) for Agents without spec.agentImage")
 	fs.StringVar(&f.executorImage, "default-executor-image", controller.DefaultExecutorImage, "executor image for Agents without spec.executorImage")
 	fs.DurationVar(&f.podStartTimeout, "pod-start-timeout", controller.DefaultPodStartTimeout, "how long an agent Pod may stay unschedulable before its Task fails")
+	fs.DurationVar(&f.stopGrace, "stop-grace", controller.DefaultStopGrace, "how long a stopped or timed-out agent Pod may take to terminate (kept for its logs) before it is deleted")
 }
 
 func (f *controllerFlags) validate() error {
@@ -133,6 +155,9 @@ func (f *controllerFlags) validate() error {
 	}
 	if f.podStartTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--pod-start-timeout must be positive, got %s", f.podStartTimeout))
+	}
+	if f.stopGrace <= 0 {
+		errs = append(errs, fmt.Errorf("--stop-grace must be positive, got %s", f.stopGrace))
 	}
 	for _, img := range []string{f.systemImage, f.agentImage, f.executorImage} {
 		if img == "" || strings.ContainsAny(img, " \t\n") {
@@ -220,6 +245,7 @@ func runController(args []string, stdout, stderr io.Writer) int {
 			SystemImage:           f.systemImage,
 			SystemImagePullPolicy: corev1.PullPolicy(f.systemImagePullPolicy),
 			PodStartTimeout:       f.podStartTimeout,
+			StopGrace:             f.stopGrace,
 		},
 	})
 	if err != nil {

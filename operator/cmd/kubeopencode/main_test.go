@@ -32,6 +32,8 @@ func TestRun(t *testing.T) {
 		{name: "stage without manifest", args: []string{"stage-credentials"}, want: 1, stderr: "KUBEOPENCODE_STAGE_MANIFEST"},
 		{name: "stage stray argument", args: []string{"stage-credentials", "x"}, want: 2, stderr: "unexpected arguments"},
 		{name: "help lists git-clone", args: []string{"help"}, want: 0, stdout: "kubeopencode git-clone"},
+		{name: "version, unstamped (go test)", args: []string{"version"}, want: 0, stdout: "devel\n"},
+		{name: "--version", args: []string{"--version"}, want: 0, stdout: "devel\n"},
 		{name: "git-clone help", args: []string{"git-clone", "--help"}, want: 0, stderr: "-allowed-host"},
 		{name: "git-clone without repository", args: []string{"git-clone", "--dest=/nonexistent/x"}, want: 1, stderr: "repository"},
 		{name: "git-clone refuses http", args: []string{"git-clone", "--repository=http://example.com/r.git", "--dest=/nonexistent/x"}, want: 1, stderr: "git-clone:"},
@@ -61,5 +63,16 @@ func TestCheckLoopback(t *testing.T) {
 		if err := checkLoopback(addr); (err == nil) != ok {
 			t.Errorf("checkLoopback(%q) = %v, want accepted %v", addr, err, ok)
 		}
+	}
+}
+
+// TestVersionStamped: the version the build stamps (-X main.version, from the VERSION file) is
+// what "kubeopencode version" prints.
+func TestVersionStamped(t *testing.T) {
+	defer func(v string) { version = v }(version)
+	version = "v9.8.7"
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"version"}, &stdout, &stderr, nil); code != 0 || stdout.String() != "v9.8.7\n" {
+		t.Errorf("version: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 	}
 }

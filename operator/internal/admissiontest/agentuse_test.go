@@ -114,7 +114,7 @@ func createPastRBAC(ctx context.Context, c client.Client, obj client.Object, opt
 // isRBACDenial recognises the authorizer's refusal of the request itself, as opposed to the
 // admission policy's refusal, which names the policy.
 func isRBACDenial(err error) bool {
-	return apierrors.IsForbidden(err) && !isPolicyRefusal(err)
+	return apierrors.IsForbidden(err) && !strings.Contains(err.Error(), "ValidatingAdmissionPolicy '")
 }
 
 func isPolicyRefusal(err error) bool {

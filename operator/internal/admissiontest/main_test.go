@@ -2,14 +2,9 @@ package admissiontest
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"strings"
 	"testing"
 	"time"
-
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubeopencode/kubeopencode/operator/internal/testenv"
 	"github.com/kubeopencode/kubeopencode/policy"
@@ -28,26 +23,18 @@ func TestMain(m *testing.M) {
 	}))
 }
 
-// installAdmissionPolicy applies the YAML that policy.RenderYAML emits (the artefact platform
-// teams apply), decoded document by document, and waits until the API server enforces it.
+// installAdmissionPolicy applies the YAML that policy.RenderYAML emits for every generated policy
+// (the artefact platform teams apply) and the ClusterRole granting "use", and waits until the API
+// server enforces the agent-use policy.
 func installAdmissionPolicy(ctx context.Context) error {
-	opts := policy.AdmissionPolicyOptions{}
-	manifest, err := policy.RenderYAML(
-		policy.AgentUsePolicy(opts),
-		policy.AgentUsePolicyBinding(opts),
-		policy.AgentUserClusterRole(policy.AgentUserRoleOptions{}),
-	)
-	if err != nil {
+	if err := env.Client.Create(ctx, policy.AgentUserClusterRole(policy.AgentUserRoleOptions{})); err != nil {
 		return err
 	}
-	for i, doc := range strings.Split(string(manifest), "---\n") {
-		obj := &unstructured.Unstructured{}
-		if err := yaml.UnmarshalStrict([]byte(doc), &obj.Object); err != nil {
-			return fmt.Errorf("decoding document %d: %w", i, err)
-		}
-		if err := env.Client.Create(ctx, obj); err != nil {
-			return fmt.Errorf("creating %s %s: %w", obj.GetKind(), obj.GetName(), err)
-		}
+	if err := installPersonasAndOperator(ctx); err != nil {
+		return err
+	}
+	if err := testenv.InstallAdmissionPolicies(ctx, env.Client, 0); err != nil {
+		return err
 	}
 	return waitForPolicyEnforced(ctx)
 }

@@ -160,7 +160,7 @@ func TestT17NetworkPoliciesPassAPIValidation(t *testing.T) {
 	inputs := [][]policy.EgressRule{
 		nil,
 		{{CIDR: "0.0.0.0/0", Ports: []policy.EgressPort{{Port: 443}, {Port: 22}}}},
-		{{CIDR: "169.254.0.0/16"}, {CIDR: "169.254.169.254/31", Ports: []policy.EgressPort{{Port: 80, Protocol: corev1.ProtocolTCP}}}},
+		{{CIDR: "169.0.0.0/8"}, {CIDR: "100.64.0.0/10", Ports: []policy.EgressPort{{Port: 80, Protocol: corev1.ProtocolTCP}}}, {CIDR: "fe00::/7"}},
 		{{CIDR: "::/0", Ports: []policy.EgressPort{{Port: 443, Protocol: corev1.ProtocolUDP}}}, {CIDR: "10.0.0.0/8", Ports: []policy.EgressPort{{Port: 5432, Protocol: corev1.ProtocolSCTP}}}},
 	}
 	for i, allow := range inputs {

@@ -3,6 +3,7 @@ package apivalidation
 import (
 	"context"
 	"fmt"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"strings"
 	"testing"
 
@@ -41,7 +42,7 @@ func wholeDir(name string, path v1alpha1.AbsolutePath) v1alpha1.Credential {
 	return v1alpha1.Credential{Name: name, SecretRef: v1alpha1.SecretReference{Name: "s"}, MountPath: path}
 }
 
-func textAt(path v1alpha1.AbsolutePath) v1alpha1.ContextItem {
+func textAt(path v1alpha1.ContextPath) v1alpha1.ContextItem {
 	return v1alpha1.ContextItem{Type: v1alpha1.ContextTypeText, Text: "hello", MountPath: path}
 }
 
@@ -173,7 +174,14 @@ func invalidAgentCases() []agentCase {
 		{name: "credential env WORKSPACE_DIR", mutate: creds(keyEnv("c", "WORKSPACE_DIR")), want: refusal{"spec.credentials[0].env", "is reserved"}},
 		{name: "credential env TASK_ prefix", mutate: creds(keyEnv("c", "TASK_NAME")), want: refusal{"spec.credentials[0].env", "is reserved"}},
 		{name: "credential env KUBEOPENCODE_ prefix", mutate: creds(keyEnv("c", "KUBEOPENCODE_TOKEN")), want: refusal{"spec.credentials[0].env", "is reserved"}},
-		{name: "credential env OPENCODE_ prefix", mutate: creds(keyEnv("a", "A"), keyEnv("c", "OPENCODE_CONFIG")), want: refusal{"spec.credentials[1].env", "is reserved"}},
+		{name: "credential env OPENCODE_CONFIG_CONTENT", mutate: creds(keyEnv("a", "A"), keyEnv("c", "OPENCODE_CONFIG_CONTENT")), want: refusal{"spec.credentials[1].env", "is reserved"}},
+		{name: "credential env OPENCODE", mutate: creds(keyEnv("c", "OPENCODE")), want: refusal{"spec.credentials[0].env", "is reserved"}},
+		{name: "credential env OPENCODE_PID", mutate: creds(keyEnv("c", "OPENCODE_PID")), want: refusal{"spec.credentials[0].env", "is reserved"}},
+		{name: "credential env AGENT", mutate: creds(keyEnv("c", "AGENT")), want: refusal{"spec.credentials[0].env", "is reserved"}},
+		{name: "credential env TASK_DESCRIPTION", mutate: creds(keyEnv("c", "TASK_DESCRIPTION")), want: refusal{"spec.credentials[0].env", "is reserved"}},
+		{name: "credential envPrefix forms OPENCODE_", mutate: creds(func() v1alpha1.Credential { c := wholeEnv("c"); c.EnvPrefix = "OPEN"; return c }()), want: refusal{"spec.credentials[0].envPrefix", "could form a reserved name"}},
+		{name: "credential envPrefix inside OPENCODE_", mutate: creds(func() v1alpha1.Credential { c := wholeEnv("c"); c.EnvPrefix = "OPENCODE_X_"; return c }()), want: refusal{"spec.credentials[0].envPrefix", "could form a reserved name"}},
+		{name: "credential envPrefix forms AGENT", mutate: creds(func() v1alpha1.Credential { c := wholeEnv("c"); c.EnvPrefix = "AG"; return c }()), want: refusal{"spec.credentials[0].envPrefix", "could form a reserved name"}},
 		{name: "credential env too long", mutate: creds(keyEnv("c", "A"+strings.Repeat("B", 128))), want: refusal{"spec.credentials[0].env", "Too long"}},
 		{name: "credential env duplicate", mutate: creds(keyEnv("a", "TOKEN"), keyEnv("b", "TOKEN")), want: refusal{"spec.credentials", "env must be unique"}},
 
@@ -242,6 +250,10 @@ func invalidAgentCases() []agentCase {
 		{name: "egress CIDR prefix too long", mutate: egress(cidrs("10.0.0.0/33")), want: refusal{"spec.networkPolicy.egress[0].cidrs[0]", "must be a valid CIDR"}},
 		{name: "egress CIDR not a CIDR", mutate: egress(cidrs("10.0.0.0/8", "metadata.google.internal")), want: refusal{"spec.networkPolicy.egress[0].cidrs[1]", "must be a valid CIDR"}},
 		{name: "egress CIDR host bits set", mutate: egress(cidrs("10.1.2.3/8")), want: refusal{"spec.networkPolicy.egress[0].cidrs[0]", "canonical form"}},
+		{name: "egress CIDR inside link-local", mutate: egress(cidrs("10.0.0.0/8", "169.254.0.0/24")), want: refusal{"spec.networkPolicy.egress[0].cidrs[1]", "never allowed"}},
+		{name: "egress CIDR the metadata address", mutate: egress(cidrs("169.254.169.254/32")), want: refusal{"spec.networkPolicy.egress[0].cidrs[0]", "never allowed"}},
+		{name: "egress CIDR Alibaba metadata", mutate: egress(cidrs("100.100.100.200/32")), want: refusal{"spec.networkPolicy.egress[0].cidrs[0]", "never allowed"}},
+		{name: "egress CIDR IPv6 link-local", mutate: egress(cidrs("fe80::/64")), want: refusal{"spec.networkPolicy.egress[0].cidrs[0]", "never allowed"}},
 		{name: "egress rule without CIDRs", mutate: egress(v1alpha1.EgressRule{Ports: []v1alpha1.EgressPort{{Port: 443}}}), want: refusal{"spec.networkPolicy.egress[0].cidrs", "Required value"}},
 		{name: "egress port zero", mutate: egress(v1alpha1.EgressRule{CIDRs: []string{"0.0.0.0/0"}, Ports: []v1alpha1.EgressPort{{Port: 0}}}), want: refusal{"spec.networkPolicy.egress[0].ports[0].port", "greater than or equal to 1"}},
 		{name: "egress port above 65535", mutate: egress(v1alpha1.EgressRule{CIDRs: []string{"0.0.0.0/0"}, Ports: []v1alpha1.EgressPort{{Port: 65536}}}), want: refusal{"spec.networkPolicy.egress[0].ports[0].port", "less than or equal to 65535"}},
@@ -263,6 +275,13 @@ func invalidAgentCases() []agentCase {
 		{name: "context mountPath nested", mutate: contexts(textAt("/workspace/docs"), textAt("/workspace/docs/a.md")), want: refusal{"spec.contexts", "must not lie under another context"}},
 		{name: "context mountPath is task.md", mutate: contexts(textAt("/workspace/task.md")), want: refusal{"spec.contexts", "<workspaceDir>/task.md"}},
 		{name: "context mountPath under .kubeopencode", mutate: contexts(textAt("/workspace/.kubeopencode/context.md")), want: refusal{"spec.contexts", "<workspaceDir>/.kubeopencode"}},
+		{name: "context relative mountPath is task.md", mutate: contexts(textAt("task.md")), want: refusal{"spec.contexts", "<workspaceDir>/task.md"}},
+		{name: "context relative mountPath under .kubeopencode", mutate: contexts(textAt(".kubeopencode/context.md")), want: refusal{"spec.contexts", "<workspaceDir>/.kubeopencode"}},
+		{name: "context relative mountPath traversal", mutate: contexts(textAt("../etc/hosts")), want: refusal{"spec.contexts[0].mountPath", msgNormalized}},
+		{name: "context relative mountPath collides with a credential", mutate: func(a *v1alpha1.Agent) {
+			a.Spec.Credentials = []v1alpha1.Credential{wholeDir("c", "/workspace/.creds")}
+			a.Spec.Contexts = []v1alpha1.ContextItem{textAt(".creds/notes.md")}
+		}, want: refusal{"spec.contexts", "must not equal, contain or lie under a credential mountPath"}},
 		{name: "context mountPath collides with a credential", mutate: func(a *v1alpha1.Agent) {
 			a.Spec.Credentials = []v1alpha1.Credential{wholeDir("c", "/etc/creds")}
 			a.Spec.Contexts = []v1alpha1.ContextItem{textAt("/etc/creds/notes.md")}
@@ -280,6 +299,12 @@ func invalidAgentCases() []agentCase {
 
 		// sizes and images (T16)
 		{name: "command too many arguments", mutate: func(a *v1alpha1.Agent) { a.Spec.Command = many(33, func(int) string { return "x" }) }, want: refusal{"spec.command", "Too many"}},
+		{name: "volume size limit zero", mutate: func(a *v1alpha1.Agent) {
+			zero := resource.MustParse("0")
+			a.Spec.PodSpec = &v1alpha1.AgentPodSpec{VolumeSizeLimits: &v1alpha1.VolumeSizeLimits{Workspace: &zero}}
+		}, want: refusal{"spec.podSpec.volumeSizeLimits.workspace", "must be greater than zero"}},
+		{name: "command empty program", mutate: func(a *v1alpha1.Agent) { a.Spec.Command = []string{""} }, want: refusal{"spec.command", "must not be empty or only whitespace"}},
+		{name: "command blank program", mutate: func(a *v1alpha1.Agent) { a.Spec.Command = []string{" \t", "run"} }, want: refusal{"spec.command", "must not be empty or only whitespace"}},
 		{name: "command argument too long", mutate: func(a *v1alpha1.Agent) { a.Spec.Command = []string{long(4097)} }, want: refusal{"spec.command[0]", "Too long"}},
 		{name: "config too long", mutate: func(a *v1alpha1.Agent) { a.Spec.Config = long(65537) }, want: refusal{"spec.config", "Too long"}},
 		{name: "profile too long", mutate: func(a *v1alpha1.Agent) { a.Spec.Profile = long(1025) }, want: refusal{"spec.profile", "Too long"}},

@@ -3,6 +3,7 @@ package apivalidation
 import (
 	"context"
 	"fmt"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"strings"
 	"testing"
 
@@ -48,6 +49,15 @@ func validAgentCases() []struct {
 		{"whole-Secret env", creds(wholeEnv("provider-keys"))},
 		{"all four credential shapes", creds(keyEnv("a", "GITHUB_TOKEN"), keyFile("b", "/tmp/b.pem"), wholeEnv("c"), wholeDir("d", "/workspace/.config/d"))},
 		{"env names next to reserved ones", creds(keyEnv("a", "home"), keyEnv("b", "PATHS"), keyEnv("c", "TASK"), keyEnv("d", "MY_TASK_ID"), keyEnv("e", "_"), keyEnv("f", "OPENCODEX"))},
+		{"OpenCode names the operator does not set (T10)", creds(keyEnv("a", "OPENCODE_API_KEY"), keyEnv("b", "OPENCODE_CONFIG"), keyEnv("c", "AGENTS"), keyEnv("d", "OPENCODE_CONFIG_CONTENTS"))},
+		{"relative context paths", func(a *v1alpha1.Agent) {
+			a.Spec.Contexts = []v1alpha1.ContextItem{textAt("guides/style.md"), textAt("opencode.json")}
+		}},
+		{"command with an empty argument", func(a *v1alpha1.Agent) { a.Spec.Command = []string{"/tools/opencode", "run", ""} }},
+		{"volume size limits", func(a *v1alpha1.Agent) {
+			q := resource.MustParse("20Gi")
+			a.Spec.PodSpec = &v1alpha1.AgentPodSpec{VolumeSizeLimits: &v1alpha1.VolumeSizeLimits{Workspace: &q, Home: &q, Tmp: &q, Git: &q}}
+		}},
 		{"32 credentials", creds(many(32, func(i int) v1alpha1.Credential { return keyEnv(fmt.Sprintf("c%d", i), fmt.Sprintf("V%d", i)) })...)},
 		{"paths next to reserved ones", func(a *v1alpha1.Agent) {
 			a.Spec.WorkspaceDir = "/home/agent/workspace"
@@ -111,7 +121,7 @@ func largestAgent(a *v1alpha1.Agent) {
 		a.Spec.Credentials = append(a.Spec.Credentials, keyFile(fmt.Sprintf("c%d", i), longPath(1024, fmt.Sprintf("c%02d", i))))
 	}
 	for i := 0; i < 16; i++ {
-		a.Spec.Contexts = append(a.Spec.Contexts, v1alpha1.ContextItem{Name: fmt.Sprintf("x%d", i), Type: v1alpha1.ContextTypeText, Text: strings.Repeat("t", 32768), MountPath: longPath(1024, fmt.Sprintf("x%02d", i))})
+		a.Spec.Contexts = append(a.Spec.Contexts, v1alpha1.ContextItem{Name: fmt.Sprintf("x%d", i), Type: v1alpha1.ContextTypeText, Text: strings.Repeat("t", 32768), MountPath: v1alpha1.ContextPath(longPath(1024, fmt.Sprintf("x%02d", i)))})
 	}
 	a.Spec.AllowedNamespaces = many(64, func(i int) string { return fmt.Sprintf("%02d", i) + strings.Repeat("?", 61) })
 }

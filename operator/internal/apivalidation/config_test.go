@@ -31,6 +31,11 @@ func fullConfig() *v1alpha1.KubeOpenCodeConfig {
 				},
 				RunAsUser:  ptr.To(v1alpha1.DefaultAgentUID),
 				RunAsGroup: ptr.To(v1alpha1.DefaultAgentGID),
+				InitContainerResources: &corev1.ResourceRequirements{
+					Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m")},
+					Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("1Gi")},
+				},
+				VolumeSizeLimits: &v1alpha1.VolumeSizeLimits{Workspace: ptr.To(resource.MustParse("50Gi")), Git: ptr.To(resource.MustParse("20Gi"))},
 			},
 			CABundle: &v1alpha1.CABundleConfig{ConfigMapRef: &v1alpha1.CABundleReference{Name: "cluster-ca", Key: "ca.pem"}},
 		},
@@ -51,7 +56,9 @@ func TestConfigAccepted(t *testing.T) {
 	if err := env.Client.Get(ctx, client.ObjectKey{Name: v1alpha1.ConfigName}, got); err != nil {
 		t.Fatalf("get: %v", err)
 	}
-	if *got.Spec.AgentPodDefaults.RunAsUser != 65532 || got.Spec.Cleanup.MaxRetainedTasks == nil || got.Spec.CABundle == nil {
+	if *got.Spec.AgentPodDefaults.RunAsUser != 65532 || got.Spec.Cleanup.MaxRetainedTasks == nil ||
+		got.Spec.AgentPodDefaults.VolumeSizeLimits.Workspace.String() != "50Gi" || got.Spec.AgentPodDefaults.InitContainerResources == nil ||
+		got.Spec.CABundle == nil {
 		t.Errorf("stored spec %+v", got.Spec)
 	}
 }
@@ -76,6 +83,9 @@ func TestConfigRefused(t *testing.T) {
 		{name: "runAsUser root", mutate: func(c *v1alpha1.KubeOpenCodeConfig) { c.Spec.AgentPodDefaults.RunAsUser = ptr.To[int64](0) }, want: refusal{"spec.agentPodDefaults.runAsUser", "greater than or equal to 1"}},
 		{name: "runAsGroup root", mutate: func(c *v1alpha1.KubeOpenCodeConfig) { c.Spec.AgentPodDefaults.RunAsGroup = ptr.To[int64](0) }, want: refusal{"spec.agentPodDefaults.runAsGroup", "greater than or equal to 1"}},
 		{name: "runAsUser beyond int32", mutate: func(c *v1alpha1.KubeOpenCodeConfig) { c.Spec.AgentPodDefaults.RunAsUser = ptr.To[int64](1 << 31) }, want: refusal{"spec.agentPodDefaults.runAsUser", "less than or equal to 2147483647"}},
+		{name: "volume size limit negative", mutate: func(c *v1alpha1.KubeOpenCodeConfig) {
+			c.Spec.AgentPodDefaults.VolumeSizeLimits.Git = ptr.To(resource.MustParse("-1Gi"))
+		}, want: refusal{"spec.agentPodDefaults.volumeSizeLimits.git", "must be greater than zero"}},
 		{name: "resource quantity malformed", raw: func(t *testing.T, u *unstructured.Unstructured) {
 			set(t, u, "spec.agentPodDefaults.resources.limits", map[string]any{"memory": "lots"})
 		}, want: refusal{"spec.agentPodDefaults.resources.limits.memory", msgPattern}},

@@ -112,7 +112,7 @@ func TestTaskAccepted(t *testing.T) {
 		}},
 		{"16 contexts", func(tk *v1alpha1.Task) {
 			tk.Spec.Contexts = many(16, func(i int) v1alpha1.ContextItem {
-				return textAt(v1alpha1.AbsolutePath("/workspace/ctx-" + string(rune('a'+i))))
+				return textAt(v1alpha1.ContextPath("/workspace/ctx-" + string(rune('a'+i))))
 			})
 		}},
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -30,6 +32,7 @@ type AgentReconciler struct {
 	APIReader client.Reader
 	Recorder  events.EventRecorder
 	opts      Options
+	guard     *admissionGuard
 }
 
 // NewAgentReconciler returns an AgentReconciler with opts' defaults applied.
@@ -37,7 +40,8 @@ func NewAgentReconciler(c client.Client, apiReader client.Reader, rec events.Eve
 	if opts.Judge == nil {
 		return nil, errors.New("controller: Options.Judge is required")
 	}
-	return &AgentReconciler{Client: c, APIReader: apiReader, Recorder: rec, opts: opts.withDefaults()}, nil
+	return &AgentReconciler{Client: c, APIReader: apiReader, Recorder: rec, opts: opts.withDefaults(),
+		guard: newAdmissionGuard(c, opts.AdmissionPolicies)}, nil
 }
 
 // SetupWithManager registers the controller.
@@ -47,6 +51,9 @@ func (r *AgentReconciler) SetupWithManager(mgr ctrl.Manager, ctrlOpts controller
 		For(&v1alpha1.Agent{}).
 		Owns(&networkingv1.NetworkPolicy{}).
 		Watches(&v1alpha1.KubeOpenCodeConfig{}, handler.EnqueueRequestsFromMapFunc(r.allAgents)).
+		// T22: every Agent's Ready condition says when the admission policies are not in force.
+		Watches(&admissionregistrationv1.ValidatingAdmissionPolicy{}, handler.EnqueueRequestsFromMapFunc(r.allAgents)).
+		Watches(&admissionregistrationv1.ValidatingAdmissionPolicyBinding{}, handler.EnqueueRequestsFromMapFunc(r.allAgents)).
 		WithOptions(ctrlOpts).
 		Complete(r)
 }
@@ -74,6 +81,10 @@ func (r *AgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	}
 	if problem != "" {
 		want.Status, want.Reason, want.Message = metav1.ConditionFalse, v1alpha1.ReasonInvalidConfiguration, truncate(problem, maxConditionMessage)
+	} else if missing, err := r.guard.check(ctx, time.Time{}); err != nil {
+		return ctrl.Result{}, err
+	} else if missing != "" {
+		want.Status, want.Reason, want.Message = metav1.ConditionFalse, v1alpha1.ReasonAdmissionPoliciesMissing, truncate(missing, maxConditionMessage)
 	}
 	have := meta.FindStatusCondition(agent.Status.Conditions, v1alpha1.ConditionReady)
 	if have != nil && have.Status == want.Status && have.Reason == want.Reason && have.Message == want.Message &&
@@ -89,7 +100,7 @@ func (r *AgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		return ctrl.Result{}, fmt.Errorf("updating the status of Agent %s: %w", req.NamespacedName, err)
 	}
 	if want.Status == metav1.ConditionFalse && (have == nil || have.Status != metav1.ConditionFalse || have.Message != want.Message) && r.Recorder != nil {
-		r.Recorder.Eventf(agent, nil, "Warning", v1alpha1.ReasonInvalidConfiguration, "Validate", "%s", truncate(want.Message, 1000))
+		r.Recorder.Eventf(agent, nil, "Warning", want.Reason, "Validate", "%s", truncate(want.Message, 1000))
 	}
 	return ctrl.Result{}, nil
 }

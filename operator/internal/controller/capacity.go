@@ -22,14 +22,14 @@ import (
 //
 // The ledger is authoritative because only the elected leader admits Tasks. It is rebuilt from
 // the cache (Tasks and the operator's Pods) before the first admission after start, so a restart
-// never forgets a running Task: a Task holds a slot when it is not final and it has a Pod or its
-// phase is Running. It releases a slot only when the Task is final or gone.
+// never forgets a running Pod (see build). A slot is released only when the Task's Pod is
+// terminating, finished or gone (or was never created): never because a Task is deleted, orphaned
+// or says it is final (T7, T18).
 //
 // Start times for the quota window are kept in memory and rebuilt from Task status.startTime
 // (and the Pods' creation time); starts of Tasks deleted before a restart are forgotten.
 type ledger struct {
-	mu    sync.Mutex
-	built bool
+	mu sync.Mutex
 
 	// slots maps an Agent key ("namespace/name") to the Task UIDs that hold one of its slots.
 	slots map[string]map[types.UID]struct{}
@@ -66,51 +66,79 @@ func agentKey(namespace, name string) string { return namespace + "/" + name }
 // taskAgentKey is the key of the Agent a Task names, computed from its immutable spec.
 func taskAgentKey(t *v1alpha1.Task) string { return agentKey(agentNamespace(t), t.Spec.AgentRef.Name) }
 
-// build fills the ledger from the cache once, before the first admission. It must run after the
-// Task and Pod informers have synced, which controller-runtime guarantees before the first
-// Reconcile.
-func (l *ledger) build(ctx context.Context, c client.Reader) error {
+// build fills the ledger from the cache: before the first admission after start, which must run
+// after the Task and Pod informers have synced (controller-runtime guarantees it before the first
+// Reconcile). A Task holds a slot while a running Pod with its UID exists where its Pod must live
+// (whatever the Task says: deleted, final or not), and while it is Running without a cached Pod
+// (the cache is conservative). It returns the running Pods whose Task UID is not in the cache:
+// the caller confirms with the API server and deletes them, or holds them (holdFor), before any
+// admission.
+func (l *ledger) build(ctx context.Context, c client.Reader) ([]*corev1.Pod, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.built {
-		return nil
-	}
 	tasks := &v1alpha1.TaskList{}
 	if err := c.List(ctx, tasks); err != nil {
-		return fmt.Errorf("listing Tasks to rebuild the capacity ledger: %w", err)
+		return nil, fmt.Errorf("listing Tasks to rebuild the capacity ledger: %w", err)
 	}
 	pods := &corev1.PodList{}
 	if err := c.List(ctx, pods, client.MatchingLabels{v1alpha1.ManagedByLabel: v1alpha1.ManagedByValue}); err != nil {
-		return fmt.Errorf("listing agent Pods to rebuild the capacity ledger: %w", err)
+		return nil, fmt.Errorf("listing agent Pods to rebuild the capacity ledger: %w", err)
+	}
+	byUID := make(map[types.UID]*v1alpha1.Task, len(tasks.Items))
+	for i := range tasks.Items {
+		byUID[tasks.Items[i].UID] = &tasks.Items[i]
 	}
 	podOf := make(map[types.UID]*corev1.Pod, len(pods.Items))
+	var orphans []*corev1.Pod
 	for i := range pods.Items {
 		p := &pods.Items[i]
-		podOf[types.UID(p.Labels[v1alpha1.TaskUIDLabel])] = p
+		uid := types.UID(p.Labels[v1alpha1.TaskUIDLabel])
+		t := byUID[uid]
+		if t == nil {
+			if running(p) && createdByOperator(p) {
+				orphans = append(orphans, p)
+			}
+			continue
+		}
+		// A Pod only counts when it lives where this Task's Pod must live.
+		if p.Namespace != agentNamespace(t) {
+			continue
+		}
+		podOf[uid] = p
+		if running(p) {
+			l.hold(taskAgentKey(t), t)
+		}
 	}
 	for i := range tasks.Items {
 		t := &tasks.Items[i]
 		key := taskAgentKey(t)
 		pod := podOf[t.UID]
-		// A Pod only counts when it lives where this Task's Pod must live.
-		if pod != nil && pod.Namespace != agentNamespace(t) {
-			pod = nil
-		}
 		switch {
 		case t.Status.StartTime != nil:
 			l.recordStart(key, t.UID, t.Status.StartTime.Time)
 		case pod != nil:
 			l.recordStart(key, t.UID, pod.CreationTimestamp.Time)
 		}
-		if isFinal(t) {
-			continue
-		}
-		if pod != nil || t.Status.Phase == v1alpha1.TaskPhaseRunning {
+		if pod == nil && !isFinal(t) && t.Status.Phase == v1alpha1.TaskPhaseRunning {
 			l.hold(key, t)
 		}
 	}
-	l.built = true
-	return nil
+	return orphans, nil
+}
+
+// holdFor records that the Task holds a slot of its Agent (a running Pod of it was found).
+func (l *ledger) holdFor(t *v1alpha1.Task) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hold(taskAgentKey(t), t)
+}
+
+// holds reports whether the Task UID holds a slot.
+func (l *ledger) holds(uid types.UID) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.holder[uid]
+	return ok
 }
 
 func (l *ledger) recordStart(key string, uid types.UID, at time.Time) {
@@ -144,6 +172,17 @@ type admission struct {
 // It is idempotent: a Task that already holds a slot is admitted again without a second start.
 // A Task that must wait is remembered and woken by release.
 func (l *ledger) admit(t *v1alpha1.Task, max *int32, quota *v1alpha1.QuotaConfig, now time.Time) admission {
+	return l.check(t, max, quota, now, true)
+}
+
+// peek answers like admit without reserving anything: a Task that would wait is remembered (and
+// woken by release) as with admit. It lets a queued Task wait without the operator reading its
+// payload (T24).
+func (l *ledger) peek(t *v1alpha1.Task, max *int32, quota *v1alpha1.QuotaConfig, now time.Time) admission {
+	return l.check(t, max, quota, now, false)
+}
+
+func (l *ledger) check(t *v1alpha1.Task, max *int32, quota *v1alpha1.QuotaConfig, now time.Time, reserve bool) admission {
 	key := taskAgentKey(t)
 	nn := types.NamespacedName{Namespace: t.Namespace, Name: t.Name}
 	l.mu.Lock()
@@ -174,6 +213,9 @@ func (l *ledger) admit(t *v1alpha1.Task, max *int32, quota *v1alpha1.QuotaConfig
 			return admission{reason: v1alpha1.ReasonQuotaExceeded, retryAfter: max1s(retry), message: fmt.Sprintf(
 				"waiting for quota: Agent %q allows %d Task starts per %d seconds", key, quota.MaxTaskStarts, quota.WindowSeconds)}
 		}
+	}
+	if !reserve {
+		return admission{ok: true}
 	}
 	if w := l.waiting[key]; w != nil {
 		delete(w, nn)
@@ -261,6 +303,19 @@ func (l *ledger) releaseLocked(uid types.UID) []types.NamespacedName {
 		woken = append(woken, nn)
 	}
 	return woken
+}
+
+// waitingByAgent counts the Tasks waiting for each Agent ("namespace/name").
+func (l *ledger) waitingByAgent() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]int, len(l.waiting))
+	for key, w := range l.waiting {
+		if len(w) > 0 {
+			out[key] = len(w)
+		}
+	}
+	return out
 }
 
 // forget drops a Task that no longer waits (it started elsewhere, failed or is gone).

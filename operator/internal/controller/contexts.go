@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -143,6 +144,8 @@ type contextInputs struct {
 	resolved    *resolvedConfigMaps // nil: validation of an Agent (content not read)
 	// caBundle is the Agent's spec.caBundle.configMapRef, nil for none.
 	caBundle *v1alpha1.CABundleReference
+	// gitSizeLimit bounds each Git checkout volume; nil leaves it unbounded.
+	gitSizeLimit *resource.Quantity
 }
 
 // planContexts turns the Agent's contexts, then the Task's, into files, volumes, init
@@ -179,7 +182,8 @@ func planContexts(task *v1alpha1.Task, agent *v1alpha1.Agent, in contextInputs) 
 	for _, e := range entries {
 		c := e.item
 		mode := ptr.Deref((*int32)(c.FileMode), DefaultContextFileMode)
-		mountPath := string(c.MountPath)
+		// A relative mountPath is resolved under the workspace (upstream's meaning); checked above.
+		mountPath := podspec.ResolvePath(in.workspace, string(c.MountPath))
 		switch c.Type {
 		case v1alpha1.ContextTypeText:
 			if mountPath == "" {
@@ -368,7 +372,7 @@ func planGit(p *contextPlan, task *v1alpha1.Task, agent *v1alpha1.Agent, e conte
 		},
 		Env: []corev1.EnvVar{{Name: "HOME", Value: podspec.TmpDir}},
 	}
-	p.volumes = append(p.volumes, corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	p.volumes = append(p.volumes, corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: copyQuantity(in.gitSizeLimit)}}})
 	if in.caBundle != nil && ep.Scheme == gitclone.SchemeHTTPS {
 		if !p.caVolume {
 			// One volume for every clone: the ConfigMap's one key, read-only, public content.
@@ -403,7 +407,7 @@ func planGit(p *contextPlan, task *v1alpha1.Task, agent *v1alpha1.Agent, e conte
 	if g.Path != "" {
 		subPath += "/" + g.Path
 	}
-	mountPath := string(e.item.MountPath)
+	mountPath := podspec.ResolvePath(in.workspace, string(e.item.MountPath))
 	if mountPath == "" {
 		mountPath = defaultGitPath(e, in.workspace)
 		line := fmt.Sprintf("The Git repository %s", g.Repository)
@@ -418,6 +422,13 @@ func planGit(p *contextPlan, task *v1alpha1.Task, agent *v1alpha1.Agent, e conte
 	// Writable: the agent works in the checkout.
 	p.mounts = append(p.mounts, corev1.VolumeMount{Name: vol, MountPath: mountPath, SubPath: subPath})
 	return nil
+}
+
+func copyQuantity(q *resource.Quantity) *resource.Quantity {
+	if q == nil {
+		return nil
+	}
+	return ptr.To(q.DeepCopy())
 }
 
 // defaultGitPath is where a Git context without mountPath is checked out:
@@ -459,10 +470,13 @@ func runtimeText(task *v1alpha1.Task, agent *v1alpha1.Agent, workspace string) s
 		workspace, workspace, podspec.TaskFile, workspace, podspec.ContextFile)
 }
 
-// checkContextPaths is T11 for contexts: every mountPath (and the default path of a Git context
-// without one) is clean and collides with no other context, credential file, the workspace, the
-// tools directory, the operator's directory, task.md or .kubeopencode/context.md. A conflict is a
-// PathConflict naming both paths.
+// checkContextPaths is T11 and T20 for contexts: every mountPath (relative ones resolved under
+// the workspace, and the default path of a Git context without one) is clean and collides with
+// no other context, credential file, the workspace, the tools directory, the operator's
+// directory, task.md or .kubeopencode/context.md. A Task's context also stays strictly inside the
+// workspace (T20): not in HOME or /tmp even where the workspace contains them, not at, above or
+// under the Agent's command, and no segment is OpenCode's configuration. A conflict is a
+// PathConflict naming the path (and the other path when there is one).
 func checkContextPaths(task *v1alpha1.Task, agent *v1alpha1.Agent, entries []contextEntry, workspace string) error {
 	type claimed struct{ path, what string }
 	var taken []claimed
@@ -480,9 +494,15 @@ func checkContextPaths(task *v1alpha1.Task, agent *v1alpha1.Agent, entries []con
 			taken = append(taken, claimed{string(c.MountPath), fmt.Sprintf("credential %q of the Agent", c.Name)})
 		}
 	}
+	// The program the agent container runs, when the Agent names it by an absolute path: a Task
+	// must not replace it (a command found through PATH lives in the image, outside the workspace).
+	var program string
+	if len(agent.Spec.Command) > 0 && podspec.CheckPath(agent.Spec.Command[0]) == "" {
+		program = agent.Spec.Command[0]
+	}
 	nested := map[string]bool{workspace: true, podspec.HomeDir: true, podspec.TmpDir: true} // writable emptyDirs
 	for _, e := range entries {
-		p := string(e.item.MountPath)
+		p := podspec.ResolvePath(workspace, string(e.item.MountPath))
 		if p == "" && e.item.Type == v1alpha1.ContextTypeGit {
 			p = defaultGitPath(e, workspace)
 		}
@@ -492,6 +512,7 @@ func checkContextPaths(task *v1alpha1.Task, agent *v1alpha1.Agent, entries []con
 		if why := podspec.CheckPath(p); why != "" {
 			return conflictError(task, agent, e, fmt.Sprintf("mountPath %q %s", p, why))
 		}
+		var inRuntimeDir error
 		for _, o := range taken {
 			switch {
 			case p == o.path:
@@ -500,6 +521,27 @@ func checkContextPaths(task *v1alpha1.Task, agent *v1alpha1.Agent, entries []con
 				return conflictError(task, agent, e, fmt.Sprintf("mountPath %q would contain %s %q", p, o.what, o.path))
 			case podspec.Within(p, o.path) && !nested[o.path]:
 				return conflictError(task, agent, e, fmt.Sprintf("mountPath %q is inside %s %q", p, o.what, o.path))
+			case podspec.Within(p, o.path) && e.fromTask && o.path != workspace && inRuntimeDir == nil:
+				// Only the workspace takes a Task's files; HOME and /tmp belong to the Agent's
+				// runtime (OpenCode's global configuration, shell start-up files) even when the
+				// workspace contains them. Reported after the more precise conflicts.
+				inRuntimeDir = conflictError(task, agent, e, fmt.Sprintf("mountPath %q is inside %s %q, which a Task may not write to", p, o.what, o.path))
+			}
+		}
+		if inRuntimeDir != nil {
+			return inRuntimeDir
+		}
+		if e.fromTask {
+			if program != "" && (podspec.Within(program, p) || podspec.Within(p, program)) {
+				return conflictError(task, agent, e, fmt.Sprintf("mountPath %q would shadow the Agent's command %q", p, program))
+			}
+			if _, why := podspec.ResolveInWorkspace(workspace, p); why != "" {
+				return conflictError(task, agent, e, fmt.Sprintf("mountPath %q is outside the workspace %q: a Task's files stay in the Agent's workspaceDir (write a relative path)", p, workspace))
+			}
+			for seg := range strings.SplitSeq(p, "/") {
+				if slices.Contains(v1alpha1.OpenCodeConfigNames(), seg) {
+					return conflictError(task, agent, e, fmt.Sprintf("mountPath %q would take OpenCode's configuration name %q", p, seg))
+				}
 			}
 		}
 		taken = append(taken, claimed{p, e.label()})

@@ -209,7 +209,7 @@ func TestT3TaskConfigMapsResolveInTheTaskNamespace(t *testing.T) {
 	withCM := func(name, mountPath string) func(*v1alpha1.Task) {
 		return func(tk *v1alpha1.Task) {
 			tk.Spec.Contexts = []v1alpha1.ContextItem{{Type: v1alpha1.ContextTypeConfigMap,
-				ConfigMap: &v1alpha1.ConfigMapContext{Name: name, Key: "k"}, MountPath: v1alpha1.AbsolutePath(mountPath)}}
+				ConfigMap: &v1alpha1.ConfigMapContext{Name: name, Key: "k"}, MountPath: v1alpha1.ContextPath(mountPath)}}
 		}
 	}
 
@@ -284,7 +284,7 @@ func TestT11ContextPathConflicts(t *testing.T) {
 	}
 	for i, tc := range cases {
 		tk := task(ns, fmt.Sprintf("conflict-%d", i), ns, ag.Name, func(tk *v1alpha1.Task) {
-			tk.Spec.Contexts = []v1alpha1.ContextItem{{Name: "mine", Type: v1alpha1.ContextTypeText, Text: "y", MountPath: v1alpha1.AbsolutePath(tc.mountPath)}}
+			tk.Spec.Contexts = []v1alpha1.ContextItem{{Name: "mine", Type: v1alpha1.ContextTypeText, Text: "y", MountPath: v1alpha1.ContextPath(tc.mountPath)}}
 		})
 		create(t, tk)
 		got := waitPhase(t, tk, v1alpha1.TaskPhaseFailed)

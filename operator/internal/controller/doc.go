@@ -9,20 +9,40 @@
 // (T1), builds the Pod with podspec and credentials, judges it against Pod Security "restricted"
 // (T8; a failing Pod is never created, the Task fails), admits it against maxConcurrentTasks and
 // quota (T7, see ledger), adds the finalizer when the Agent lives in another namespace, creates
-// the Pod in the Agent's namespace and follows it to Completed or Failed. The stop annotation,
+// the Pod in the Agent's namespace and follows it to Completed or Failed. The stop annotation and
+// spec.timeout end the Pod without deleting it (terminate.go: its activeDeadlineSeconds is
+// lowered, the kubelet stops it, the Task stays Running with condition Terminating until the Pod
+// has ended, and the Pod is kept for its logs). The stop annotation,
 // spec.timeout, a vanished Pod and a Pod that cannot start (CreateContainerConfigError, image
 // errors, refused by admission, unschedulable for too long) end the Task with a precise reason
 // and free its slot (T5, T6). Every decision sets a condition; what a human may need to act on
 // (a refusal, a failure, a stop, a timeout, queueing) also emits an events.k8s.io Event regarding
 // the Task, while routine steps (Pod created, agent succeeded) do not: each Event is a write.
 //
-// # Deletion
+// # Deletion and ownership
 //
 // A Task in its Agent's namespace owns its Pod and context ConfigMap (controller owner
 // reference with blockOwnerDeletion), so the garbage collector deletes them with it and the Task
 // needs no finalizer; its slot stays held until its Pod is being deleted. Across namespaces no
 // owner reference can reach the Task: the finalizer kubeopencode.io/cleanup deletes the Pod and
 // the context ConfigMap first (T5).
+//
+// Neither is the guarantee, because Task authors may edit both (T18): a second controller,
+// "task-objects" (ownership.go), starts from the objects the operator created. On Pod events and
+// Task deletions it finds Pods and context ConfigMaps by the Task-UID label, asks the API server
+// whether that Task still exists, and deletes (UID precondition) those whose Task is gone or is
+// being deleted without the finalizer: at once when the Task was deleted with propagationPolicy
+// Orphan or the object has no owner reference, after gcGrace when the garbage collector should
+// delete it. At start, before the first admission, running Pods and context ConfigMaps without a
+// live Task are deleted (ensureBuilt). A Task whose status claims a final phase while its Pod
+// still runs gets the Pod deleted and its status corrected (InconsistentStatus). A slot is
+// released only when the Task's Pod is finished, terminating or gone.
+//
+// # Memory
+//
+// Tasks are cached without their payload (TrimTaskForCache, T24): the description, contexts and
+// annotations are read from the API server (fullTask) only when the Pod is built or the finalizer
+// removed.
 //
 // # What the agent gets
 //

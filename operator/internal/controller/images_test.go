@@ -10,7 +10,7 @@ import (
 )
 
 // TestDefaultImagesMatchTheBuild: the default images are the ones `make image` builds
-// (hack/images/images.env), so an operator without flags runs this project's images, at this
+// (hack/images/images.env, tagged with the VERSION file), so an operator without flags runs this project's images, at this
 // project's version.
 func TestDefaultImagesMatchTheBuild(t *testing.T) {
 	f, err := os.Open("../../../hack/images/images.env")
@@ -25,12 +25,16 @@ func TestDefaultImagesMatchTheBuild(t *testing.T) {
 			vars[k] = v
 		}
 	}
-	ref := func(name string) string { return vars["IMAGE_PREFIX"] + "/" + name + ":" + vars["IMAGE_VERSION"] }
+	version, err := os.ReadFile("../../../VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := func(name string) string { return vars["IMAGE_PREFIX"] + "/" + name + ":" + strings.TrimSpace(string(version)) }
 	if d := cmp.Diff(
 		[]string{ref("operator"), ref("agent-opencode"), ref("executor")},
 		[]string{DefaultSystemImage, DefaultAgentImage, DefaultExecutorImage},
 	); d != "" {
-		t.Errorf("defaults vs hack/images/images.env (-built +defaults):\n%s", d)
+		t.Errorf("defaults vs hack/images/images.env and VERSION (-built +defaults):\n%s", d)
 	}
 	if strings.Contains(DefaultSystemImage+DefaultAgentImage+DefaultExecutorImage, ":latest") {
 		t.Error("a default image is :latest")

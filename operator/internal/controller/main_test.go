@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
+	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
 	"github.com/kubeopencode/kubeopencode/operator/internal/setup"
 	"github.com/kubeopencode/kubeopencode/operator/internal/testenv"
 	"github.com/kubeopencode/kubeopencode/rbac"
@@ -41,7 +42,13 @@ var (
 
 func TestMain(m *testing.M) {
 	os.Exit(testenv.Run(m, testenv.Options{KubeOpenCodeAPI: true}, &env, func(*testenv.Env) error {
-		return installOperatorIdentity(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := installOperatorIdentity(ctx); err != nil {
+			return err
+		}
+		// The shipped admission policies: the operator starts no Task without them (T22).
+		return testenv.InstallAdmissionPolicies(ctx, env.Client, controller.PolicyLoadGrace)
 	}))
 }
 

@@ -31,9 +31,19 @@ func networkPolicyName(agent *v1alpha1.Agent) string {
 }
 
 // agentPodSelector selects the Pods of exactly this Agent in its namespace: agent Pods always
-// run in the Agent's namespace and carry the operator's managed-by label and the Agent's name
-// (reserved keys that Agents cannot set, T12).
+// run in the Agent's namespace and carry the operator's managed-by label, the Agent's name and
+// its UID (reserved keys that Agents cannot set, T12). The name label alone is not enough: a
+// name longer than 63 characters becomes a prefix and a hash, and another Agent may be named
+// exactly that; the UID label cannot collide (T17).
 func agentPodSelector(agent *v1alpha1.Agent) map[string]string {
+	sel := agentNameSelector(agent)
+	sel[v1alpha1.AgentUIDLabel] = podspec.LabelValue(string(agent.UID))
+	return sel
+}
+
+// agentNameSelector finds the operator's NetworkPolicies of an Agent by name, including ones
+// made before the UID label existed; ownership is then decided by the controller reference.
+func agentNameSelector(agent *v1alpha1.Agent) map[string]string {
 	return map[string]string{
 		v1alpha1.ManagedByLabel: v1alpha1.ManagedByValue,
 		v1alpha1.AgentLabel:     podspec.LabelValue(agent.Name),
@@ -80,7 +90,7 @@ func ownedByAgent(obj metav1.Object, agent *v1alpha1.Agent) bool {
 // (the platform team's to fix), or an error to retry.
 func (r *AgentReconciler) syncNetworkPolicy(ctx context.Context, agent *v1alpha1.Agent) (string, error) {
 	list := &networkingv1.NetworkPolicyList{}
-	if err := r.Client.List(ctx, list, client.InNamespace(agent.Namespace), client.MatchingLabels(agentPodSelector(agent))); err != nil {
+	if err := r.Client.List(ctx, list, client.InNamespace(agent.Namespace), client.MatchingLabels(agentNameSelector(agent))); err != nil {
 		return "", fmt.Errorf("listing the NetworkPolicies of Agent %s/%s: %w", agent.Namespace, agent.Name, err)
 	}
 	var want *networkingv1.NetworkPolicy

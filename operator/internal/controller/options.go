@@ -25,6 +25,9 @@ const (
 	// DefaultQueuedRecheck is how often a queued Task re-checks capacity even if no slot frees
 	// (a safety net; freed slots wake queued Tasks at once).
 	DefaultQueuedRecheck = time.Minute
+	// DefaultStopGrace is how long a stopped or timed-out agent Pod may take to terminate (the
+	// kubelet acting on its lowered activeDeadlineSeconds) before the operator deletes it.
+	DefaultStopGrace = 30 * time.Second
 	// NoTimeoutDeadline is the Pod's activeDeadlineSeconds for a Task without spec.timeout: the
 	// longest timeout a Task may ask for (podspec cannot express "no deadline").
 	NoTimeoutDeadline = 24 * time.Hour
@@ -54,12 +57,22 @@ type Options struct {
 	PodStartTimeout time.Duration
 	// QueuedRecheck; default DefaultQueuedRecheck.
 	QueuedRecheck time.Duration
+	// StopGrace bounds how long a stopped or timed-out Pod may take to terminate before it is
+	// deleted (its logs then go with it). Default DefaultStopGrace.
+	StopGrace time.Duration
 	// Judge is the Pod Security verdict every Pod must pass before it is created (restricted,
 	// latest). Required.
 	Judge *policy.PodSecurityJudge
+	// AdmissionPolicies says which admission policies the operator requires before a Task
+	// starts (T22): policy.Policies with these options. The zero value is the shipped
+	// operator/config/policy (the operator running as kubeopencode-system/kubeopencode-operator).
+	AdmissionPolicies policy.PoliciesOptions
 	// MutatePod, when set, changes each built Pod before it is judged. It exists for tests that
 	// prove an unsafe Pod is refused rather than created (T8); production leaves it nil.
 	MutatePod func(*corev1.Pod)
+	// Namespaces the operator watches; empty means every namespace. The start-up sweep of
+	// orphaned context ConfigMaps lists only these.
+	Namespaces []string
 }
 
 func (o Options) withDefaults() Options {
@@ -80,6 +93,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.QueuedRecheck <= 0 {
 		o.QueuedRecheck = DefaultQueuedRecheck
+	}
+	if o.StopGrace <= 0 {
+		o.StopGrace = DefaultStopGrace
 	}
 	return o
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -16,7 +17,7 @@ import (
 )
 
 // Environment variables the operator sets on the agent container (reserved for it by the shared
-// contract: credentials may not set TASK_*, KUBEOPENCODE_* or OPENCODE_*).
+// contract: credentials may not set TASK_*, KUBEOPENCODE_* or OPENCODE_CONFIG_CONTENT).
 const (
 	EnvTaskName        = "TASK_NAME"
 	EnvTaskNamespace   = "TASK_NAMESPACE"
@@ -30,6 +31,47 @@ const (
 	EnvCABundle           = "KUBEOPENCODE_CA_BUNDLE"
 	DescriptionAnnotation = "kubeopencode.io/task-description"
 )
+
+// Built-in bounds of agent Pods, used where neither KubeOpenCodeConfig's agentPodDefaults nor the
+// Agent's podSpec says otherwise: sizeLimits of the scratch emptyDirs (the kubelet evicts a Pod
+// that writes more, so one agent cannot fill its node's disk) and the resources of every init
+// container (so that a namespace whose ResourceQuota requires requests and limits accepts agent
+// Pods). The agent container's resources are the Agent's or agentPodDefaults' only.
+var (
+	DefaultWorkspaceSizeLimit = resource.MustParse("10Gi")
+	DefaultHomeSizeLimit      = resource.MustParse("2Gi")
+	DefaultTmpSizeLimit       = resource.MustParse("2Gi")
+	DefaultGitSizeLimit       = resource.MustParse("10Gi")
+)
+
+// DefaultInitContainerResources are the resources of every init container of an agent Pod
+// (agent-init, stage-credentials, git-clone-*) unless agentPodDefaults.initContainerResources
+// says otherwise: requests cpu 100m, memory 128Mi; limits cpu 1, memory 512Mi.
+func DefaultInitContainerResources() corev1.ResourceRequirements {
+	return corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
+		Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("512Mi")},
+	}
+}
+
+// volumeSizeLimits merges the Agent's sizeLimits over the cluster defaults over the built-in ones.
+func volumeSizeLimits(agent, cluster *v1alpha1.VolumeSizeLimits) v1alpha1.VolumeSizeLimits {
+	out := v1alpha1.VolumeSizeLimits{
+		Workspace: ptr.To(DefaultWorkspaceSizeLimit.DeepCopy()), Home: ptr.To(DefaultHomeSizeLimit.DeepCopy()),
+		Tmp: ptr.To(DefaultTmpSizeLimit.DeepCopy()), Git: ptr.To(DefaultGitSizeLimit.DeepCopy()),
+	}
+	for _, l := range []*v1alpha1.VolumeSizeLimits{cluster, agent} {
+		if l == nil {
+			continue
+		}
+		for _, f := range []struct{ from, to **resource.Quantity }{{&l.Workspace, &out.Workspace}, {&l.Home, &out.Home}, {&l.Tmp, &out.Tmp}, {&l.Git, &out.Git}} {
+			if *f.from != nil {
+				*f.to = ptr.To((*f.from).DeepCopy())
+			}
+		}
+	}
+	return out
+}
 
 // taskError is a decision that ends a Task: a condition reason and a message for its author.
 type taskError struct {
@@ -109,6 +151,7 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 	s := podspec.Spec{
 		Identity: podspec.Identity{
 			TaskUID: string(task.UID), TaskName: task.Name, TaskNamespace: task.Namespace, AgentName: agent.Name,
+			AgentUID: string(agent.UID),
 		},
 		Namespace:          agent.Namespace,
 		AgentImage:         orDefault(spec.AgentImage, opts.DefaultAgentImage),
@@ -123,9 +166,20 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 		Projections:        []podspec.Projection{proj},
 		Relax:              podspec.Relax{AutomountServiceAccountToken: ptr.Deref(spec.AutomountServiceAccountToken, false)},
 	}
+	var agentLimits *v1alpha1.VolumeSizeLimits
+	if spec.PodSpec != nil {
+		agentLimits = spec.PodSpec.VolumeSizeLimits
+	}
+	limits := volumeSizeLimits(agentLimits, defaults.VolumeSizeLimits)
+	s.WorkspaceSizeLimit, s.HomeSizeLimit, s.TmpSizeLimit = limits.Workspace, limits.Home, limits.Tmp
+	s.InitContainerResources = DefaultInitContainerResources()
+	if defaults.InitContainerResources != nil {
+		s.InitContainerResources = *defaults.InitContainerResources.DeepCopy()
+	}
 	plan, err := planContexts(task, agent, contextInputs{
 		workspace: workspaceDir(spec), configMap: contextConfigMapName(task),
 		systemImage: sysImage.Image, pullPolicy: sysImage.ImagePullPolicy, resolved: in.configMaps,
+		gitSizeLimit: limits.Git,
 		caBundle: caBundleRef(&spec, in.config),
 	})
 	if err != nil {
@@ -191,6 +245,7 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 		pod.Annotations = map[string]string{}
 	}
 	pod.Annotations[DescriptionAnnotation] = task.Spec.Description
+	pod.Labels[v1alpha1.CreatedByLabel] = v1alpha1.CreatedByOperator
 	if task.Namespace == agent.Namespace {
 		// Same namespace: the garbage collector removes the Pod with its Task, which carries no
 		// finalizer. (blockOwnerDeletion needs tasks/finalizers update.)
@@ -206,7 +261,7 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 				Labels: map[string]string{}, OwnerReferences: pod.OwnerReferences},
 			Data: plan.data, BinaryData: plan.binary, Immutable: ptr.To(true),
 		}
-		for _, k := range []string{v1alpha1.ManagedByLabel, v1alpha1.TaskUIDLabel, v1alpha1.TaskNameLabel, v1alpha1.TaskNamespaceLabel, v1alpha1.AgentLabel} {
+		for _, k := range []string{v1alpha1.ManagedByLabel, v1alpha1.CreatedByLabel, v1alpha1.TaskUIDLabel, v1alpha1.TaskNameLabel, v1alpha1.TaskNamespaceLabel, v1alpha1.AgentLabel, v1alpha1.AgentUIDLabel} {
 			if v, ok := pod.Labels[k]; ok {
 				cm.Labels[k] = v
 			}

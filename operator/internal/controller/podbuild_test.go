@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
@@ -161,5 +162,166 @@ func TestGitSecretRefRefusedAcrossNamespaces(t *testing.T) {
 	tk.Spec.AgentRef.Namespace, tk.Namespace = "", "platform"
 	if _, _, err := buildPod(tk, podInputs{agent: a, opts: Options{Judge: judge}.withDefaults(), configMaps: &resolvedConfigMaps{}}); err != nil {
 		t.Fatalf("same namespace: %v", err)
+	}
+}
+
+// taskWithContext is the validation Task of a with one Text context at mountPath.
+func taskWithContext(a *v1alpha1.Agent, mountPath string) *v1alpha1.Task {
+	tk := validationTask(a)
+	tk.Spec.Contexts = []v1alpha1.ContextItem{{Name: "mine", Type: v1alpha1.ContextTypeText, Text: "x", MountPath: v1alpha1.ContextPath(mountPath)}}
+	return tk
+}
+
+// TestT20TaskPathsThatBypassedTheSchema: a Task context path the CRD would refuse (an older
+// CRD, a direct etcd write) still never leaves the workspace nor takes OpenCode's configuration
+// (T20): the Task fails with PathConflict naming the path; an empty command fails the Agent.
+func TestT20TaskPathsThatBypassedTheSchema(t *testing.T) {
+	judge, err := policy.NewPodSecurityJudge("restricted", "latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Judge: judge}.withDefaults()
+	a := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "agents", Name: "a"},
+		Spec: v1alpha1.AgentSpec{WorkspaceDir: "/workspace", ServiceAccountName: "sa"}}
+	for _, p := range []string{"../etc/hosts", "a/../../etc/hosts", "..", "opencode.json", "/workspace/opencode.jsonc",
+		".opencode/plugin/x.ts", "src/.opencode", "/etc/hosts", "/workspace", "/workspace/"} {
+		_, _, err := buildPod(taskWithContext(a, p), podInputs{agent: a, opts: opts})
+		var te *taskError
+		if !errors.As(err, &te) || te.reason != v1alpha1.ReasonPathConflict {
+			t.Errorf("%q: buildPod error %v, want PathConflict", p, err)
+			continue
+		}
+		if !strings.Contains(te.message, "/workspace") {
+			t.Errorf("%q: message %q does not name the path", p, te.message)
+		}
+	}
+	empty := a.DeepCopy()
+	empty.Spec.Command = []string{""}
+	_, _, err = buildPod(validationTask(empty), podInputs{agent: empty, opts: opts})
+	var te *taskError
+	if !errors.As(err, &te) || te.reason != v1alpha1.ReasonInvalidConfiguration || !strings.Contains(te.message, "Command") {
+		t.Errorf("empty command: buildPod error %v, want InvalidConfiguration naming Command", err)
+	}
+}
+
+// TestTaskContextContainmentExhaustive: for every mountPath of up to three segments drawn from the
+// names that matter (the schema bypassed: "..", ".", empty segments, OpenCode's names, HOME's
+// name, the Agent's own paths), relative or absolute, a Pod that buildPod makes mounts the Task's
+// context strictly inside the workspace, outside HOME and the Agent's own paths, and never at an
+// OpenCode configuration name. (Exhaustive rather than a fuzz target: every fuzz worker would
+// start this package's control plane; podspec's FuzzResolveInWorkspace fuzzes the derivation.)
+func TestTaskContextContainmentExhaustive(t *testing.T) {
+	judge, err := policy.NewPodSecurityJudge("restricted", "latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Judge: judge}.withDefaults()
+	// workspaceDir /home contains HOME: the hardest case for containment.
+	a := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "agents", Name: "a"},
+		Spec: v1alpha1.AgentSpec{WorkspaceDir: "/home", ServiceAccountName: "sa", Command: []string{"/home/bin/agent"},
+			Contexts: []v1alpha1.ContextItem{{Name: "guides", Type: v1alpha1.ContextTypeText, Text: "g", MountPath: "/home/guides"}}}}
+	segments := []string{"home", "agent", "bin", "guides", "x", "..", ".", "", "opencode.json", ".opencode", "task.md", ".kubeopencode", "etc"}
+	var paths []string
+	var grow func(prefix string, depth int)
+	grow = func(prefix string, depth int) {
+		if depth == 0 {
+			return
+		}
+		for _, s := range segments {
+			p := s
+			if prefix != "" {
+				p = prefix + "/" + s
+			}
+			paths = append(paths, p, "/"+p)
+			grow(p, depth-1)
+		}
+	}
+	grow("", 3)
+	accepted := 0
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		pod, _, err := buildPod(taskWithContext(a, p), podInputs{agent: a, opts: opts})
+		if err != nil {
+			continue
+		}
+		accepted++
+		var got string
+		for _, m := range pod.Spec.Containers[0].VolumeMounts {
+			switch m.MountPath {
+			case "/tools", "/home", "/home/agent", "/tmp", "/home/task.md", "/home/.kubeopencode/context.md", "/home/guides":
+			default:
+				got = m.MountPath
+			}
+		}
+		if got == "" {
+			t.Fatalf("%q accepted but its mount is missing", p)
+		}
+		if !strings.HasPrefix(got, "/home/") {
+			t.Errorf("%q mounted at %q, outside the workspace", p, got)
+		}
+		for _, bad := range []string{"/home/agent", "/home/guides", "/home/bin/agent", "/home/task.md", "/home/.kubeopencode"} {
+			if got == bad || strings.HasPrefix(got, bad+"/") || strings.HasPrefix(bad, got+"/") {
+				t.Errorf("%q mounted at %q, which touches %q", p, got, bad)
+			}
+		}
+		for _, seg := range strings.Split(got[1:], "/") {
+			if seg == "opencode.json" || seg == "opencode.jsonc" || seg == ".opencode" || seg == ".." || seg == "." || seg == "" {
+				t.Errorf("%q mounted at %q", p, got)
+			}
+		}
+	}
+	if accepted == 0 {
+		t.Fatal("no path accepted: the test proves nothing")
+	}
+	t.Logf("%d of %d paths accepted", accepted, len(paths))
+}
+
+// TestResourceBoundsPrecedence: each volume's sizeLimit is the Agent's, else KubeOpenCodeConfig's
+// agentPodDefaults, else the built-in default; init containers get agentPodDefaults'
+// initContainerResources, else the built-in ones.
+func TestResourceBoundsPrecedence(t *testing.T) {
+	judge, err := policy.NewPodSecurityJudge("restricted", "latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Judge: judge}.withDefaults()
+	q := func(s string) *resource.Quantity { v := resource.MustParse(s); return &v }
+	a := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "agents", Name: "a"},
+		Spec: v1alpha1.AgentSpec{WorkspaceDir: "/workspace", ServiceAccountName: "sa",
+			PodSpec: &v1alpha1.AgentPodSpec{VolumeSizeLimits: &v1alpha1.VolumeSizeLimits{Home: q("4Gi")}}}}
+	initRes := corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("1Gi")}}
+	cfg := &v1alpha1.KubeOpenCodeConfig{Spec: v1alpha1.KubeOpenCodeConfigSpec{AgentPodDefaults: &v1alpha1.AgentPodDefaults{
+		InitContainerResources: &initRes,
+		VolumeSizeLimits:       &v1alpha1.VolumeSizeLimits{Workspace: q("50Gi"), Home: q("3Gi")},
+	}}}
+	for _, tc := range []struct {
+		name   string
+		config *v1alpha1.KubeOpenCodeConfig
+		sizes  map[string]string
+		init   corev1.ResourceRequirements
+	}{
+		{"built-in defaults", nil, map[string]string{"workspace": "10Gi", "home": "4Gi", "tmp": "2Gi"}, DefaultInitContainerResources()},
+		{"cluster defaults", cfg, map[string]string{"workspace": "50Gi", "home": "4Gi", "tmp": "2Gi"}, initRes},
+	} {
+		pod, _, err := buildPod(validationTask(a), podInputs{agent: a, config: tc.config, opts: opts})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got := map[string]string{}
+		for _, v := range pod.Spec.Volumes {
+			if v.EmptyDir != nil && v.EmptyDir.SizeLimit != nil {
+				got[v.Name] = v.EmptyDir.SizeLimit.String()
+			}
+		}
+		if diff := cmp.Diff(tc.sizes, got); diff != "" {
+			t.Errorf("%s: sizeLimits (-want +got):\n%s", tc.name, diff)
+		}
+		for _, c := range pod.Spec.InitContainers {
+			if diff := cmp.Diff(tc.init, c.Resources); diff != "" {
+				t.Errorf("%s: init container %s resources (-want +got):\n%s", tc.name, c.Name, diff)
+			}
+		}
 	}
 }

@@ -55,6 +55,8 @@ func TestT12ReservedLabels(t *testing.T) {
 			"app.kubernetes.io/name": "agent", "network-policy": "restricted", "kubeopencode.io.evil.com/x": "y",
 			v1alpha1.ManagedByLabel: v1alpha1.ManagedByValue, v1alpha1.TaskUIDLabel: string(tk.UID),
 			v1alpha1.TaskNamespaceLabel: ns, v1alpha1.TaskNameLabel: tk.Name, v1alpha1.AgentLabel: ag.Name,
+			v1alpha1.CreatedByLabel: v1alpha1.CreatedByOperator,
+			v1alpha1.AgentUIDLabel:  string(ag.UID),
 		}
 		for k, v := range want {
 			if pod.Labels[k] != v {

@@ -2,10 +2,12 @@ package controller_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,12 +15,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
+	"github.com/kubeopencode/kubeopencode/podspec"
 	"github.com/kubeopencode/kubeopencode/policy"
 )
 
 // TestT17EgressNetworkPolicy: an Agent with spec.networkPolicy gets <agent>-egress, a default-deny
 // egress NetworkPolicy owned by the Agent that selects its Pods and no other Agent's, keeps the
-// metadata address out of every allowed CIDR, follows changes of the allow-list, and is deleted
+// link-local range and the metadata addresses out of every allowed CIDR, follows changes of the allow-list, and is deleted
 // when spec.networkPolicy is removed. A NetworkPolicy of the same name that the operator does not
 // own is never adopted nor deleted: the Agent reports it in its Ready condition.
 func TestT17EgressNetworkPolicy(t *testing.T) {
@@ -53,8 +56,8 @@ func TestT17EgressNetworkPolicy(t *testing.T) {
 			}
 		}
 	}
-	if strings.Join(excepts, ",") != policy.MetadataIPv4 {
-		t.Errorf("ipBlock excepts %v, want the metadata address %s", excepts, policy.MetadataIPv4)
+	if want := policy.LinkLocalIPv4 + "," + policy.MetadataAlibaba; strings.Join(excepts, ",") != want {
+		t.Errorf("ipBlock excepts %v, want the link-local range and the metadata address %s", excepts, want)
 	}
 
 	// It selects the isolated Agent's Pods and not the other Agent's.
@@ -114,5 +117,61 @@ func TestT17EgressNetworkPolicy(t *testing.T) {
 	}
 	if len(got.OwnerReferences) != 0 || len(got.Spec.Egress) != 0 || got.Spec.PolicyTypes[0] != networkingv1.PolicyTypeIngress {
 		t.Errorf("the foreign NetworkPolicy was changed: %+v", got)
+	}
+}
+
+// TestT17AgentLabelCollision: Agent names longer than 63 characters become a readable prefix and
+// a hash in the kubeopencode.io/agent label, so a second Agent can be named exactly that label
+// value. The two Agents' Pods then carry the same agent label; each Agent's egress NetworkPolicy
+// must still select only its own Pods (it also selects on the Agent's UID, which cannot collide).
+func TestT17AgentLabelCollision(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(ctx, t)
+	startOperator(t, []string{ns})
+	long := "collide-" + strings.Repeat("x", 70)
+	short := podspec.LabelValue(long)
+	if short == long || len(short) > 63 {
+		t.Fatalf("LabelValue(%q) = %q: not a derived value", long, short)
+	}
+	withPolicy := func(cidr string) func(*v1alpha1.Agent) {
+		return func(a *v1alpha1.Agent) {
+			a.Spec.NetworkPolicy = &v1alpha1.AgentNetworkPolicy{Egress: []v1alpha1.EgressRule{{CIDRs: []string{cidr}}}}
+		}
+	}
+	agents := []*v1alpha1.Agent{agent(ns, long, withPolicy("10.1.0.0/16")), agent(ns, short, withPolicy("10.2.0.0/16"))}
+	create(t, agents[0], agents[1])
+	pods := map[string]*corev1.Pod{}
+	for i, a := range agents {
+		tk := task(ns, fmt.Sprintf("task-%d", i), ns, a.Name)
+		create(t, tk)
+		pods[a.Name] = waitPod(t, tk)
+	}
+	if pods[long].Labels[v1alpha1.AgentLabel] != pods[short].Labels[v1alpha1.AgentLabel] {
+		t.Fatalf("the agent labels differ (%q, %q): the names do not collide", pods[long].Labels[v1alpha1.AgentLabel], pods[short].Labels[v1alpha1.AgentLabel])
+	}
+	for _, a := range agents {
+		np := &networkingv1.NetworkPolicy{}
+		eventually(t, 30*time.Second, "the egress NetworkPolicy of "+a.Name, func(ctx context.Context) (bool, error) {
+			list := &networkingv1.NetworkPolicyList{}
+			if err := env.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
+				return false, err
+			}
+			for i := range list.Items {
+				if ref := metav1.GetControllerOf(&list.Items[i]); ref != nil && ref.UID == a.UID {
+					*np = list.Items[i]
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for owner, pod := range pods {
+			if got, want := sel.Matches(labels.Set(pod.Labels)), owner == a.Name; got != want {
+				t.Errorf("NetworkPolicy %s of Agent %s selects the Pod of Agent %s: %v, want %v", np.Name, a.Name, owner, got, want)
+			}
+		}
 	}
 }

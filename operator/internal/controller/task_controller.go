@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -39,10 +41,22 @@ type TaskReconciler struct {
 	Recorder events.EventRecorder
 
 	opts    Options
+	guard   *admissionGuard
 	ledger  *ledger
 	created *recentPods
 	wake    chan event.TypedGenericEvent[*v1alpha1.Task]
 	now     func() time.Time
+
+	// built is set once the ledger was rebuilt and the orphans found at start were dealt with
+	// (ensureBuilt); buildMu serializes that.
+	built   atomic.Bool
+	buildMu sync.Mutex
+	// orphanSeen records when the ownership controller first found a Task's objects left to the
+	// garbage collector (see leftToGC).
+	orphanMu   sync.Mutex
+	orphanSeen map[types.UID]time.Time
+
+	metrics *taskMetrics
 }
 
 // NewTaskReconciler returns a TaskReconciler with opts' defaults applied.
@@ -50,13 +64,17 @@ func NewTaskReconciler(c client.Client, apiReader client.Reader, rec events.Even
 	if opts.Judge == nil {
 		return nil, errors.New("controller: Options.Judge is required")
 	}
-	return &TaskReconciler{
+	r := &TaskReconciler{
 		Client: c, APIReader: apiReader, Recorder: rec,
 		opts:   opts.withDefaults(),
+		guard:  newAdmissionGuard(c, opts.AdmissionPolicies),
 		ledger: newLedger(), created: newRecentPods(),
-		wake: make(chan event.TypedGenericEvent[*v1alpha1.Task], 4096),
-		now:  time.Now,
-	}, nil
+		wake:       make(chan event.TypedGenericEvent[*v1alpha1.Task], 4096),
+		now:        time.Now,
+		orphanSeen: map[types.UID]time.Time{},
+	}
+	r.metrics = newTaskMetrics(r)
+	return r, nil
 }
 
 // SetupWithManager registers the indexes and the controller. concurrency is the number of
@@ -66,6 +84,9 @@ func (r *TaskReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager,
 		return err
 	}
 	ctrlOpts.MaxConcurrentReconciles = max(concurrency, 1)
+	if err := r.setupOwnership(mgr, min(concurrency, 4)); err != nil {
+		return fmt.Errorf("setting up the ownership controller: %w", err)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("task").
 		For(&v1alpha1.Task{}).
@@ -79,7 +100,7 @@ func (r *TaskReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager,
 
 // Reconcile moves one Task one step forward. See the package documentation for the flow.
 func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	if err := r.ledger.build(ctx, r.Client); err != nil {
+	if err := r.ensureBuilt(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
 	task := &v1alpha1.Task{}
@@ -97,6 +118,11 @@ func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	case task.DeletionTimestamp != nil:
 		return r.finalize(ctx, task)
 	case isFinal(task):
+		// T18: the phase is a claim, not a fact. A final Task whose Pod still runs gets that
+		// Pod deleted (and its status corrected) before its slot is released.
+		if err := r.stopOutlivingPod(ctx, task); err != nil {
+			return ctrl.Result{}, err
+		}
 		r.wakeAll(r.ledger.release(task.UID))
 		r.ledger.forget(task)
 		return r.cleanup(ctx, task)
@@ -130,21 +156,60 @@ func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	return r.start(ctx, task)
 }
 
-// start admits the Task and creates its Pod.
+// start admits the Task and creates its Pod. task is the cached Task (without its payload).
 func (r *TaskReconciler) start(ctx context.Context, task *v1alpha1.Task) (ctrl.Result, error) {
+	a, res, err := r.admit(ctx, task)
+	if a == nil {
+		return res, err
+	}
+	o, created, err := r.create(ctx, a.task, a.pod, a.contextCM)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if !created {
+		return r.end(ctx, a.task, o, nil)
+	}
+	r.created.add(a.task.UID, r.now())
+	if err := r.markRunning(ctx, a.task, a.pod.Namespace, a.pod.Name, metav1.Now()); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, nil
+}
+
+// admitted is a Task that may start now: its slot is reserved in the ledger, and its Pod (and
+// context ConfigMap) are built and judged.
+type admitted struct {
+	task      *v1alpha1.Task // the stored Task, with its payload
+	pod       *corev1.Pod
+	contextCM *corev1.ConfigMap
+}
+
+// admit decides whether the Task may start now: Agent, namespace policy (T1), stop, capacity,
+// the Pod built from the stored Task and judged (T8), then a reserved slot (T7). A nil answer
+// means the Task was refused, ended or queued, or must be retried: res and err say which.
+func (r *TaskReconciler) admit(ctx context.Context, task *v1alpha1.Task) (*admitted, ctrl.Result, error) {
+	// T22: a Task starts only if the admission policies that checked its author were in force.
+	if missing, err := r.guard.check(ctx, taskCreated(task)); err != nil || missing != "" {
+		if err != nil {
+			return nil, ctrl.Result{}, err
+		}
+		res, err := r.deny(ctx, task, v1alpha1.ReasonAdmissionPoliciesMissing, missing)
+		return nil, res, err
+	}
 	agent := &v1alpha1.Agent{}
 	key := types.NamespacedName{Namespace: agentNamespace(task), Name: task.Spec.AgentRef.Name}
 	if err := r.Client.Get(ctx, key, agent); err != nil {
 		if !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, fmt.Errorf("reading Agent %s: %w", key, err)
+			return nil, ctrl.Result{}, fmt.Errorf("reading Agent %s: %w", key, err)
 		}
 		// The cache may lag behind an Agent created a moment ago: a refusal is final, so ask
 		// the API server before giving it.
 		if err := r.APIReader.Get(ctx, key, agent); err != nil {
 			if apierrors.IsNotFound(err) {
-				return r.deny(ctx, task, v1alpha1.ReasonAgentNotFound, fmt.Sprintf("Agent %s does not exist", key))
+				res, err := r.deny(ctx, task, v1alpha1.ReasonAgentNotFound, fmt.Sprintf("Agent %s does not exist", key))
+				return nil, res, err
 			}
-			return ctrl.Result{}, fmt.Errorf("reading Agent %s: %w", key, err)
+			return nil, ctrl.Result{}, fmt.Errorf("reading Agent %s: %w", key, err)
 		}
 	}
 	// T1: re-checked on every attempt, so a queued Task is checked again when it starts.
@@ -154,87 +219,102 @@ func (r *TaskReconciler) start(ctx context.Context, task *v1alpha1.Task) (ctrl.R
 		if decision.Reason == policy.ReasonNamespaceNotAllowed {
 			reason = v1alpha1.ReasonNamespaceNotAllowed
 		}
-		return r.deny(ctx, task, reason, decision.Message)
+		res, err := r.deny(ctx, task, reason, decision.Message)
+		return nil, res, err
 	}
 	if stopRequested(task) {
-		return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonStopped,
+		res, err := r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonStopped,
 			message: "stopped (annotation " + v1alpha1.StopAnnotation + ") before it started"}, nil)
+		return nil, res, err
 	}
+	// A Task that must wait for a slot waits without its payload being read (T24).
+	if adm := r.ledger.peek(task, agent.Spec.MaxConcurrentTasks, agent.Spec.Quota, r.now()); !adm.ok {
+		res, err := r.queue(ctx, task, adm)
+		return nil, res, err
+	}
+	// The cache keeps Tasks without their payload: the Pod is built from the stored Task.
+	full, err := r.fullTask(ctx, task)
+	if err != nil || full == nil {
+		return nil, ctrl.Result{}, err
+	}
+	task = full
 	cfg, err := r.config(ctx)
 	if err != nil {
-		return ctrl.Result{}, err
+		return nil, ctrl.Result{}, err
 	}
 	// Contexts: a Task's ConfigMaps are read in the Task's namespace only (T3), uncached.
 	cms, err := resolveConfigMaps(ctx, r.APIReader, task, agent)
 	if err != nil {
-		return ctrl.Result{}, err
+		return nil, ctrl.Result{}, err
 	}
 	pod, contextCM, err := buildPod(task, podInputs{agent: agent, config: cfg, opts: r.opts, configMaps: cms})
 	if err != nil {
 		var te *taskError
 		if errors.As(err, &te) {
-			return r.deny(ctx, task, te.reason, te.message)
+			res, err := r.deny(ctx, task, te.reason, te.message)
+			return nil, res, err
 		}
-		return ctrl.Result{}, err
+		return nil, ctrl.Result{}, err
 	}
 	// T8: the operator never creates a Pod that fails Pod Security "restricted".
 	if v := r.opts.Judge.Judge(pod); !v.Allowed {
-		return r.deny(ctx, task, v1alpha1.ReasonPodSecurityViolation, "the agent Pod was not created: it "+v.Message())
+		res, err := r.deny(ctx, task, v1alpha1.ReasonPodSecurityViolation, "the agent Pod was not created: it "+v.Message())
+		return nil, res, err
 	}
 	adm := r.ledger.admit(task, agent.Spec.MaxConcurrentTasks, agent.Spec.Quota, r.now())
 	if !adm.ok {
-		return r.queue(ctx, task, adm)
+		res, err := r.queue(ctx, task, adm)
+		return nil, res, err
 	}
+	return &admitted{task: task, pod: pod, contextCM: contextCM}, ctrl.Result{}, nil
+}
+
+// create writes what an admitted Task needs, in order: the finalizer (across namespaces), the
+// context ConfigMap, the Pod. created is true when the Pod exists (made now, or by an earlier
+// attempt whose status write did not happen). Otherwise the Task's reservation is returned to the
+// ledger (one deferred rollback) and either err is set (retry) or o says how the Task ends.
+func (r *TaskReconciler) create(ctx context.Context, task *v1alpha1.Task, pod *corev1.Pod, contextCM *corev1.ConfigMap) (o outcome, created bool, err error) {
+	defer func() {
+		if !created {
+			r.wakeAll(r.ledger.unreserve(task.UID))
+		}
+	}()
 	if needsFinalizer(task) && !controllerutil.ContainsFinalizer(task, Finalizer) {
 		before := task.ResourceVersion
 		controllerutil.AddFinalizer(task, Finalizer)
 		if err := r.Client.Update(ctx, task); err != nil {
-			r.wakeAll(r.ledger.unreserve(task.UID))
-			return ctrl.Result{}, fmt.Errorf("adding the finalizer to Task %s/%s: %w", task.Namespace, task.Name, err)
+			return outcome{}, false, fmt.Errorf("adding the finalizer to Task %s/%s: %w", task.Namespace, task.Name, err)
 		}
 		r.ledger.superseded(task.UID, before)
 	}
 	if contextCM != nil {
 		if o, done, err := r.createContextConfigMap(ctx, task, contextCM); done || err != nil {
-			r.wakeAll(r.ledger.unreserve(task.UID))
-			if err != nil {
-				return ctrl.Result{}, err
-			}
-			return r.end(ctx, task, o, nil)
+			return o, false, err
 		}
 	}
-	if err := r.Client.Create(ctx, pod); err != nil {
-		switch {
-		case apierrors.IsAlreadyExists(err):
-			_, ours, lerr := r.livePod(ctx, task)
-			if lerr != nil {
-				r.wakeAll(r.ledger.unreserve(task.UID))
-				return ctrl.Result{}, lerr
-			}
-			if !ours {
-				// T4: never adopt an object that is not the Task's.
-				r.wakeAll(r.ledger.unreserve(task.UID))
-				return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
-					message: fmt.Sprintf("a Pod named %s already exists in namespace %s and does not belong to this Task; it was left alone",
-						pod.Name, pod.Namespace)}, nil)
-			}
-			// Ours: created by an earlier attempt whose status write did not happen.
-		case apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
-			// Refused by admission (quota, missing ServiceAccount, policy): it will not pass by
-			// retrying the same Pod (T6).
-			r.wakeAll(r.ledger.unreserve(task.UID))
-			return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
-				message: "the API server refused the agent Pod: " + err.Error()}, nil)
-		default:
-			r.wakeAll(r.ledger.unreserve(task.UID))
-			return ctrl.Result{}, fmt.Errorf("creating Pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	err = r.Client.Create(ctx, pod)
+	switch {
+	case err == nil:
+		return outcome{}, true, nil
+	case apierrors.IsAlreadyExists(err):
+		_, ours, lerr := r.livePod(ctx, task)
+		if lerr != nil {
+			return outcome{}, false, lerr
 		}
+		if !ours {
+			// T4: never adopt an object that is not the Task's.
+			return outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
+				message: fmt.Sprintf("a Pod named %s already exists in namespace %s and does not belong to this Task; it was left alone",
+					pod.Name, pod.Namespace)}, false, nil
+		}
+		return outcome{}, true, nil // created by an earlier attempt
+	case apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
+		// Refused by admission (quota, missing ServiceAccount, policy): it will not pass by
+		// retrying the same Pod (T6).
+		return outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
+			message: "the API server refused the agent Pod: " + err.Error()}, false, nil
 	}
-	r.created.add(task.UID, r.now())
-	if err := r.markRunning(ctx, task, pod.Namespace, pod.Name, metav1.Now()); err != nil {
-		return ctrl.Result{}, err
-	}
-	return ctrl.Result{}, nil
+	return outcome{}, false, fmt.Errorf("creating Pod %s/%s: %w", pod.Namespace, pod.Name, err)
 }
 
 // markRunning writes phase Running with the Pod's coordinates (informational). It emits no
@@ -257,6 +337,7 @@ func (r *TaskReconciler) markRunning(ctx context.Context, task *v1alpha1.Task, n
 		return err
 	}
 	r.ledger.forget(task)
+	r.metrics.started(task, started.Time)
 	logf.FromContext(ctx).Info("agent Pod created", "pod", ns+"/"+name)
 	return nil
 }
@@ -293,16 +374,16 @@ func (r *TaskReconciler) deny(ctx context.Context, task *v1alpha1.Task, reason, 
 func (r *TaskReconciler) follow(ctx context.Context, task *v1alpha1.Task, pod *corev1.Pod) (ctrl.Result, error) {
 	now := r.now()
 	if stopRequested(task) {
-		return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonStopped, deletePod: true,
-			message: fmt.Sprintf("stopped (annotation %s); Pod %s/%s deleted", v1alpha1.StopAnnotation, pod.Namespace, pod.Name)}, pod)
+		return r.terminate(ctx, task, pod, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonStopped,
+			message: fmt.Sprintf("stopped (annotation %s)", v1alpha1.StopAnnotation)})
 	}
 	var timeoutIn time.Duration
 	if to := task.Spec.Timeout; to != nil {
 		// The Pod's own creation time, not status.startTime: status can be edited (T15).
 		deadline := pod.CreationTimestamp.Add(to.Duration)
 		if !now.Before(deadline) {
-			return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonTimedOut, deletePod: true,
-				message: fmt.Sprintf("spec.timeout %s elapsed; Pod %s/%s deleted", to.Duration, pod.Namespace, pod.Name)}, pod)
+			return r.terminate(ctx, task, pod, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonTimedOut,
+				message: fmt.Sprintf("spec.timeout %s elapsed", to.Duration)})
 		}
 		timeoutIn = deadline.Sub(now)
 	}
@@ -356,6 +437,9 @@ func (r *TaskReconciler) end(ctx context.Context, task *v1alpha1.Task, o outcome
 		if o.reason == v1alpha1.ReasonStopped {
 			setCondition(st, task.Generation, v1alpha1.ConditionStopped, metav1.ConditionTrue, v1alpha1.ReasonStopped, o.message)
 		}
+		if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionTerminating); c != nil && c.Status == metav1.ConditionTrue {
+			setCondition(st, task.Generation, v1alpha1.ConditionTerminating, metav1.ConditionFalse, o.reason, o.message)
+		}
 		if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionQueued); c != nil && c.Status == metav1.ConditionTrue {
 			setCondition(st, task.Generation, v1alpha1.ConditionQueued, metav1.ConditionFalse, o.reason, o.message)
 		}
@@ -363,31 +447,16 @@ func (r *TaskReconciler) end(ctx context.Context, task *v1alpha1.Task, o outcome
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	var startedAt time.Time
+	if task.Status.StartTime != nil {
+		startedAt = task.Status.StartTime.Time
+	}
+	r.metrics.ended(o.reason, startedAt, now.Time)
 	logf.FromContext(ctx).Info("Task ended", "phase", o.phase, "reason", o.reason)
 	if o.reason != v1alpha1.ReasonAgentSucceeded {
 		// Success is routine (the Succeeded condition says it); what a human may act on is not.
 		r.event(task, eventType(o.reason), o.reason, action(o.reason), o.message)
 	}
-	return ctrl.Result{}, nil
-}
-
-// gone handles a Task that no longer exists. A same-namespace Task has no finalizer: the garbage
-// collector deletes its Pod through the owner reference, so its slot stays held while that Pod
-// is still in the cache and not yet being deleted (T7), and is freed once it is going.
-func (r *TaskReconciler) gone(ctx context.Context, nn types.NamespacedName) (ctrl.Result, error) {
-	if uid, ok := r.ledger.heldBy(nn); ok {
-		pods := &corev1.PodList{}
-		if err := r.Client.List(ctx, pods, client.InNamespace(nn.Namespace),
-			client.MatchingFields{indexPodTaskUID: string(uid)}); err != nil {
-			return ctrl.Result{}, fmt.Errorf("listing the Pods of deleted Task %s: %w", nn, err)
-		}
-		for i := range pods.Items {
-			if pods.Items[i].DeletionTimestamp == nil {
-				return ctrl.Result{RequeueAfter: time.Second}, nil
-			}
-		}
-	}
-	r.wakeAll(r.ledger.releaseKey(nn))
 	return ctrl.Result{}, nil
 }
 
@@ -409,44 +478,6 @@ var podUpdateMayEndTask = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) 
 // ConfigMap (controller owner reference, blockOwnerDeletion), so the garbage collector removes
 // them; skipping the finalizer saves a write and a round trip before the Pod is created.
 func needsFinalizer(t *v1alpha1.Task) bool { return agentNamespace(t) != t.Namespace }
-
-// finalize deletes the Task's Pod wherever it runs, then removes the finalizer (T5).
-func (r *TaskReconciler) finalize(ctx context.Context, task *v1alpha1.Task) (ctrl.Result, error) {
-	r.ledger.forget(task)
-	r.created.drop(task.UID)
-	if !controllerutil.ContainsFinalizer(task, Finalizer) {
-		r.wakeAll(r.ledger.release(task.UID))
-		return ctrl.Result{}, nil
-	}
-	live, ours, err := r.livePod(ctx, task)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if live != nil && ours {
-		if err := r.deletePod(ctx, live.Namespace, live.Name, live.UID); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	if agentNamespace(task) != task.Namespace {
-		// Across namespaces no owner reference can reach the Task: the finalizer deletes the
-		// context ConfigMap (same namespace: the garbage collector, through its owner reference).
-		if err := r.deleteContextConfigMaps(ctx, task); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	// The Pod is gone or going: its slot is free.
-	r.wakeAll(r.ledger.release(task.UID))
-	before := task.ResourceVersion
-	controllerutil.RemoveFinalizer(task, Finalizer)
-	if err := r.Client.Update(ctx, task); err != nil {
-		if apierrors.IsNotFound(err) {
-			return ctrl.Result{}, nil
-		}
-		return ctrl.Result{}, fmt.Errorf("removing the finalizer of Task %s/%s: %w", task.Namespace, task.Name, err)
-	}
-	r.ledger.superseded(task.UID, before)
-	return ctrl.Result{}, nil
-}
 
 // createContextConfigMap creates the Task's context ConfigMap in the Agent's namespace (one
 // write). done is true when the Task must end with o instead: the name is taken by an object
@@ -585,7 +616,7 @@ func (r *TaskReconciler) event(task *v1alpha1.Task, typ, reason, action, note st
 // action names what the operator did, for the Event.
 func action(reason string) string {
 	switch reason {
-	case v1alpha1.ReasonAgentNotFound, v1alpha1.ReasonNamespaceNotAllowed, v1alpha1.ReasonInvalidConfiguration,
+	case v1alpha1.ReasonAgentNotFound, v1alpha1.ReasonNamespaceNotAllowed, v1alpha1.ReasonInvalidConfiguration, v1alpha1.ReasonAdmissionPoliciesMissing,
 		v1alpha1.ReasonPathConflict, v1alpha1.ReasonPodSecurityViolation:
 		return "Admit"
 	case v1alpha1.ReasonStopped:

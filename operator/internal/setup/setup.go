@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -19,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -130,8 +133,14 @@ func New(ctx context.Context, opts Options) (manager.Manager, error) {
 			// The operator only reads its Pods (never updates them): no deep copy per read, and
 			// only the fields it reads are kept (opcontroller.TrimPodForCache).
 			&corev1.Pod{}: {Label: managed, Transform: opcontroller.TrimPodForCache, UnsafeDisableDeepCopy: ptr.To(true)},
+			// Tasks without their payload (description, contexts, annotations): a tenant sets
+			// their size (T24); the payload is read from the API server when the Pod is built.
+			&v1alpha1.Task{}: {Transform: opcontroller.TrimTaskForCache},
 			// Only the operator's own egress NetworkPolicies (T17).
 			&networkingv1.NetworkPolicy{}: {Label: managed},
+			// The admission policies, compared before every Task start (T22): read-only, shared.
+			&admissionregistrationv1.ValidatingAdmissionPolicy{}:        {UnsafeDisableDeepCopy: ptr.To(true)},
+			&admissionregistrationv1.ValidatingAdmissionPolicyBinding{}: {UnsafeDisableDeepCopy: ptr.To(true)},
 		},
 	}
 	if len(opts.Namespaces) > 0 {
@@ -183,9 +192,12 @@ func New(ctx context.Context, opts Options) (manager.Manager, error) {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, err
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	// Ready only once the caches have synced: before that the operator cannot act on Tasks, and
+	// a rolling update must not retire the old Pod for a new one that is still listing.
+	if err := mgr.AddReadyzCheck("caches-synced", cachesSynced(mgr)); err != nil {
 		return nil, err
 	}
+	opts.Controller.Namespaces = opts.Namespaces
 	rec := mgr.GetEventRecorder(EventReporter)
 	tasks, err := opcontroller.NewTaskReconciler(mgr.GetClient(), mgr.GetAPIReader(), rec, opts.Controller)
 	if err != nil {
@@ -197,6 +209,9 @@ func New(ctx context.Context, opts Options) (manager.Manager, error) {
 	}
 	if err := tasks.SetupWithManager(ctx, mgr, concurrency, controller.Options{}); err != nil {
 		return nil, fmt.Errorf("setting up the Task controller: %w", err)
+	}
+	if err := tasks.RegisterMetrics(ctrlmetrics.Registry); err != nil {
+		return nil, fmt.Errorf("registering the Task metrics: %w", err)
 	}
 	agents, err := opcontroller.NewAgentReconciler(mgr.GetClient(), mgr.GetAPIReader(), rec, opts.Controller)
 	if err != nil {
@@ -213,6 +228,19 @@ func New(ctx context.Context, opts Options) (manager.Manager, error) {
 		return nil, fmt.Errorf("setting up the KubeOpenCodeConfig controller: %w", err)
 	}
 	return mgr, nil
+}
+
+// cachesSynced is a readiness check that passes once every informer the manager started has
+// synced; it never blocks a probe.
+func cachesSynced(mgr manager.Manager) healthz.Checker {
+	return func(*http.Request) error {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // answer now: synced or not
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("the caches have not synced yet")
+		}
+		return nil
+	}
 }
 
 func orZero(addr string) string {

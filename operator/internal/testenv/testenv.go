@@ -9,20 +9,24 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubeopencode/kubeopencode/api/crds"
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	"github.com/kubeopencode/kubeopencode/hack/testbed"
+	"github.com/kubeopencode/kubeopencode/policy"
 )
 
 // Env is a running envtest control plane.
@@ -178,4 +182,39 @@ func nsPrefix(name string) string {
 		p = strings.TrimRight(p[:40], "-")
 	}
 	return p + "-"
+}
+
+// InstallAdmissionPolicies creates the admission policies and bindings operator/config/policy
+// ships (policy.PolicyObjects, decoded from the YAML policy.RenderYAML emits, as users apply it)
+// and waits, on a clock condition with a bound, until settle has passed since the last of them
+// was created: the API server loads policies asynchronously, and the operator starts no Task
+// created before its policies were in place that long (controller.PolicyLoadGrace).
+func InstallAdmissionPolicies(ctx context.Context, c client.Client, settle time.Duration) error {
+	manifest, err := policy.RenderYAML(policy.PolicyObjects(policy.PoliciesOptions{})...)
+	if err != nil {
+		return err
+	}
+	var last time.Time
+	for i, doc := range strings.Split(string(manifest), "---\n") {
+		obj := &unstructured.Unstructured{}
+		if err := yaml.UnmarshalStrict([]byte(doc), &obj.Object); err != nil {
+			return fmt.Errorf("decoding document %d: %w", i, err)
+		}
+		if err := c.Create(ctx, obj); err != nil {
+			return fmt.Errorf("creating %s %s: %w", obj.GetKind(), obj.GetName(), err)
+		}
+		if t := obj.GetCreationTimestamp().Time; t.After(last) {
+			last = t
+		}
+	}
+	// creationTimestamp has a resolution of one second: wait one more.
+	until := last.Add(settle + time.Second)
+	timer := time.NewTimer(time.Until(until))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the admission policies to settle: %w", ctx.Err())
+	}
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -34,11 +36,25 @@ func (l *stringList) Set(v string) error {
 	return nil
 }
 
+// version is stamped at build time (-ldflags "-X main.version=v0.1.0"); see versionString.
+var version string
+
+// versionString is the stamped version, else the module version Go recorded (go install
+// .../rbac/cmd/kubeopencode-rbac@v0.1.0), else "devel".
+func versionString() string {
+	if bi, ok := debug.ReadBuildInfo(); version == "" && ok && bi.Main.Version != "(devel)" {
+		return cmp.Or(bi.Main.Version, "devel")
+	}
+	return cmp.Or(version, "devel")
+}
+
 type config struct {
+	version           bool
 	operator          bool
 	operatorNamespace string
 	operatorSA        string
 	manageNetPols     bool
+	namespaces        string
 	agentNamespaces   stringList
 	agentSA           string
 	personas          string
@@ -47,6 +63,7 @@ type config struct {
 
 func newFlagSet(c *config) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	fs.BoolVar(&c.operator, "operator", true,
 		"print the operator's ClusterRole and leader-election Role, bound to its ServiceAccount")
 	fs.StringVar(&c.operatorNamespace, "operator-namespace", rbac.DefaultOperatorNamespace,
@@ -55,12 +72,14 @@ func newFlagSet(c *config) *flag.FlagSet {
 		"`name` of the ServiceAccount the operator runs as")
 	fs.BoolVar(&c.manageNetPols, "manage-network-policies", true,
 		"let the operator manage the per-Agent egress NetworkPolicies Agents may ask for;\nfalse drops networkpolicies and agents/finalizers from its ClusterRole")
+	fs.StringVar(&c.namespaces, "namespaces", "",
+		"comma-separated `list` of the namespaces the operator watches (its own --namespaces): \"create\" on pods is then\ngranted by a Role kubeopencode-operator-pods in each of them instead of cluster-wide; empty: all namespaces")
 	fs.Var(&c.agentNamespaces, "agent-namespace",
 		"`namespace` holding Agents whose ServiceAccount gets the agent Role (get on tasks and agents);\nrepeat for several namespaces (default none: the agent ServiceAccount gets nothing)")
 	fs.StringVar(&c.agentSA, "agent-service-account", rbac.DefaultAgentServiceAccount,
 		"`name` of the agent Pods' ServiceAccount (the Agents' spec.serviceAccountName) in every --agent-namespace")
-	fs.StringVar(&c.personas, "personas", "task-author,agent-user,viewer",
-		"comma-separated `list` of persona ClusterRoles to print: task-author, agent-user, viewer;\nempty for none. Bind them yourself with RoleBindings")
+	fs.StringVar(&c.personas, "personas", "task-author,agent-user,viewer,finalizer-remover",
+		"comma-separated `list` of persona ClusterRoles to print: task-author, agent-user, viewer, finalizer-remover;\nempty for none. Bind them yourself with RoleBindings")
 	fs.StringVar(&c.output, "output", "-",
 		"`file` to write (replaced atomically); - for standard output")
 	return fs
@@ -74,10 +93,12 @@ Prints KubeOpenCode's RBAC objects as multi-document YAML, generated from the Go
 rbac module (rules normalized like controller-gen's, objects sorted by kind, namespace, name):
 
   - the operator's ClusterRole and ClusterRoleBinding, and its leader-election Role and
-    RoleBinding in --operator-namespace (nothing on Secrets: the kubelet mounts them);
+    RoleBinding in --operator-namespace (nothing on Secrets: the kubelet mounts them), and with
+    --namespaces a Role granting "create" on pods in each watched namespace;
   - for each --agent-namespace, the agent Role and RoleBinding;
   - the --personas ClusterRoles (kubeopencode-task-author, kubeopencode-agent-user,
-    kubeopencode-viewer), which the platform team binds per namespace.
+    kubeopencode-viewer, kubeopencode-task-finalizer-remover), which the platform team binds
+    per namespace.
 
 Flags:
 `, name)
@@ -107,6 +128,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "%s: %v\nRun %s --help for usage.\n", name, err, name)
 		return 2
+	}
+	if c.version {
+		fmt.Fprintln(stdout, versionString())
+		return 0
 	}
 	opts, err := c.manifestOptions(fs)
 	if err != nil {
@@ -156,6 +181,17 @@ func (c *config) manifestOptions(fs *flag.FlagSet) (rbac.ManifestOptions, error)
 			errs = append(errs, fmt.Errorf("--agent-namespace=%q given twice", ns))
 		}
 	}
+	var watched []string
+	if strings.TrimSpace(c.namespaces) != "" {
+		for _, ns := range strings.Split(c.namespaces, ",") {
+			ns = strings.TrimSpace(ns)
+			label("namespaces", ns)
+			if slices.Contains(watched, ns) {
+				errs = append(errs, fmt.Errorf("--namespaces: %q listed twice", ns))
+			}
+			watched = append(watched, ns)
+		}
+	}
 	personas, err := rbac.ParsePersonas(c.personas)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("--personas: %w", err))
@@ -174,6 +210,7 @@ func (c *config) manifestOptions(fs *flag.FlagSet) (rbac.ManifestOptions, error)
 			Namespace:              c.operatorNamespace,
 			ServiceAccount:         c.operatorSA,
 			WithoutNetworkPolicies: !c.manageNetPols,
+			Namespaces:             watched,
 		},
 		SkipOperator:        !c.operator,
 		AgentNamespaces:     c.agentNamespaces,

@@ -26,7 +26,7 @@ func TestGoldenOutput(t *testing.T) {
 	}{
 		{golden: "default.yaml", args: nil},
 		{golden: "custom.yaml", args: []string{
-			"--operator-namespace=ops", "--operator-service-account=koc", "--manage-network-policies=false",
+			"--operator-namespace=ops", "--operator-service-account=koc", "--manage-network-policies=false", "--namespaces=team-b, team-a",
 			"--agent-namespace=team-b", "--agent-namespace=team-a", "--agent-service-account=coder", "--personas=viewer",
 		}},
 		{golden: "agents-only.yaml", args: []string{"--operator=false", "--personas=", "--agent-namespace=team-a"}},
@@ -140,5 +140,18 @@ func TestOutputFile(t *testing.T) {
 	}
 	if len(entries) != 1 {
 		t.Errorf("temporary files left behind: %v", entries)
+	}
+}
+
+// TestVersion: --version prints the stamped version (-X main.version), or "devel" unstamped, and
+// nothing else.
+func TestVersion(t *testing.T) {
+	if code, out, errOut := runCLI("--version"); code != 0 || out != "devel\n" || errOut != "" {
+		t.Errorf("unstamped: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	defer func(v string) { version = v }(version)
+	version = "v9.8.7"
+	if code, out, _ := runCLI("--version"); code != 0 || out != "v9.8.7\n" {
+		t.Errorf("stamped: exit %d, stdout %q", code, out)
 	}
 }

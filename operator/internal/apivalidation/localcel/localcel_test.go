@@ -12,7 +12,11 @@ import (
 	"github.com/kubeopencode/kubeopencode/operator/internal/testenv"
 )
 
-func agentRules(t testing.TB) *Rules {
+func agentRules(t testing.TB) *Rules { return crdRules(t, "Agent") }
+
+func taskRules(t testing.TB) *Rules { return crdRules(t, "Task") }
+
+func crdRules(t testing.TB, kind string) *Rules {
 	t.Helper()
 	docs, err := crds.Documents()
 	if err != nil {
@@ -23,7 +27,7 @@ func agentRules(t testing.TB) *Rules {
 		t.Fatal(err)
 	}
 	for _, d := range defs {
-		if d.Spec.Names.Kind == "Agent" {
+		if d.Spec.Names.Kind == kind {
 			r, err := Compile(d)
 			if err != nil {
 				t.Fatal(err)
@@ -31,7 +35,7 @@ func agentRules(t testing.TB) *Rules {
 			return r
 		}
 	}
-	t.Fatal("no Agent CRD")
+	t.Fatalf("no %s CRD", kind)
 	return nil
 }
 
@@ -119,23 +123,88 @@ func FuzzAbsolutePathRules(f *testing.F) {
 }
 
 // referenceEnv is the contract for credential env names: a C identifier, at most 128
-// characters, not HOME/PATH/SHELL/USER/WORKSPACE_DIR and not starting with TASK_,
-// KUBEOPENCODE_ or OPENCODE_.
+// characters, not one of the names the operator or the agent runtime sets (HOME, PATH, SHELL,
+// USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID) and not starting
+// with TASK_ or KUBEOPENCODE_. Other OPENCODE_* names are allowed.
 func referenceEnv(s string) bool {
-	if len(s) < 1 || len(s) > 128 {
+	if len(s) < 1 || len(s) > 128 || !isCIdentifier(s) {
 		return false
 	}
+	for _, n := range reservedEnvNames {
+		if s == n {
+			return false
+		}
+	}
+	return !strings.HasPrefix(s, "TASK_") && !strings.HasPrefix(s, "KUBEOPENCODE_")
+}
+
+var reservedEnvNames = []string{"HOME", "PATH", "SHELL", "USER", "WORKSPACE_DIR", "OPENCODE_CONFIG_CONTENT", "AGENT", "OPENCODE", "OPENCODE_PID"}
+
+func isCIdentifier(s string) bool {
 	for i, r := range s {
 		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_'
 		if !letter && (i == 0 || r < '0' || r > '9') {
 			return false
 		}
 	}
-	switch s {
-	case "HOME", "PATH", "SHELL", "USER", "WORKSPACE_DIR":
+	return s != ""
+}
+
+// referenceEnvPrefix is the contract for envPrefix, written as what it protects: a C identifier
+// of 1–64 characters such that no name prefix+key (key a non-empty Secret key that keeps the
+// name a C identifier) is reserved for env, or starts with OPENCODE_. It checks every way the
+// prefix could be completed into a reserved name, rather than restating the CEL rule.
+func referenceEnvPrefix(p string) bool {
+	if len(p) < 1 || len(p) > 64 || !isCIdentifier(p) {
 		return false
 	}
-	return !strings.HasPrefix(s, "TASK_") && !strings.HasPrefix(s, "KUBEOPENCODE_") && !strings.HasPrefix(s, "OPENCODE_")
+	// A reserved name or prefix that begins with p can be completed from p (the rule is
+	// conservative and also refuses p equal to a reserved name).
+	for _, n := range append(append([]string{}, reservedEnvNames...), "TASK_", "KUBEOPENCODE_", "OPENCODE_") {
+		if strings.HasPrefix(n, p) {
+			return false
+		}
+	}
+	for _, pre := range []string{"TASK_", "KUBEOPENCODE_", "OPENCODE_"} {
+		if strings.HasPrefix(p, pre) {
+			return false
+		}
+	}
+	return true
+}
+
+func celEnvPrefix(r *Rules, s string) (bool, field.ErrorList) {
+	cred := map[string]any{"name": "c", "secretRef": map[string]any{"name": "s"}, "envPrefix": s}
+	errs := errorsAt(r.Validate(context.Background(), agent(map[string]any{"credentials": []any{cred}})), "spec.credentials[0].envPrefix")
+	n := len([]rune(s))
+	return len(errs) == 0 && n >= 1 && n <= 64, errs
+}
+
+var envPrefixSeeds = []string{"GITHUB_", "G", "A", "AG", "AGENT", "AGENT_", "AGENTS", "O", "OPEN", "OPENCODE", "OPENCODE_",
+	"OPENCODE_X", "OPENCODEX", "OPENCODE_P", "T", "TASK", "TASK_X", "TASKS", "KUBE", "HOMEX", "HOM", "PATH_", "_", "1A", "", "É"}
+
+func TestEnvPrefixRulesMatchTheContract(t *testing.T) {
+	r := agentRules(t)
+	for _, s := range envPrefixSeeds {
+		if got, errs := celEnvPrefix(r, s); got != referenceEnvPrefix(s) {
+			t.Errorf("envPrefix %q: CRD accepts %v, contract %v (%v)", s, got, !got, errs)
+		}
+	}
+}
+
+func FuzzEnvPrefixRules(f *testing.F) {
+	r := agentRules(f)
+	for _, s := range envPrefixSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 100 {
+			return
+		}
+		if got, errs := celEnvPrefix(r, s); got != referenceEnvPrefix(s) {
+			t.Errorf("envPrefix %q: CRD accepts %v, contract %v (%v)", s, got, !got, errs)
+		}
+	})
 }
 
 func celEnv(r *Rules, s string) (bool, field.ErrorList) {
@@ -146,7 +215,8 @@ func celEnv(r *Rules, s string) (bool, field.ErrorList) {
 }
 
 var envSeeds = []string{"API_KEY", "_", "a", "A1", "1A", "HOME", "home", "PATH", "PATHS", "TASK_", "TASK", "MY_TASK_X",
-	"KUBEOPENCODE_X", "OPENCODE_CONFIG", "OPENCODEX", "WORKSPACE_DIR", "API-KEY", "API KEY", "", "É"}
+	"KUBEOPENCODE_X", "OPENCODE_CONFIG", "OPENCODEX", "WORKSPACE_DIR", "API-KEY", "API KEY", "", "É",
+	"OPENCODE_API_KEY", "OPENCODE_CONFIG_CONTENT", "OPENCODE_CONFIG_CONTENTS", "OPENCODE", "OPENCODE_PID", "AGENT", "AGENTS", "TASK_NAME"}
 
 func TestEnvRulesMatchTheContract(t *testing.T) {
 	r := agentRules(t)
@@ -193,4 +263,82 @@ func TestFileModeRuleExhaustive(t *testing.T) {
 	if accepted != 128 {
 		t.Errorf("accepted %d modes, want 128", accepted)
 	}
+}
+
+// referenceTaskContextPath is the schema's contract for a Task context's mountPath, written
+// without CEL: 1–1024 characters from [A-Za-z0-9/._+@-]; relative (resolved under the Agent's
+// workspaceDir) or absolute; no empty, "." or ".." segment, so a relative path never leaves the
+// workspace; an absolute one follows the AbsolutePath contract; and no segment is OpenCode's
+// configuration (opencode.json, opencode.jsonc, .opencode). Whether an absolute path lies in
+// the workspace depends on the Agent and is the operator's check (T20).
+func referenceTaskContextPath(p string) bool {
+	if len(p) < 1 || len(p) > 1024 || p == "/" {
+		return false
+	}
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._+@-", r)) {
+			return false
+		}
+	}
+	if strings.HasPrefix(p, "/") && !referencePath(p) {
+		return false
+	}
+	for i, seg := range strings.Split(p, "/") {
+		if i == 0 && seg == "" && strings.HasPrefix(p, "/") {
+			continue
+		}
+		switch seg {
+		case "", ".", "..", "opencode.json", "opencode.jsonc", ".opencode":
+			return false
+		}
+	}
+	return true
+}
+
+func celTaskPath(r *Rules, p string) (bool, field.ErrorList) {
+	tk := map[string]any{
+		"apiVersion": "kubeopencode.io/v1alpha1", "kind": "Task",
+		"metadata": map[string]any{"name": "t", "namespace": "ns"},
+		"spec": map[string]any{"agentRef": map[string]any{"name": "a"},
+			"contexts": []any{map[string]any{"type": "Text", "text": "x", "mountPath": p}}},
+	}
+	var errs field.ErrorList
+	for _, e := range r.Validate(context.Background(), tk) {
+		if e.Field == "spec.contexts" || e.Field == "spec.contexts[0].mountPath" {
+			errs = append(errs, e)
+		}
+	}
+	n := len([]rune(p))
+	return len(errs) == 0 && n >= 1 && n <= 1024, errs
+}
+
+var taskPathSeeds = []string{
+	"src", "notes.md", "a/b", "/workspace/guide.md", "/etc/hosts", "..", "../x", "a/../b", "a/..", ".", "./a", "a/.",
+	"a//b", "a/", "/", "", "opencode.json", "opencode.jsonc", ".opencode", ".opencode/agent/x.md", "a/opencode.json",
+	"/workspace/opencode.json", "/workspace/.opencode", "opencode.jsonx", "xopencode.json", ".opencodex", "a/.opencode/b",
+	"/tools/opencode", "/home/agent", "/tmp", "tools", "w s", "$HOME", ".kubeopencode", "task.md", "...", ".a",
+}
+
+func TestTaskContextPathRulesMatchTheContract(t *testing.T) {
+	r := taskRules(t)
+	for _, p := range taskPathSeeds {
+		if got, errs := celTaskPath(r, p); got != referenceTaskContextPath(p) {
+			t.Errorf("Task context mountPath %q: CRD accepts %v, contract %v (%v)", p, got, !got, errs)
+		}
+	}
+}
+
+func FuzzTaskContextPathRules(f *testing.F) {
+	r := taskRules(f)
+	for _, p := range taskPathSeeds {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if len(p) > 1100 {
+			return
+		}
+		if got, errs := celTaskPath(r, p); got != referenceTaskContextPath(p) {
+			t.Errorf("Task context mountPath %q: CRD accepts %v, contract %v (%v)", p, got, !got, errs)
+		}
+	})
 }

@@ -41,6 +41,6 @@ func TestCommittedConfigIsCurrent(t *testing.T) {
 	}
 	crdFiles, _ := fs.Glob(crds.FS, "*.yaml")
 	if want := len(crdFiles) + 1; n != want {
-		t.Errorf("generated %d files, want %d (every CRD and the admission policy)", n, want)
+		t.Errorf("generated %d files, want %d (every CRD and the admission policies)", n, want)
 	}
 }
