@@ -37,6 +37,15 @@ generate: $(TOOLS_BIN)/controller-gen ## Regenerate deepcopy, CRDs and manifests
 verify: $(TOOLS_BIN)/staticcheck ## gofmt, go vet, staticcheck, go mod tidy, generated files, GOWORK=off builds, library deps.
 	@hack/verify.sh $(MODULES)
 
+##@ Images
+.PHONY: image
+image: ## Build the operator, agent-opencode and executor images offline (ARCH=amd64|arm64) into the cache; see docs/images.md.
+	@hack/images/build.sh
+
+.PHONY: image-push
+image-push: ## Push the built images to IMAGE_PREFIX (e.g. IMAGE_PREFIX=registry.example.com/team make image-push).
+	@hack/images/push.sh
+
 ##@ Testing
 .PHONY: test
 test: test-unit test-integration test-e2e ## Run everything: unit, envtest integration and e2e on the local cluster.

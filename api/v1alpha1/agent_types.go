@@ -157,6 +157,47 @@ type AgentSpec struct {
 	// NetworkPolicy that allows only the listed destinations.
 	// +optional
 	NetworkPolicy *AgentNetworkPolicy `json:"networkPolicy,omitempty"`
+
+	// caBundle names extra CA certificates (PEM) that the Agent's Pods trust for TLS, on top of
+	// the images' own: git-clone init containers use them for https Git contexts, and the agent
+	// container finds them at /kubeopencode/ca-bundle.crt, named by NODE_EXTRA_CA_CERTS (read
+	// by OpenCode) and KUBEOPENCODE_CA_BUNDLE. TLS verification itself cannot be turned off.
+	// The shape is upstream KubeOpenCode's; only configMapRef is supported (a CA bundle is
+	// public), so a manifest with secretRef is refused rather than silently ignored. Unset:
+	// KubeOpenCodeConfig spec.caBundle, if any.
+	// +optional
+	CABundle *CABundleConfig `json:"caBundle,omitempty"`
+}
+
+// CABundleConfig points at a CA bundle.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.configMapRef)",message="configMapRef is required"
+// +kubebuilder:validation:XValidation:rule="!has(self.secretRef)",message="secretRef is not supported: put the CA bundle (public certificates) in a ConfigMap and use configMapRef",fieldPath=".secretRef"
+type CABundleConfig struct {
+	// configMapRef is a ConfigMap in the Agent's namespace holding PEM certificates.
+	// +optional
+	ConfigMapRef *CABundleReference `json:"configMapRef,omitempty"`
+	// secretRef exists for compatibility with upstream manifests, and is refused.
+	// +optional
+	SecretRef *CABundleReference `json:"secretRef,omitempty"`
+}
+
+// DefaultCABundleKey is the ConfigMap key read when caBundle.configMapRef.key is empty: the key
+// cert-manager's trust-manager writes.
+const DefaultCABundleKey = "ca-bundle.crt"
+
+// CABundleReference names a ConfigMap and the key of its PEM certificates.
+type CABundleReference struct {
+	// name of the ConfigMap.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+	// key of the PEM certificates in the ConfigMap; default "ca-bundle.crt".
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	// +optional
+	Key string `json:"key,omitempty"`
 }
 
 // Credential exposes a Secret (or one key of it) to the agent. The allowed combinations are:

@@ -45,6 +45,12 @@ type KubeOpenCodeConfigSpec struct {
 	// agentPodDefaults apply to every agent Pod unless the Agent overrides them.
 	// +optional
 	AgentPodDefaults *AgentPodDefaults `json:"agentPodDefaults,omitempty"`
+
+	// caBundle is the CA bundle of every Agent without its own spec.caBundle. Pods read
+	// ConfigMaps of their own namespace only, so the ConfigMap must exist under this name in
+	// each Agent's namespace (cert-manager's trust-manager distributes one that way).
+	// +optional
+	CABundle *CABundleConfig `json:"caBundle,omitempty"`
 }
 
 // SystemImageConfig selects the operator's helper image.

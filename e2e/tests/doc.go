@@ -15,6 +15,8 @@
 //	TestMissingSecret            5  a missing Secret fails the Task instead of hanging (T6)
 //	TestNetworkPolicy            6  the egress NetworkPolicy of an Agent's allow-list (T17)
 //	TestOperatorDeployment       7  operator/config's Deployment on the real node: Ready, hardened, metrics authenticated
+//	TestRealAgent                8  the real OpenCode (make image's images) on the real node for a Task of another namespace: HTTPS Git context via caBundle, scripted model (e2e/modelserver) gets the Agent's key and the prompt, file written, hardening read from inside; without caBundle the clone fails TLS
+//	TestRealAgentCannotEscape    8  the real agent, scripted to read the raw Secret volume, ServiceAccount tokens and the node's Pod directories: each absent or refused (T8, T9)
 //	TestRBACMinimal                 the audit log of the whole suite against the generated roles (T14)
 //
 // TestRBACMinimal must run last (its file sorts last); run the whole package for its minimality

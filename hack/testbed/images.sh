@@ -9,6 +9,8 @@
 #                              as a real agent image installs OpenCode
 #   example.local/probe:v1     test workload that reports what a container can see and do; it also
 #                              carries /stage-credentials, the credentials module's staging program
+# and the project's own images (hack/images/build.sh, `make image`): kubeopencode.local/operator,
+# agent-opencode (the real OpenCode binary) and executor, linked here so node-up.sh imports them.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 mkdir -p "$TESTBED_IMAGES"
@@ -23,4 +25,8 @@ tools=$REPO_ROOT/hack/tools
   -ldflags="-s -w -X main.version=$(cat "$REPO_ROOT/VERSION")" -o "$TESTBED_BIN/kubeopencode" ./cmd/kubeopencode)
 "$TESTBED_BIN/mkimage" -tag example.local/kubeopencode:dev -out "$TESTBED_IMAGES/kubeopencode.tar" \
   -entrypoint /usr/local/bin/kubeopencode "$TESTBED_BIN/kubeopencode:/usr/local/bin/kubeopencode"
+IMAGE_OUT=$KUBEOPENCODE_CACHE/images/testbed "$REPO_ROOT/hack/images/build.sh"
+for i in operator agent-opencode executor; do
+  ln -sf "$KUBEOPENCODE_CACHE/images/testbed/$i.tar" "$TESTBED_IMAGES/kubeopencode-$i.tar"
+done
 log "images ready in $TESTBED_IMAGES"

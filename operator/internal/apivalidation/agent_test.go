@@ -241,6 +241,11 @@ func invalidAgentCases() []agentCase {
 		{name: "quota maxTaskStarts zero", mutate: func(a *v1alpha1.Agent) { a.Spec.Quota = &v1alpha1.QuotaConfig{MaxTaskStarts: 0, WindowSeconds: 60} }, want: refusal{"spec.quota.maxTaskStarts", "greater than or equal to 1"}},
 		{name: "quota windowSeconds negative", mutate: func(a *v1alpha1.Agent) { a.Spec.Quota = &v1alpha1.QuotaConfig{MaxTaskStarts: 5, WindowSeconds: -60} }, want: refusal{"spec.quota.windowSeconds", "greater than or equal to 1"}},
 
+		// caBundle: upstream's shape, ConfigMap only
+		{name: "caBundle with secretRef", mutate: caBundle(&v1alpha1.CABundleConfig{ConfigMapRef: &v1alpha1.CABundleReference{Name: "ca"}, SecretRef: &v1alpha1.CABundleReference{Name: "ca"}}), want: refusal{"spec.caBundle.secretRef", "secretRef is not supported"}},
+		{name: "caBundle with only secretRef", mutate: caBundle(&v1alpha1.CABundleConfig{SecretRef: &v1alpha1.CABundleReference{Name: "ca"}}), want: refusal{"spec.caBundle", "configMapRef is required"}},
+		{name: "caBundle empty", mutate: caBundle(&v1alpha1.CABundleConfig{}), want: refusal{"spec.caBundle", "configMapRef is required"}},
+		{name: "caBundle key with a slash", mutate: caBundle(&v1alpha1.CABundleConfig{ConfigMapRef: &v1alpha1.CABundleReference{Name: "ca", Key: "../ca.crt"}}), want: refusal{"spec.caBundle.configMapRef.key", msgPattern}},
 		// networkPolicy (T17)
 		{name: "egress CIDR prefix too long", mutate: egress(cidrs("10.0.0.0/33")), want: refusal{"spec.networkPolicy.egress[0].cidrs[0]", "must be a valid CIDR"}},
 		{name: "egress CIDR not a CIDR", mutate: egress(cidrs("10.0.0.0/8", "metadata.google.internal")), want: refusal{"spec.networkPolicy.egress[0].cidrs[1]", "must be a valid CIDR"}},
@@ -312,6 +317,10 @@ func invalidAgentCases() []agentCase {
 			}
 		}, want: refusal{"spec.podSpec.scheduling.tolerations", "Too many"}},
 	}
+}
+
+func caBundle(c *v1alpha1.CABundleConfig) func(*v1alpha1.Agent) {
+	return func(a *v1alpha1.Agent) { a.Spec.CABundle = c }
 }
 
 func tol(key string) corev1.Toleration {

@@ -107,6 +107,8 @@ func validAgentCases() []struct {
 			a.Spec.AgentImage = "localhost:5000/agent@sha256:0123456789abcdef"
 			a.Spec.PodSpec = &v1alpha1.AgentPodSpec{RuntimeClassName: "kata.v2", Scheduling: &v1alpha1.PodScheduling{NodeSelector: map[string]string{"pool": "agents"}, Tolerations: []corev1.Toleration{tol("dedicated")}}}
 		}},
+		{"caBundle ConfigMap, default key", caBundle(&v1alpha1.CABundleConfig{ConfigMapRef: &v1alpha1.CABundleReference{Name: "corp-ca"}})},
+		{"caBundle ConfigMap, named key", caBundle(&v1alpha1.CABundleConfig{ConfigMapRef: &v1alpha1.CABundleReference{Name: "corp-ca", Key: "corp.pem"}})},
 		{"largest Agent", largestAgent},
 	}
 }

@@ -37,6 +37,7 @@ func fullConfig() *v1alpha1.KubeOpenCodeConfig {
 				},
 				VolumeSizeLimits: &v1alpha1.VolumeSizeLimits{Workspace: ptr.To(resource.MustParse("50Gi")), Git: ptr.To(resource.MustParse("20Gi"))},
 			},
+			CABundle: &v1alpha1.CABundleConfig{ConfigMapRef: &v1alpha1.CABundleReference{Name: "cluster-ca", Key: "ca.pem"}},
 		},
 	}
 }
@@ -56,7 +57,8 @@ func TestConfigAccepted(t *testing.T) {
 		t.Fatalf("get: %v", err)
 	}
 	if *got.Spec.AgentPodDefaults.RunAsUser != 65532 || got.Spec.Cleanup.MaxRetainedTasks == nil ||
-		got.Spec.AgentPodDefaults.VolumeSizeLimits.Workspace.String() != "50Gi" || got.Spec.AgentPodDefaults.InitContainerResources == nil {
+		got.Spec.AgentPodDefaults.VolumeSizeLimits.Workspace.String() != "50Gi" || got.Spec.AgentPodDefaults.InitContainerResources == nil ||
+		got.Spec.CABundle == nil {
 		t.Errorf("stored spec %+v", got.Spec)
 	}
 }
@@ -71,6 +73,9 @@ func TestConfigRefused(t *testing.T) {
 	}{
 		{name: "name other than cluster", mutate: func(c *v1alpha1.KubeOpenCodeConfig) { c.Name = "default" }, want: refusal{"", "metadata.name must be cluster"}},
 		{name: "image with whitespace", mutate: func(c *v1alpha1.KubeOpenCodeConfig) { c.Spec.SystemImage.Image = "quay.io/x y" }, want: refusal{"spec.systemImage.image", msgPattern}},
+		{name: "caBundle with secretRef", mutate: func(c *v1alpha1.KubeOpenCodeConfig) {
+			c.Spec.CABundle.SecretRef = &v1alpha1.CABundleReference{Name: "ca"}
+		}, want: refusal{"spec.caBundle.secretRef", "secretRef is not supported"}},
 		{name: "imagePullPolicy outside the enum", mutate: func(c *v1alpha1.KubeOpenCodeConfig) { c.Spec.SystemImage.ImagePullPolicy = "Sometimes" }, want: refusal{"spec.systemImage.imagePullPolicy", "Unsupported value"}},
 		{name: "ttlSecondsAfterFinished negative", mutate: func(c *v1alpha1.KubeOpenCodeConfig) { c.Spec.Cleanup.TTLSecondsAfterFinished = ptr.To[int32](-1) }, want: refusal{"spec.cleanup.ttlSecondsAfterFinished", "greater than or equal to 0"}},
 		{name: "ttlSecondsAfterFinished above 30 days", mutate: func(c *v1alpha1.KubeOpenCodeConfig) { c.Spec.Cleanup.TTLSecondsAfterFinished = ptr.To[int32](2592001) }, want: refusal{"spec.cleanup.ttlSecondsAfterFinished", "less than or equal to 2592000"}},

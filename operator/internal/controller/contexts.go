@@ -36,6 +36,12 @@ const (
 	// gitSecretDir is where a git-clone init container, and no other container, sees its Git
 	// Secret (only the keys it needs, mode 0440 with fsGroup = the agent's GID).
 	gitSecretDir = "/kubeopencode/git-secret"
+	// caBundleDir is where git-clone init containers see the Agent's caBundle; CABundlePath is
+	// the same file in the agent container.
+	caBundleDir    = "/kubeopencode/ca"
+	caBundleFile   = "ca-bundle.crt"
+	caBundleVolume = "ca-bundle"
+	CABundlePath   = "/kubeopencode/" + caBundleFile
 )
 
 // Keys the operator reads from a Git context's Secret (git.secretRef). HTTPS: the
@@ -104,6 +110,7 @@ type contextPlan struct {
 	data      map[string]string
 	binary    map[string][]byte
 	contextMD []string
+	caVolume  bool // the caBundle volume of git-clone init containers is in volumes
 }
 
 func (p *contextPlan) needsConfigMap() bool { return len(p.data) > 0 || len(p.binary) > 0 }
@@ -135,6 +142,8 @@ type contextInputs struct {
 	systemImage string
 	pullPolicy  corev1.PullPolicy
 	resolved    *resolvedConfigMaps // nil: validation of an Agent (content not read)
+	// caBundle is the Agent's spec.caBundle.configMapRef, nil for none.
+	caBundle *v1alpha1.CABundleReference
 	// gitSizeLimit bounds each Git checkout volume; nil leaves it unbounded.
 	gitSizeLimit *resource.Quantity
 }
@@ -348,6 +357,9 @@ func planGit(p *contextPlan, task *v1alpha1.Task, agent *v1alpha1.Agent, e conte
 	if g.Ref != "" {
 		args = append(args, "--ref="+g.Ref)
 	}
+	if in.caBundle != nil && ep.Scheme == gitclone.SchemeHTTPS {
+		args = append(args, "--ca-bundle-file="+caBundleDir+"/"+caBundleFile)
+	}
 	if g.Path != "" {
 		args = append(args, "--path="+g.Path)
 	}
@@ -361,6 +373,18 @@ func planGit(p *contextPlan, task *v1alpha1.Task, agent *v1alpha1.Agent, e conte
 		Env: []corev1.EnvVar{{Name: "HOME", Value: podspec.TmpDir}},
 	}
 	p.volumes = append(p.volumes, corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: copyQuantity(in.gitSizeLimit)}}})
+	if in.caBundle != nil && ep.Scheme == gitclone.SchemeHTTPS {
+		if !p.caVolume {
+			// One volume for every clone: the ConfigMap's one key, read-only, public content.
+			p.caVolume = true
+			p.volumes = append(p.volumes, corev1.Volume{Name: caBundleVolume, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+				LocalObjectReference: corev1.LocalObjectReference{Name: in.caBundle.Name},
+				Items:                []corev1.KeyToPath{{Key: caBundleKey(in.caBundle), Path: caBundleFile}},
+				DefaultMode:          ptr.To[int32](0o444),
+			}}})
+		}
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: caBundleVolume, MountPath: caBundleDir, ReadOnly: true})
+	}
 	if g.SecretRef != nil {
 		secretVol := fmt.Sprintf("git-secret-%d", e.n)
 		var items []corev1.KeyToPath
@@ -532,4 +556,12 @@ func conflictError(task *v1alpha1.Task, agent *v1alpha1.Agent, e contextEntry, d
 		msg = agentProblem(task, agent, msg)
 	}
 	return &taskError{reason: v1alpha1.ReasonPathConflict, message: msg}
+}
+
+// caBundleKey is the ConfigMap key of a caBundle reference, with the API's default.
+func caBundleKey(r *v1alpha1.CABundleReference) string {
+	if r.Key == "" {
+		return v1alpha1.DefaultCABundleKey
+	}
+	return r.Key
 }

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
+	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
 	"github.com/kubeopencode/kubeopencode/operator/internal/setup"
 )
 
@@ -385,7 +386,7 @@ func TestT13GitCredentialsBoundToTheRepositoryHost(t *testing.T) {
 				t.Errorf("%s has environment from a source: %+v", c.Name, e)
 			}
 		}
-		if c.Image != "quay.io/kubeopencode/kubeopencode:latest" {
+		if c.Image != controller.DefaultSystemImage {
 			t.Errorf("%s image %s, want the system image", c.Name, c.Image)
 		}
 		sc := c.SecurityContext

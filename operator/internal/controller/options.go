@@ -11,12 +11,12 @@ import (
 // Defaults of Options.
 const (
 	// DefaultAgentImage copies the OpenCode binary into /tools when an Agent sets no agentImage.
-	DefaultAgentImage = "quay.io/kubeopencode/kubeopencode-agent-opencode:latest"
+	DefaultAgentImage = "kubeopencode.local/agent-opencode:v0.1.0"
 	// DefaultExecutorImage runs the agent when an Agent sets no executorImage.
-	DefaultExecutorImage = "quay.io/kubeopencode/kubeopencode-agent-devbox:latest"
+	DefaultExecutorImage = "kubeopencode.local/executor:v0.1.0"
 	// DefaultSystemImage is the operator's own image, used for its init steps (credential staging)
 	// unless KubeOpenCodeConfig spec.systemImage.image says otherwise.
-	DefaultSystemImage = "quay.io/kubeopencode/kubeopencode:latest"
+	DefaultSystemImage = "kubeopencode.local/operator:v0.1.0"
 	// SystemBinary is the path of the kubeopencode binary in the system image; its
 	// stage-credentials subcommand stages credential files.
 	SystemBinary = "/usr/local/bin/kubeopencode"

@@ -19,13 +19,16 @@ import (
 // Environment variables the operator sets on the agent container (reserved for it by the shared
 // contract: credentials may not set TASK_*, KUBEOPENCODE_* or OPENCODE_CONFIG_CONTENT).
 const (
-	EnvTaskName           = "TASK_NAME"
-	EnvTaskNamespace      = "TASK_NAMESPACE"
-	EnvTaskUID            = "TASK_UID"
-	EnvTaskDescription    = "TASK_DESCRIPTION"
-	EnvAgentName          = "KUBEOPENCODE_AGENT_NAME"
-	EnvAgentNamespace     = "KUBEOPENCODE_AGENT_NAMESPACE"
-	EnvOpenCodeConfig     = "OPENCODE_CONFIG_CONTENT"
+	EnvTaskName        = "TASK_NAME"
+	EnvTaskNamespace   = "TASK_NAMESPACE"
+	EnvTaskUID         = "TASK_UID"
+	EnvTaskDescription = "TASK_DESCRIPTION"
+	EnvAgentName       = "KUBEOPENCODE_AGENT_NAME"
+	EnvAgentNamespace  = "KUBEOPENCODE_AGENT_NAMESPACE"
+	EnvOpenCodeConfig  = "OPENCODE_CONFIG_CONTENT"
+	// EnvNodeExtraCACerts and EnvCABundle name the Agent's caBundle file in the agent container.
+	EnvNodeExtraCACerts   = "NODE_EXTRA_CA_CERTS"
+	EnvCABundle           = "KUBEOPENCODE_CA_BUNDLE"
 	DescriptionAnnotation = "kubeopencode.io/task-description"
 )
 
@@ -177,6 +180,7 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 		workspace: workspaceDir(spec), configMap: contextConfigMapName(task),
 		systemImage: sysImage.Image, pullPolicy: sysImage.ImagePullPolicy, resolved: in.configMaps,
 		gitSizeLimit: limits.Git,
+		caBundle: caBundleRef(&spec, in.config),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -187,6 +191,12 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 		s.Files = []podspec.File{{Path: workspaceDir(spec) + "/" + v1alpha1.TaskFileName, FieldPath: descriptionFieldPath}}
 	}
 	s.Files = append(s.Files, plan.files...)
+	if ref := caBundleRef(&spec, in.config); ref != nil {
+		// The agent's copy: a file of the Pod's namespace ConfigMap, named by the variables
+		// OpenCode (Bun: NODE_EXTRA_CA_CERTS, added to its roots) and other tools read.
+		s.Files = append(s.Files, podspec.File{Path: CABundlePath, ConfigMap: ref.Name, Key: caBundleKey(ref)})
+		s.Env = append(s.Env, corev1.EnvVar{Name: EnvNodeExtraCACerts, Value: CABundlePath}, corev1.EnvVar{Name: EnvCABundle, Value: CABundlePath})
+	}
 	s.Volumes = plan.volumes
 	s.VolumeMounts = plan.mounts
 	s.InitContainers = plan.inits
@@ -321,4 +331,16 @@ func validationTask(agent *v1alpha1.Agent) *v1alpha1.Task {
 			Timeout: &metav1.Duration{Duration: time.Hour},
 		},
 	}
+}
+
+// caBundleRef is the Agent's caBundle ConfigMap reference, else the KubeOpenCodeConfig's, nil
+// for none (the API refuses secretRef and requires configMapRef).
+func caBundleRef(spec *v1alpha1.AgentSpec, config *v1alpha1.KubeOpenCodeConfig) *v1alpha1.CABundleReference {
+	switch {
+	case spec.CABundle != nil:
+		return spec.CABundle.ConfigMapRef
+	case config != nil && config.Spec.CABundle != nil:
+		return config.Spec.CABundle.ConfigMapRef
+	}
+	return nil
 }
