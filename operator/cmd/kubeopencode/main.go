@@ -4,6 +4,7 @@
 //	kubeopencode controller          the manager (Task and Agent controllers)
 //	kubeopencode stage-credentials   the credential staging init step of agent Pods
 //	kubeopencode git-clone           the clone init step of a Git context (pure Go, no git or ssh)
+//	kubeopencode log-server          serves Task logs to whoever may get tasks/log (T23)
 //
 // Run "kubeopencode <command> --help" for the flags of each.
 package main
@@ -33,6 +34,7 @@ import (
 	"github.com/kubeopencode/kubeopencode/credentials/stage"
 	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
 	"github.com/kubeopencode/kubeopencode/operator/internal/gitclone"
+	"github.com/kubeopencode/kubeopencode/operator/internal/logserver"
 	"github.com/kubeopencode/kubeopencode/operator/internal/setup"
 )
 
@@ -46,6 +48,7 @@ Usage:
   kubeopencode controller [flags]         run the operator (leader-elected manager)
   kubeopencode stage-credentials          stage credential files in an agent Pod (init step)
   kubeopencode git-clone [flags]          clone a Git context in an agent Pod (init step)
+  kubeopencode log-server [flags]         serve Task logs to whoever may get tasks/log on the Task
   kubeopencode <command> --help           flags of a command
 `
 
@@ -67,6 +70,10 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return gitclone.Main(ctx, args[1:], stdout, stderr)
+	case "log-server":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return logserver.Main(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
 	return 2
