@@ -304,14 +304,15 @@ type Persona string
 const (
 	// PersonaTaskAuthor writes Tasks: create, get, list, watch, delete, and patch (patch sets
 	// the kubeopencode.io/stop annotation; the spec is immutable), and reads their logs (get
-	// tasks/log, served by the log server). It also needs "use" on the
+	// tasks/log, served by the log server) and Events (list, core and events.k8s.io). It also needs "use" on the
 	// Agent it names, from PersonaAgentUser in the Agent's namespace.
 	PersonaTaskAuthor Persona = "task-author"
 	// PersonaAgentUser may run Tasks on Agents: the custom verb "use" on agents, checked by the
 	// admission policy (T2), and nothing else, not even get; identical to the policy module's
 	// ClusterRole. Bind it in the Agent's namespace.
 	PersonaAgentUser Persona = "agent-user"
-	// PersonaViewer reads Tasks and Agents (get, list, watch) and the Tasks' logs (get tasks/log).
+	// PersonaViewer reads Tasks and Agents (get, list, watch), the Tasks' logs (get tasks/log)
+	// and Events (list).
 	PersonaViewer Persona = "viewer"
 )
 
@@ -377,6 +378,11 @@ func (p Persona) Rules() []Rule {
 			// The logs of the Task's agent Pod, served by the log server (T23). The CRD serves
 			// no such subresource: RBAC grants the name, the log server checks it.
 			{Group: APIGroup, Resources: []string{"tasks/log"}, Verbs: []string{"get"}},
+			// The Events the operator emits regarding Tasks (queued, refused, failed), shown
+			// by kubectl describe (core API) and kubectl-kubeopencode describe (events.k8s.io):
+			// list only, in the namespaces where the persona is bound.
+			{Group: CoreGroup, Resources: []string{"events"}, Verbs: []string{"list"}},
+			{Group: "events.k8s.io", Resources: []string{"events"}, Verbs: []string{"list"}},
 		}
 	case PersonaAgentUser:
 		return []Rule{{Group: APIGroup, Resources: []string{"agents"}, Verbs: []string{"use"}}}
@@ -384,6 +390,8 @@ func (p Persona) Rules() []Rule {
 		return []Rule{
 			{Group: APIGroup, Resources: []string{"tasks", "agents"}, Verbs: readVerbs()},
 			{Group: APIGroup, Resources: []string{"tasks/log"}, Verbs: []string{"get"}},
+			{Group: CoreGroup, Resources: []string{"events"}, Verbs: []string{"list"}},
+			{Group: "events.k8s.io", Resources: []string{"events"}, Verbs: []string{"list"}},
 		}
 	}
 	return nil

@@ -318,9 +318,9 @@ func TestLogReaderHoldsOnlyWhatLogsNeed(t *testing.T) {
 		return ok
 	}
 	for _, c := range []struct {
-		rules           []rbacv1.PolicyRule
+		rules            []rbacv1.PolicyRule
 		group, res, verb string
-		want            bool
+		want             bool
 	}{
 		{pods, "", "pods/log", "get", true},
 		{pods, "", "pods", "list", true},

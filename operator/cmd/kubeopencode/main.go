@@ -5,6 +5,7 @@
 //	kubeopencode stage-credentials   the credential staging init step of agent Pods
 //	kubeopencode git-clone           the clone init step of a Git context (pure Go, no git or ssh)
 //	kubeopencode log-server          serves Task logs to whoever may get tasks/log (T23)
+//	kubeopencode run|list|describe|logs|stop   the task author's commands (also kubectl-kubeopencode)
 //
 // Run "kubeopencode <command> --help" for the flags of each.
 package main
@@ -32,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/kubeopencode/kubeopencode/credentials/stage"
+	"github.com/kubeopencode/kubeopencode/operator/internal/cli"
 	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
 	"github.com/kubeopencode/kubeopencode/operator/internal/gitclone"
 	"github.com/kubeopencode/kubeopencode/operator/internal/logserver"
@@ -49,6 +51,7 @@ Usage:
   kubeopencode stage-credentials          stage credential files in an agent Pod (init step)
   kubeopencode git-clone [flags]          clone a Git context in an agent Pod (init step)
   kubeopencode log-server [flags]         serve Task logs to whoever may get tasks/log on the Task
+  kubeopencode run|list|describe|logs|stop   a task author's commands, with your kubeconfig
   kubeopencode <command> --help           flags of a command
 `
 
@@ -70,6 +73,10 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return gitclone.Main(ctx, args[1:], stdout, stderr)
+	case "run", "list", "describe", "logs", "stop":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return cli.Main(ctx, "kubeopencode", args, cli.Env{Stdout: stdout, Stderr: stderr, Getenv: getenv})
 	case "log-server":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
