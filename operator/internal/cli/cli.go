@@ -306,7 +306,7 @@ func runCmd(ctx context.Context, c *cmdCtx) error {
 	}
 	printSummary(c.env.Stdout, final)
 	if final.Status.Phase != v1alpha1.TaskPhaseCompleted {
-		return fmt.Errorf("Task %s/%s %s", final.Namespace, final.Name, final.Status.Phase)
+		return fmt.Errorf("task %s/%s ended %s", final.Namespace, final.Name, final.Status.Phase)
 	}
 	return nil
 }

@@ -141,3 +141,20 @@ func TestReadPodResult(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// FuzzBoundResult: whatever the kubelet hands over, the result fits the CRD (at most
+// maxResultBytes, valid UTF-8) and is a prefix of the message with invalid bytes replaced.
+func FuzzBoundResult(f *testing.F) {
+	f.Add("PR opened")
+	f.Add(strings.Repeat("é", 3000))
+	f.Add("\xff\xfe" + strings.Repeat("a", 5000))
+	f.Fuzz(func(t *testing.T, s string) {
+		got := boundResult(s)
+		if len(got) > maxResultBytes || !utf8.ValidString(got) {
+			t.Fatalf("boundResult: %d bytes, valid %v", len(got), utf8.ValidString(got))
+		}
+		if clean := strings.ToValidUTF8(s, "\uFFFD"); !strings.HasPrefix(clean, got) || (len(clean) <= maxResultBytes && got != clean) {
+			t.Fatalf("boundResult(%q) = %q", s, got)
+		}
+	})
+}

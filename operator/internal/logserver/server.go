@@ -155,9 +155,11 @@ func (s *Server) authorize(ctx context.Context, user authnv1.UserInfo, ns, name 
 		return apierrors.NewInternalError(errors.New("the request could not be authorized"))
 	}
 	if !sar.Status.Allowed || sar.Status.Denied {
-		return apierrors.NewForbidden(schema.GroupResource{Group: v1alpha1.GroupVersion.Group, Resource: "tasks/" + Subresource}, name,
-			fmt.Errorf("User %q cannot get resource \"tasks/%s\" in API group %q in the namespace %q",
-				user.Username, Subresource, v1alpha1.GroupVersion.Group, ns))
+		// Worded as the API server words its own RBAC refusals.
+		forbidden := apierrors.NewForbidden(schema.GroupResource{Group: v1alpha1.GroupVersion.Group, Resource: "tasks/" + Subresource}, name, nil)
+		forbidden.ErrStatus.Message = fmt.Sprintf(`tasks/%s.%s %q is forbidden: User %q cannot get resource "tasks/%s" in API group %q in the namespace %q`,
+			Subresource, v1alpha1.GroupVersion.Group, name, user.Username, Subresource, v1alpha1.GroupVersion.Group, ns)
+		return forbidden
 	}
 	return nil
 }
