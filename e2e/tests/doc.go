@@ -15,6 +15,7 @@
 //	TestMissingSecret            5  a missing Secret fails the Task instead of hanging (T6)
 //	TestNetworkPolicy            6  the egress NetworkPolicy of an Agent's allow-list (T17)
 //	TestOperatorDeployment       7  operator/config's Deployment on the real node: Ready, hardened, metrics authenticated
+//	TestTaskAuthorSeesResultAndLogs 8  kubectl-kubeopencode as alice: result, exit code, real kubelet logs via the log server; mallory 403, forged status (T23)
 //	TestRBACMinimal                 the audit log of the whole suite against the generated roles (T14)
 //
 // TestRBACMinimal must run last (its file sorts last); run the whole package for its minimality
