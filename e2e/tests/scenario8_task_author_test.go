@@ -170,10 +170,11 @@ func TestTaskAuthorSeesResultAndLogs(t *testing.T) {
 			}
 			c := adminClient(cfg)
 			alices := waitTaskFinal(ctx, t, c, &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: teamNS, Name: "fix-it"}})
-			// A Task in mallory's namespace that names an Agent that does not exist (created by
-			// the admin: the admission policy would refuse mallory) never gets a Pod. Its status
-			// is then forged (as any status writer could) to name alice's Pod.
-			mine := newTask(malloryNS, "decoy", malloryNS, "no-such-agent")
+			// A Task in mallory's namespace that names an Agent that does not exist in the Agent
+			// namespace (created by the admin: the admission policy would refuse mallory) never
+			// gets a Pod. Its status is then forged (as any status writer could) to name alice's
+			// Pod, in the same namespace.
+			mine := newTask(malloryNS, "decoy", agentsNS, "no-such-agent")
 			if err := c.Create(ctx, mine); err != nil {
 				t.Fatal(err)
 			}

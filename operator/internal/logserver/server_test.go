@@ -228,7 +228,8 @@ func TestT23LogsForExactlyTheTaskReaders(t *testing.T) {
 			before: func() { forge(aliceTask) }, wantNode: "alice-node"},
 		{name: "forged status on a Task without a Pod leads nowhere", tok: alice, ns: teamA, task: aliceNoPod.Name,
 			before: func() { forge(aliceNoPod) }, wantCode: http.StatusNotFound, wantText: "has no agent Pod"},
-		{name: "a Pod in a namespace the reader may not read", tok: alice, ns: teamA, task: aliceElsewhere.Name, wantCode: http.StatusInternalServerError},
+		{name: "a Pod in a namespace the reader may not read", tok: alice, ns: teamA, task: aliceElsewhere.Name, wantCode: http.StatusNotFound,
+			wantText: "does not serve Agent namespace " + otherAgents},
 		{name: "alice's Task that does not exist", tok: alice, ns: teamA, task: "gone", wantCode: http.StatusNotFound},
 	}
 	for _, tc := range cases {
