@@ -254,6 +254,10 @@ func (b *builder) pod(s *Spec) *corev1.Pod {
 		Command:         copySlice(s.Command),
 		Args:            copySlice(s.Args),
 		WorkingDir:      b.workspace,
+		// The agent's result: what it writes to ResultPath, or, when it fails without writing
+		// there, the tail of its output (the kubelet reads and bounds both).
+		TerminationMessagePath:   ResultPath,
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 		Env: appendDeepCopies(append(make([]corev1.EnvVar, 0, 2+len(s.Env)),
 			corev1.EnvVar{Name: EnvHome, Value: HomeDir},
 			corev1.EnvVar{Name: EnvWorkspaceDir, Value: b.workspace},

@@ -9,7 +9,9 @@
 // Two containers, the KubeOpenCode pattern: the init container "agent-init" runs Spec.AgentImage,
 // which copies the agent binary into the shared emptyDir ToolsDir (/tools); the container "agent"
 // runs Spec.ExecutorImage with Spec.Command in the workspace (default /workspace), where /tools is
-// mounted read-only. Callers may add init containers, native sidecars, volumes, mounts, files from
+// mounted read-only. The agent's result is its termination message: what it writes to [ResultPath]
+// or, when it exits non-zero without writing there, the tail of its output
+// (terminationMessagePolicy FallbackToLogsOnError). Callers may add init containers, native sidecars, volumes, mounts, files from
 // ConfigMaps or from the Pod's own metadata through the downward API (contexts, task.md) and
 // [Projection]s such as credentials.Projection.
 //

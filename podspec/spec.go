@@ -33,6 +33,13 @@ const (
 	DefaultFileMode int32 = 0o444
 	// DefaultDeadline becomes activeDeadlineSeconds when Spec.Deadline is zero.
 	DefaultDeadline = time.Hour
+
+	// ResultPath is the agent container's termination message path: the agent's result is what
+	// it writes there (the kubelet keeps at most 4096 bytes). When the agent exits non-zero
+	// without writing it, the kubelet takes the tail of its output instead
+	// (terminationMessagePolicy FallbackToLogsOnError). It is the Kubernetes default path, a file
+	// the kubelet mounts writable even with a read-only root filesystem.
+	ResultPath = "/dev/termination-log"
 )
 
 // Names podspec gives to the objects it adds. Caller containers and volumes may not use them.

@@ -44,6 +44,14 @@ const (
 	AgentUserRoleName = "kubeopencode-agent-user"
 	// ViewerRoleName names the viewer persona ClusterRole.
 	ViewerRoleName = "kubeopencode-viewer"
+	// LogReaderRoleName names the log server's ClusterRole and ClusterRoleBinding.
+	LogReaderRoleName = "kubeopencode-log-reader"
+	// LogReaderPodsRoleName names the log server's ClusterRole on agent Pods, bound only by
+	// RoleBindings (of the same name) in the Agent namespaces.
+	LogReaderPodsRoleName = "kubeopencode-log-reader-pods"
+	// DefaultLogReaderServiceAccount is the log server's ServiceAccount unless
+	// LogReaderOptions.ServiceAccount says otherwise.
+	DefaultLogReaderServiceAccount = "kubeopencode-log-reader"
 )
 
 // OperatorOptions configure the operator's roles. The zero value is the documented default.
@@ -305,6 +313,77 @@ func AgentObjects(opts AgentOptions) ([]runtime.Object, error) {
 	return []runtime.Object{role, rb}, nil
 }
 
+// LogReaderOptions configure the log server's roles (threat T23).
+type LogReaderOptions struct {
+	// Namespace the log server runs in. Default DefaultOperatorNamespace.
+	Namespace string
+	// ServiceAccount the log server runs as, in Namespace. Default DefaultLogReaderServiceAccount.
+	ServiceAccount string
+	// AgentNamespaces are where agent Pods run: the only namespaces whose Pods' logs the server
+	// can read. Default none: the server reads no log at all.
+	AgentNamespaces []string
+}
+
+func (o LogReaderOptions) withDefaults() LogReaderOptions {
+	if o.Namespace == "" {
+		o.Namespace = DefaultOperatorNamespace
+	}
+	if o.ServiceAccount == "" {
+		o.ServiceAccount = DefaultLogReaderServiceAccount
+	}
+	return o
+}
+
+// LogReaderRules are the log server's cluster-wide permissions: it authenticates its callers
+// (TokenReview), asks whether each may get tasks/log on the Task (SubjectAccessReview), and
+// reads the Task (get, no list: it serves one named Task) for its UID and spec.agentRef.
+func LogReaderRules() []Rule {
+	return []Rule{
+		{Group: "authentication.k8s.io", Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
+		{Group: "authorization.k8s.io", Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
+		{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"get"}},
+	}
+}
+
+// LogReaderPodsRules are the log server's permissions in each Agent namespace: find the Task's
+// Pod by its UID label (list) and read its log. No get, watch or write on Pods, and no other
+// pods/ subresource.
+func LogReaderPodsRules() []Rule {
+	return []Rule{
+		{Group: CoreGroup, Resources: []string{"pods"}, Verbs: []string{"list"}},
+		{Group: CoreGroup, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
+	}
+}
+
+// LogReaderObjects are the log server's ClusterRole (LogReaderRoleName) with its
+// ClusterRoleBinding, and the pods ClusterRole (LogReaderPodsRoleName) bound by a RoleBinding in
+// each of opts.AgentNamespaces only, all to the log server's ServiceAccount.
+func LogReaderObjects(opts LogReaderOptions) ([]runtime.Object, error) {
+	opts = opts.withDefaults()
+	sa := ServiceAccountSubject(opts.Namespace, opts.ServiceAccount)
+	cr, err := ClusterRole(RoleSpec{Name: LogReaderRoleName, Rules: LogReaderRules()})
+	if err != nil {
+		return nil, fmt.Errorf("log reader ClusterRole: %w", err)
+	}
+	crb, err := ClusterRoleBinding(BindingSpec{Name: LogReaderRoleName, RoleRef: RoleRefToClusterRole(cr.Name), Subjects: []rbacv1.Subject{sa}})
+	if err != nil {
+		return nil, fmt.Errorf("log reader ClusterRoleBinding: %w", err)
+	}
+	pods, err := ClusterRole(RoleSpec{Name: LogReaderPodsRoleName, Rules: LogReaderPodsRules()})
+	if err != nil {
+		return nil, fmt.Errorf("log reader pods ClusterRole: %w", err)
+	}
+	objs := []runtime.Object{cr, crb, pods}
+	for _, ns := range opts.AgentNamespaces {
+		rb, err := RoleBinding(BindingSpec{Name: LogReaderPodsRoleName, Namespace: ns, RoleRef: RoleRefToClusterRole(pods.Name), Subjects: []rbacv1.Subject{sa}})
+		if err != nil {
+			return nil, fmt.Errorf("log reader RoleBinding in namespace %q: %w", ns, err)
+		}
+		objs = append(objs, rb)
+	}
+	return objs, nil
+}
+
 // Persona is a kind of human user of KubeOpenCode. Each has a ClusterRole that the platform
 // team binds with RoleBindings in the namespaces where it applies. None is aggregated into the
 // built-in view/edit/admin roles: those are handed out broadly, Task prompts may be
@@ -314,14 +393,16 @@ type Persona string
 // The personas.
 const (
 	// PersonaTaskAuthor writes Tasks: create, get, list, watch, delete, and patch (patch sets
-	// the kubeopencode.io/stop annotation; the spec is immutable). It also needs "use" on the
+	// the kubeopencode.io/stop annotation; the spec is immutable), and reads their logs (get
+	// tasks/log, served by the log server) and Events (list, core and events.k8s.io). It also needs "use" on the
 	// Agent it names, from PersonaAgentUser in the Agent's namespace.
 	PersonaTaskAuthor Persona = "task-author"
 	// PersonaAgentUser may run Tasks on Agents: the custom verb "use" on agents, checked by the
 	// admission policy (T2), and nothing else, not even get; identical to the policy module's
 	// ClusterRole. Bind it in the Agent's namespace.
 	PersonaAgentUser Persona = "agent-user"
-	// PersonaViewer reads Tasks and Agents (get, list, watch).
+	// PersonaViewer reads Tasks and Agents (get, list, watch), the Tasks' logs (get tasks/log)
+	// and Events (list).
 	PersonaViewer Persona = "viewer"
 	// PersonaFinalizerRemover is the escape hatch of the cleanup finalizer guard (T18): the
 	// custom verb VerbRemoveFinalizer on tasks, with get, update and patch to make the edit. Bind
@@ -389,11 +470,26 @@ func (p Persona) RoleName() string {
 func (p Persona) Rules() []Rule {
 	switch p {
 	case PersonaTaskAuthor:
-		return []Rule{{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"create", "get", "list", "watch", "delete", "patch"}}}
+		return []Rule{
+			{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"create", "get", "list", "watch", "delete", "patch"}},
+			// The logs of the Task's agent Pod, served by the log server (T23). The CRD serves
+			// no such subresource: RBAC grants the name, the log server checks it.
+			{Group: APIGroup, Resources: []string{"tasks/log"}, Verbs: []string{"get"}},
+			// The Events the operator emits regarding Tasks (queued, refused, failed), shown
+			// by kubectl describe (core API) and kubectl-kubeopencode describe (events.k8s.io):
+			// list only, in the namespaces where the persona is bound.
+			{Group: CoreGroup, Resources: []string{"events"}, Verbs: []string{"list"}},
+			{Group: "events.k8s.io", Resources: []string{"events"}, Verbs: []string{"list"}},
+		}
 	case PersonaAgentUser:
 		return []Rule{{Group: APIGroup, Resources: []string{"agents"}, Verbs: []string{"use"}}}
 	case PersonaViewer:
-		return []Rule{{Group: APIGroup, Resources: []string{"tasks", "agents"}, Verbs: readVerbs()}}
+		return []Rule{
+			{Group: APIGroup, Resources: []string{"tasks", "agents"}, Verbs: readVerbs()},
+			{Group: APIGroup, Resources: []string{"tasks/log"}, Verbs: []string{"get"}},
+			{Group: CoreGroup, Resources: []string{"events"}, Verbs: []string{"list"}},
+			{Group: "events.k8s.io", Resources: []string{"events"}, Verbs: []string{"list"}},
+		}
 	case PersonaFinalizerRemover:
 		return []Rule{{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"get", "patch", "update", VerbRemoveFinalizer}}}
 	}
@@ -422,6 +518,13 @@ type ManifestOptions struct {
 	AgentServiceAccount string
 	// Personas get their ClusterRoles. Default none.
 	Personas []Persona
+	// LogReader adds the log server's roles (LogReaderObjects) for its ServiceAccount
+	// LogReaderServiceAccount in the operator's namespace, with the pods role bound in every
+	// AgentNamespaces entry. Default false.
+	LogReader bool
+	// LogReaderServiceAccount is the log server's ServiceAccount. Default
+	// DefaultLogReaderServiceAccount.
+	LogReaderServiceAccount string
 }
 
 // Manifest renders the chosen roles and bindings, in WriteYAML order.
@@ -440,6 +543,13 @@ func Manifest(opts ManifestOptions) ([]runtime.Object, error) {
 			return nil, err
 		}
 		objs = append(objs, agent...)
+	}
+	if opts.LogReader {
+		lr, err := LogReaderObjects(LogReaderOptions{Namespace: opts.Operator.Namespace, ServiceAccount: opts.LogReaderServiceAccount, AgentNamespaces: opts.AgentNamespaces})
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, lr...)
 	}
 	for _, p := range opts.Personas {
 		role, err := PersonaClusterRole(p)

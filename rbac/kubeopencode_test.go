@@ -77,6 +77,9 @@ func TestGoldenPredefinedRoles(t *testing.T) {
 	t.Run("agent", func(t *testing.T) {
 		golden(t, "agent-objects.yaml", objs(AgentObjects(AgentOptions{Namespace: "team-a"}))...)
 	})
+	t.Run("log reader", func(t *testing.T) {
+		golden(t, "log-reader-objects.yaml", objs(LogReaderObjects(LogReaderOptions{AgentNamespaces: []string{"platform-agents", "team-a"}}))...)
+	})
 	for _, p := range Personas() {
 		t.Run("persona "+string(p), func(t *testing.T) {
 			golden(t, "persona-"+string(p)+".yaml", cr(PersonaClusterRole(p)))
@@ -301,6 +304,8 @@ func TestManifest(t *testing.T) {
 		{name: "nothing chosen renders nothing", opts: ManifestOptions{SkipOperator: true}, wantKinds: nil},
 		{name: "everything", opts: ManifestOptions{AgentNamespaces: []string{"a", "b"}, Personas: Personas()},
 			wantKinds: []string{"ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "Role", "Role", "Role", "RoleBinding", "RoleBinding", "RoleBinding"}},
+		{name: "log reader", opts: ManifestOptions{SkipOperator: true, LogReader: true, AgentNamespaces: []string{"a"}},
+			wantKinds: []string{"ClusterRole", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "RoleBinding"}},
 		{name: "agent namespace twice", opts: ManifestOptions{AgentNamespaces: []string{"a", "a"}}, wantErr: "duplicate Role a/kubeopencode-agent"},
 		{name: "bad agent namespace", opts: ManifestOptions{AgentNamespaces: []string{"A"}}, wantErr: `agent Role in namespace "A"`},
 		{name: "empty agent namespace", opts: ManifestOptions{AgentNamespaces: []string{""}}, wantErr: "metadata.namespace: Required value"},
@@ -333,5 +338,65 @@ func TestRuleListsAreFreshCopies(t *testing.T) {
 	v[0].Verbs[0] = "tampered"
 	if PersonaViewer.Rules()[0].Verbs[0] == "tampered" {
 		t.Errorf("Persona.Rules shares state between calls")
+	}
+}
+
+// TestLogReaderHoldsOnlyWhatLogsNeed (T23): the log server's identity can read the log of a Pod
+// in an Agent namespace and find it by label, and nothing else on Pods: no get, watch or write,
+// no other subresource, nothing outside the Agent namespaces, no dangerous grant.
+func TestLogReaderHoldsOnlyWhatLogsNeed(t *testing.T) {
+	objs := must[[]runtime.Object](t)(LogReaderObjects(LogReaderOptions{AgentNamespaces: []string{"platform-agents"}}))
+	var cluster, pods []rbacv1.PolicyRule
+	bound := map[string]bool{}
+	for _, o := range objs {
+		switch o := o.(type) {
+		case *rbacv1.ClusterRole:
+			if o.Name == LogReaderPodsRoleName {
+				pods = o.Rules
+			} else {
+				cluster = o.Rules
+			}
+		case *rbacv1.RoleBinding:
+			bound[o.Namespace] = o.RoleRef.Name == LogReaderPodsRoleName
+		case *rbacv1.ClusterRoleBinding:
+			if o.RoleRef.Name != LogReaderRoleName {
+				t.Errorf("ClusterRoleBinding %s binds %s; only %s may be bound cluster-wide", o.Name, o.RoleRef.Name, LogReaderRoleName)
+			}
+		}
+	}
+	if diff := cmp.Diff(map[string]bool{"platform-agents": true}, bound); diff != "" {
+		t.Errorf("pods role bound in (-want +got):\n%s", diff)
+	}
+	covers := func(rules []rbacv1.PolicyRule, group, res, verb string) bool {
+		ok, _ := validation.Covers(rules, []rbacv1.PolicyRule{{APIGroups: []string{group}, Resources: []string{res}, Verbs: []string{verb}}})
+		return ok
+	}
+	for _, c := range []struct {
+		rules            []rbacv1.PolicyRule
+		group, res, verb string
+		want             bool
+	}{
+		{pods, "", "pods/log", "get", true},
+		{pods, "", "pods", "list", true},
+		{pods, "", "pods", "get", false},
+		{pods, "", "pods", "watch", false},
+		{pods, "", "pods", "delete", false},
+		{pods, "", "pods/exec", "create", false},
+		{pods, "", "pods/attach", "get", false},
+		{pods, "", "secrets", "get", false},
+		{cluster, "", "pods/log", "get", false},
+		{cluster, "", "pods", "list", false},
+		{cluster, APIGroup, "tasks", "get", true},
+		{cluster, APIGroup, "tasks", "list", false},
+		{cluster, APIGroup, "tasks/status", "update", false},
+		{cluster, "authorization.k8s.io", "subjectaccessreviews", "create", true},
+		{cluster, "authentication.k8s.io", "tokenreviews", "create", true},
+	} {
+		if got := covers(c.rules, c.group, c.res, c.verb); got != c.want {
+			t.Errorf("%s %s/%s: covered %v, want %v", c.verb, c.group, c.res, got, c.want)
+		}
+	}
+	if found := FindDangerous(append(cluster, pods...)); len(found) > 0 {
+		t.Errorf("log reader has dangerous grants %v", found)
 	}
 }

@@ -11,6 +11,8 @@ import (
 // +kubebuilder:printcolumn:name="Agent",type=string,JSONPath=`.spec.agentRef.name`
 // +kubebuilder:printcolumn:name="Agent Namespace",type=string,JSONPath=`.status.agentRef.namespace`
 // +kubebuilder:printcolumn:name="Pod",type=string,JSONPath=`.status.podName`
+// +kubebuilder:printcolumn:name="Exit Code",type=integer,JSONPath=`.status.exitCode`,priority=1
+// +kubebuilder:printcolumn:name="Result",type=string,JSONPath=`.status.result`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // Task asks an Agent to do one piece of work. Its spec cannot change after creation; to stop a
@@ -149,6 +151,17 @@ type TaskStatus struct {
 	// completionTime is when the Task reached Completed or Failed.
 	// +optional
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+
+	// exitCode is the agent container's exit code, once it has exited.
+	// +optional
+	ExitCode *int32 `json:"exitCode,omitempty"`
+
+	// result is the agent's termination message: what the agent wrote to /dev/termination-log
+	// or, when it exited non-zero without writing there, the tail of its output. It is whatever
+	// the agent printed, unchecked; at most 4096 bytes (longer messages are cut at the end).
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	Result string `json:"result,omitempty"`
 
 	// conditions describe the Task (Queued, Succeeded, Stopped).
 	// +optional

@@ -6,6 +6,8 @@
 //	kubeopencode git-clone           the clone init step of a Git context (pure Go, no git or ssh)
 //	kubeopencode version             the version this binary was built as
 //	kubeopencode migrate check       what our CRDs refuse or read differently in an upstream install
+//	kubeopencode log-server          serves Task logs to whoever may get tasks/log (T23)
+//	kubeopencode run|list|describe|logs|stop   the task author's commands (also kubectl-kubeopencode)
 //
 // Run "kubeopencode <command> --help" for the flags of each.
 package main
@@ -35,8 +37,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/kubeopencode/kubeopencode/credentials/stage"
+	"github.com/kubeopencode/kubeopencode/operator/internal/cli"
 	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
 	"github.com/kubeopencode/kubeopencode/operator/internal/gitclone"
+	"github.com/kubeopencode/kubeopencode/operator/internal/logserver"
 	"github.com/kubeopencode/kubeopencode/operator/internal/migrate"
 	"github.com/kubeopencode/kubeopencode/operator/internal/setup"
 )
@@ -66,6 +70,8 @@ Usage:
   kubeopencode git-clone [flags]          clone a Git context in an agent Pod (init step)
   kubeopencode version                    print the version and exit
   kubeopencode migrate check [flags]      list stored upstream objects our CRDs refuse or read differently
+  kubeopencode log-server [flags]         serve Task logs to whoever may get tasks/log on the Task
+  kubeopencode run|list|describe|logs|stop   a task author's commands, with your kubeconfig
   kubeopencode <command> --help           flags of a command
 `
 
@@ -94,6 +100,14 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return migrate.Main(ctx, args[1:], stdout, stderr, restConfig)
+	case "run", "list", "describe", "logs", "stop":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return cli.Main(ctx, "kubeopencode", args, cli.Env{Stdout: stdout, Stderr: stderr, Getenv: getenv})
+	case "log-server":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return logserver.Main(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
 	return 2

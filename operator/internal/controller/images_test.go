@@ -29,7 +29,9 @@ func TestDefaultImagesMatchTheBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := func(name string) string { return vars["IMAGE_PREFIX"] + "/" + name + ":" + strings.TrimSpace(string(version)) }
+	ref := func(name string) string {
+		return vars["IMAGE_PREFIX"] + "/" + name + ":" + strings.TrimSpace(string(version))
+	}
 	if d := cmp.Diff(
 		[]string{ref("operator"), ref("agent-opencode"), ref("executor")},
 		[]string{DefaultSystemImage, DefaultAgentImage, DefaultExecutorImage},

@@ -180,7 +180,7 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 		workspace: workspaceDir(spec), configMap: contextConfigMapName(task),
 		systemImage: sysImage.Image, pullPolicy: sysImage.ImagePullPolicy, resolved: in.configMaps,
 		gitSizeLimit: limits.Git,
-		caBundle: caBundleRef(&spec, in.config),
+		caBundle:     caBundleRef(&spec, in.config),
 	})
 	if err != nil {
 		return nil, nil, err

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
+	"github.com/kubeopencode/kubeopencode/podspec"
 )
 
 // fatalWaiting are the kubelet's waiting reasons that do not resolve by themselves: a missing
@@ -30,6 +32,50 @@ type outcome struct {
 	deletePod bool
 	// recheck: nothing happened yet, look again after this long (zero: wait for a Pod event).
 	recheck time.Duration
+	// exitCode and result: the agent container's exit code and termination message, when it
+	// has exited (exitCode nil otherwise).
+	exitCode *int32
+	result   string
+}
+
+// maxResultBytes bounds status.result (the CRD's maxLength). The kubelet already keeps at most
+// 4096 bytes of a termination message; the bound holds even if a kubelet did not.
+const maxResultBytes = 4096
+
+// withResult adds the agent container's exit code and termination message to o, if it exited.
+// The message is what the agent wrote or printed: copied as text, bounded, never interpreted.
+func withResult(o outcome, pod *corev1.Pod) outcome {
+	for i := range pod.Status.ContainerStatuses {
+		cs := &pod.Status.ContainerStatuses[i]
+		if cs.Name != podspec.AgentContainerName {
+			continue
+		}
+		t := cs.State.Terminated
+		if t == nil {
+			t = cs.LastTerminationState.Terminated
+		}
+		if t == nil {
+			return o
+		}
+		code := t.ExitCode
+		o.exitCode = &code
+		o.result = boundResult(t.Message)
+	}
+	return o
+}
+
+// boundResult cuts s to at most maxResultBytes of valid UTF-8 (invalid bytes become U+FFFD
+// first, so the status write cannot fail on them).
+func boundResult(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= maxResultBytes {
+		return s
+	}
+	cut := maxResultBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }
 
 // readPod interprets the Pod's status. It reads only status the kubelet (or, in tests, the
@@ -38,15 +84,15 @@ func readPod(pod *corev1.Pod, now time.Time, startTimeout time.Duration) outcome
 	where := pod.Namespace + "/" + pod.Name
 	switch pod.Status.Phase {
 	case corev1.PodSucceeded:
-		return outcome{done: true, phase: v1alpha1.TaskPhaseCompleted, reason: v1alpha1.ReasonAgentSucceeded,
-			message: fmt.Sprintf("the agent in Pod %s exited with status 0", where)}
+		return withResult(outcome{done: true, phase: v1alpha1.TaskPhaseCompleted, reason: v1alpha1.ReasonAgentSucceeded,
+			message: fmt.Sprintf("the agent in Pod %s exited with status 0", where)}, pod)
 	case corev1.PodFailed:
 		if pod.Status.Reason == "DeadlineExceeded" {
-			return outcome{done: true, phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonTimedOut,
-				message: fmt.Sprintf("Pod %s exceeded its activeDeadlineSeconds: %s", where, pod.Status.Message)}
+			return withResult(outcome{done: true, phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonTimedOut,
+				message: fmt.Sprintf("Pod %s exceeded its activeDeadlineSeconds: %s", where, pod.Status.Message)}, pod)
 		}
-		return outcome{done: true, phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonAgentFailed,
-			message: fmt.Sprintf("Pod %s failed: %s", where, failureDetail(pod))}
+		return withResult(outcome{done: true, phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonAgentFailed,
+			message: fmt.Sprintf("Pod %s failed: %s", where, failureDetail(pod))}, pod)
 	}
 	if pod.DeletionTimestamp != nil {
 		return outcome{done: true, phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodMissing,

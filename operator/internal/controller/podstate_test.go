@@ -4,7 +4,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -93,4 +95,66 @@ func TestPodUpdateMayEndTask(t *testing.T) {
 			t.Errorf("%s: a create or delete event was dropped", name)
 		}
 	}
+}
+
+// TestReadPodResult: the agent container's exit code and termination message become the
+// outcome's result, bounded to maxResultBytes of valid UTF-8; other containers' messages never do.
+func TestReadPodResult(t *testing.T) {
+	term := func(name string, code int32, msg string) corev1.ContainerStatus {
+		return corev1.ContainerStatus{Name: name, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Message: msg}}}
+	}
+	long := strings.Repeat("a", maxResultBytes-1) + "é" // the 2-byte rune straddles the bound
+	cases := []struct {
+		name     string
+		status   corev1.PodStatus
+		wantCode *int32
+		want     string
+	}{
+		{name: "succeeded with a result", status: corev1.PodStatus{Phase: corev1.PodSucceeded,
+			ContainerStatuses: []corev1.ContainerStatus{term("agent", 0, "PR opened: #12")}}, wantCode: ptrTo[int32](0), want: "PR opened: #12"},
+		{name: "failed, tail of output", status: corev1.PodStatus{Phase: corev1.PodFailed,
+			ContainerStatuses: []corev1.ContainerStatus{term("agent", 2, "panic: boom\n")}}, wantCode: ptrTo[int32](2), want: "panic: boom\n"},
+		{name: "sidecar message ignored", status: corev1.PodStatus{Phase: corev1.PodSucceeded,
+			InitContainerStatuses: []corev1.ContainerStatus{term("agent-init", 0, "init says")},
+			ContainerStatuses:     []corev1.ContainerStatus{term("proxy", 0, "not the agent")}}},
+		{name: "killed at the deadline, never started", status: corev1.PodStatus{Phase: corev1.PodFailed, Reason: "DeadlineExceeded"}},
+		{name: "cut on a rune boundary", status: corev1.PodStatus{Phase: corev1.PodSucceeded,
+			ContainerStatuses: []corev1.ContainerStatus{term("agent", 0, long)}}, wantCode: ptrTo[int32](0), want: strings.Repeat("a", maxResultBytes-1)},
+		{name: "invalid UTF-8 replaced", status: corev1.PodStatus{Phase: corev1.PodSucceeded,
+			ContainerStatuses: []corev1.ContainerStatus{term("agent", 0, "ok\xff")}}, wantCode: ptrTo[int32](0), want: "ok\uFFFD"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"}, Status: tc.status}
+			o := readPod(pod, time.Now(), time.Minute)
+			if diff := cmp.Diff(tc.wantCode, o.exitCode); diff != "" {
+				t.Errorf("exit code (-want +got):\n%s", diff)
+			}
+			if o.result != tc.want {
+				t.Errorf("result = %.40q… (%d bytes), want %.40q… (%d bytes)", o.result, len(o.result), tc.want, len(tc.want))
+			}
+			if len(o.result) > maxResultBytes || !utf8.ValidString(o.result) {
+				t.Errorf("result is %d bytes, valid UTF-8 %v", len(o.result), utf8.ValidString(o.result))
+			}
+		})
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// FuzzBoundResult: whatever the kubelet hands over, the result fits the CRD (at most
+// maxResultBytes, valid UTF-8) and is a prefix of the message with invalid bytes replaced.
+func FuzzBoundResult(f *testing.F) {
+	f.Add("PR opened")
+	f.Add(strings.Repeat("é", 3000))
+	f.Add("\xff\xfe" + strings.Repeat("a", 5000))
+	f.Fuzz(func(t *testing.T, s string) {
+		got := boundResult(s)
+		if len(got) > maxResultBytes || !utf8.ValidString(got) {
+			t.Fatalf("boundResult: %d bytes, valid %v", len(got), utf8.ValidString(got))
+		}
+		if clean := strings.ToValidUTF8(s, "\uFFFD"); !strings.HasPrefix(clean, got) || (len(clean) <= maxResultBytes && got != clean) {
+			t.Fatalf("boundResult(%q) = %q", s, got)
+		}
+	})
 }

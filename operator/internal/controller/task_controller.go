@@ -422,6 +422,9 @@ func (r *TaskReconciler) end(ctx context.Context, task *v1alpha1.Task, o outcome
 		st.Phase = o.phase
 		st.AgentRef = resolvedAgent(task)
 		st.CompletionTime = &now
+		if o.exitCode != nil {
+			st.ExitCode, st.Result = o.exitCode, o.result
+		}
 		if pod != nil && st.PodName == "" {
 			st.PodName, st.PodNamespace = pod.Name, pod.Namespace
 		}

@@ -35,7 +35,8 @@ func (r *TaskReconciler) terminate(ctx context.Context, task *v1alpha1.Task, pod
 		return r.end(ctx, task, o, pod)
 	case !running(pod):
 		o.message += fmt.Sprintf("; Pod %s ended and is kept for its logs", where)
-		return r.end(ctx, task, o, pod)
+		// What the agent printed before it was stopped is its result, as for any ending.
+		return r.end(ctx, task, withResult(o, pod), pod)
 	case pod.Spec.NodeName == "":
 		o.deletePod = true
 		o.message += fmt.Sprintf("; Pod %s had not been scheduled and was deleted", where)

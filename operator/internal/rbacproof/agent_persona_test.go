@@ -6,6 +6,7 @@ import (
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -162,6 +163,26 @@ func TestPersonas(t *testing.T) {
 				t.Errorf("%s use agents in %s: allowed=%v, want %v", c.user, c.ns, sar.Status.Allowed, c.want)
 			}
 		}
+	})
+
+	t.Run("tasks/log (T23, checked by the log server)", func(t *testing.T) {
+		admin := kubernetes.NewForConfigOrDie(env.Config)
+		for _, c := range []struct {
+			user, ns string
+			want     bool
+		}{{"alice", teamNS, true}, {"carol", teamNS, true}, {"alice", agentsNS, false}, {"mallory", teamNS, false}} {
+			sar, err := admin.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+				User: c.user, ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: c.ns, Verb: "get", Group: rbac.APIGroup, Resource: "tasks", Subresource: "log", Name: "task"},
+			}}, metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sar.Status.Allowed != c.want {
+				t.Errorf("%s get tasks/log in %s: allowed=%v, want %v", c.user, c.ns, sar.Status.Allowed, c.want)
+			}
+		}
+		need(t, "task author lists Events", alice.List(ctx, &eventsv1.EventList{}, client.InNamespace(teamNS)))
+		need(t, "viewer lists core Events", carol.List(ctx, &corev1.EventList{}, client.InNamespace(teamNS)))
 	})
 
 	t.Run("viewer", func(t *testing.T) {

@@ -9,7 +9,10 @@
 //   - SubjectAccessReviews and SelfSubjectRulesReviews, answered by the API server's own
 //     authorizer, agree: every generated rule is allowed where it is bound and nowhere else, and
 //     no dangerous grant is reachable;
-//   - the agent ServiceAccount and the persona ClusterRoles behave as documented.
+//   - the agent ServiceAccount and the persona ClusterRoles behave as documented (task authors and
+//     viewers may get tasks/log, which the log server checks, and list Events);
+//   - the log server's ServiceAccount (rbac.LogReaderObjects) lists Pods and reads pods/log in
+//     the Agent namespaces it is bound in, and nothing else on Pods anywhere (T23).
 //
 // The whole-operator proof (the e2e suite passing under exactly these roles, every rule used)
 // belongs to the e2e tests. The package has tests only.

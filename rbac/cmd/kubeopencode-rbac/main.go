@@ -58,6 +58,8 @@ type config struct {
 	agentNamespaces   stringList
 	agentSA           string
 	personas          string
+	logReader         bool
+	logReaderSA       string
 	output            string
 }
 
@@ -80,6 +82,10 @@ func newFlagSet(c *config) *flag.FlagSet {
 		"`name` of the agent Pods' ServiceAccount (the Agents' spec.serviceAccountName) in every --agent-namespace")
 	fs.StringVar(&c.personas, "personas", "task-author,agent-user,viewer,finalizer-remover",
 		"comma-separated `list` of persona ClusterRoles to print: task-author, agent-user, viewer, finalizer-remover;\nempty for none. Bind them yourself with RoleBindings")
+	fs.BoolVar(&c.logReader, "log-reader", false,
+		"print the log server's roles (T23): TokenReview, SubjectAccessReview and get on tasks cluster-wide;\nlist pods and get pods/log bound in every --agent-namespace only")
+	fs.StringVar(&c.logReaderSA, "log-reader-service-account", rbac.DefaultLogReaderServiceAccount,
+		"`name` of the ServiceAccount the log server runs as, in --operator-namespace")
 	fs.StringVar(&c.output, "output", "-",
 		"`file` to write (replaced atomically); - for standard output")
 	return fs
@@ -175,6 +181,7 @@ func (c *config) manifestOptions(fs *flag.FlagSet) (rbac.ManifestOptions, error)
 	label("operator-namespace", c.operatorNamespace)
 	subdomain("operator-service-account", c.operatorSA)
 	subdomain("agent-service-account", c.agentSA)
+	subdomain("log-reader-service-account", c.logReaderSA)
 	for i, ns := range c.agentNamespaces {
 		label("agent-namespace", ns)
 		if slices.Contains(c.agentNamespaces[:i], ns) {
@@ -202,8 +209,8 @@ func (c *config) manifestOptions(fs *flag.FlagSet) (rbac.ManifestOptions, error)
 	if err := errors.Join(errs...); err != nil {
 		return rbac.ManifestOptions{}, err
 	}
-	if !c.operator && len(c.agentNamespaces) == 0 && len(personas) == 0 {
-		return rbac.ManifestOptions{}, errors.New("nothing to print: --operator=false, no --agent-namespace and no --personas")
+	if !c.operator && len(c.agentNamespaces) == 0 && len(personas) == 0 && !c.logReader {
+		return rbac.ManifestOptions{}, errors.New("nothing to print: --operator=false, no --agent-namespace, no --personas and no --log-reader")
 	}
 	return rbac.ManifestOptions{
 		Operator: rbac.OperatorOptions{
@@ -212,10 +219,12 @@ func (c *config) manifestOptions(fs *flag.FlagSet) (rbac.ManifestOptions, error)
 			WithoutNetworkPolicies: !c.manageNetPols,
 			Namespaces:             watched,
 		},
-		SkipOperator:        !c.operator,
-		AgentNamespaces:     c.agentNamespaces,
-		AgentServiceAccount: c.agentSA,
-		Personas:            personas,
+		SkipOperator:            !c.operator,
+		AgentNamespaces:         c.agentNamespaces,
+		AgentServiceAccount:     c.agentSA,
+		Personas:                personas,
+		LogReader:               c.logReader,
+		LogReaderServiceAccount: c.logReaderSA,
 	}, nil
 }
 

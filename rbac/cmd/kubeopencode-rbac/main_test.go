@@ -30,6 +30,7 @@ func TestGoldenOutput(t *testing.T) {
 			"--agent-namespace=team-b", "--agent-namespace=team-a", "--agent-service-account=coder", "--personas=viewer",
 		}},
 		{golden: "agents-only.yaml", args: []string{"--operator=false", "--personas=", "--agent-namespace=team-a"}},
+		{golden: "log-reader.yaml", args: []string{"--operator=false", "--personas=", "--log-reader", "--agent-namespace=platform-agents"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
