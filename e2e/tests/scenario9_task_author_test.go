@@ -66,6 +66,12 @@ func TestTaskAuthorSeesResultAndLogs(t *testing.T) {
 				Spec: v1alpha1.AgentSpec{AgentImage: agentImage, ExecutorImage: probeImage, WorkspaceDir: "/workspace",
 					ServiceAccountName: "default", Command: probeCommand(3, nil, nil), AllowedNamespaces: []string{teamNS, malloryNS}},
 			})
+			// An agent that reports, then runs until it is stopped.
+			createAgent(ctx, t, c, &v1alpha1.Agent{
+				ObjectMeta: metav1.ObjectMeta{Namespace: agentsNS, Name: "long"},
+				Spec: v1alpha1.AgentSpec{AgentImage: agentImage, ExecutorImage: probeImage, WorkspaceDir: "/workspace",
+					ServiceAccountName: "default", Command: append(probeCommand(0, nil, nil), "-then-pause"), AllowedNamespaces: []string{teamNS}},
+			})
 			// alice and mallory: ServiceAccounts with the generated personas, kubeconfigs with
 			// their tokens only.
 			bind := func(ns, role, saNS, sa string) client.Object {
@@ -160,6 +166,41 @@ func TestTaskAuthorSeesResultAndLogs(t *testing.T) {
 			code, _, errOut = run(t, kubeconfig("alice"), "list", "-n", agentsNS)
 			if code != 1 || !strings.Contains(errOut, "forbidden") {
 				t.Errorf("alice listing Tasks in the Agent namespace: exit %d, %s", code, errOut)
+			}
+			return ctx
+		}).
+		Assess("after alice stops a running Task, its Pod is terminated but kept, and she still reads its log", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			c := adminClient(cfg)
+			code, out, errOut := run(t, kubeconfig("alice"), "run", "-n", teamNS, "--agent", agentsNS+"/long", "--name", "long-one", "report and wait")
+			if code != 0 {
+				t.Fatalf("run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+			}
+			task := &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: teamNS, Name: "long-one"}}
+			got := waitTask(ctx, t, c, task, "to run", func(t *v1alpha1.Task) bool { return t.Status.Phase == v1alpha1.TaskPhaseRunning || isFinal(t) })
+			pod := taskPod(ctx, t, c, agentsNS, got)
+			waitPhase(ctx, t, cfg.Client().Resources(), pod, corev1.PodRunning)
+			// The agent has printed its report before the stop.
+			waitFor(ctx, t, "the agent's report in its log", time.Minute, func(context.Context) (bool, error) {
+				code, out, _ := run(t, kubeconfig("alice"), "logs", "-n", teamNS, "long-one", "--log-server", logURL, "--log-server-ca", caFile)
+				return code == 0 && strings.Contains(out, "{"), nil
+			})
+			if code, out, errOut := run(t, kubeconfig("alice"), "stop", "-n", teamNS, "long-one"); code != 0 {
+				t.Fatalf("stop: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+			}
+			got = waitTaskFinal(ctx, t, c, task)
+			if cond := succeeded(got); got.Status.Phase != v1alpha1.TaskPhaseFailed || cond.Reason != v1alpha1.ReasonStopped || !strings.Contains(cond.Message, "kept for its logs") {
+				t.Errorf("Task ended %s with %s (%s), want Failed, Stopped, Pod kept", got.Status.Phase, cond.Reason, cond.Message)
+			}
+			kept := &corev1.Pod{}
+			if err := c.Get(ctx, client.ObjectKeyFromObject(pod), kept); err != nil || kept.UID != pod.UID || kept.DeletionTimestamp != nil {
+				t.Fatalf("the stopped Task's Pod was not kept: %v", err)
+			}
+			if kept.Status.Phase != corev1.PodFailed || kept.Status.Reason != "DeadlineExceeded" {
+				t.Errorf("the kept Pod is %s (%s), want Failed by the kubelet (DeadlineExceeded)", kept.Status.Phase, kept.Status.Reason)
+			}
+			code, out, errOut = run(t, kubeconfig("alice"), "logs", "-n", teamNS, "long-one", "--log-server", logURL, "--log-server-ca", caFile)
+			if code != 0 || !strings.Contains(out, "{") {
+				t.Errorf("logs after stop: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 			}
 			return ctx
 		}).

@@ -3,7 +3,7 @@
 // ("pause") image.
 //
 //	probe pause                                            block until SIGTERM/SIGINT, reaping children
-//	probe report [-file P]... [-env N]... [-exit-code C]   print a report, then exit with C
+//	probe report [-file P]... [-env N]... [-exit-code C] [-then-pause]   print a report, then exit with C
 //	probe install DIR                                      copy itself to DIR/opencode (what an agent
 //	                                                       image's init step does with the agent binary)
 package main
@@ -27,7 +27,7 @@ func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: probe pause | probe install DIR | probe report [-file P]... [-env N]... [-exit-code C]")
+		fmt.Fprintln(os.Stderr, "usage: probe pause | probe install DIR | probe report [-file P]... [-env N]... [-exit-code C] [-then-pause]")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -48,10 +48,14 @@ func main() {
 		fs.Var(&files, "file", "file to describe (repeatable)")
 		fs.Var(&envs, "env", "environment variable whose presence to report (repeatable)")
 		code := fs.Int("exit-code", 0, "exit code after reporting")
+		wait := fs.Bool("then-pause", false, "after reporting, run until terminated (a long agent, for stop and timeout)")
 		_ = fs.Parse(os.Args[2:])
 		if err := json.NewEncoder(os.Stdout).Encode(probe.Collect(files, envs)); err != nil {
 			fmt.Fprintln(os.Stderr, "probe:", err)
 			os.Exit(1)
+		}
+		if *wait {
+			pause()
 		}
 		os.Exit(*code)
 	default:

@@ -86,7 +86,7 @@ func TestInstalledCRDs(t *testing.T) {
 		columns   []string
 	}{
 		"agents.kubeopencode.io":              {"Agent", apiextensionsv1.NamespaceScoped, "ag", []string{"Service Account", "Max Tasks", "Ready", "Age"}},
-		"tasks.kubeopencode.io":               {"Task", apiextensionsv1.NamespaceScoped, "tk", []string{"Phase", "Agent", "Agent Namespace", "Pod", "Age"}},
+		"tasks.kubeopencode.io":               {"Task", apiextensionsv1.NamespaceScoped, "tk", []string{"Phase", "Reason", "Agent", "Agent Namespace", "Pod", "Started", "Completed", "Exit Code", "Result", "Age"}},
 		"kubeopencodeconfigs.kubeopencode.io": {"KubeOpenCodeConfig", apiextensionsv1.ClusterScoped, "koc", []string{"Age"}},
 	}
 	list := &apiextensionsv1.CustomResourceDefinitionList{}
