@@ -31,9 +31,11 @@ if [ -f "$RUN/containerd.pid" ]; then
   for t in $("${ctr[@]}" tasks ls -q 2>/dev/null); do "${ctr[@]}" tasks kill -s KILL "$t" >/dev/null 2>&1; done
 fi
 stop_pid containerd
-# Shims outlive containerd by design; ours are recognised by their binary path.
+# Shims outlive containerd by design; ours are recognised by their binary path and by the address
+# of our containerd on their command line (another test bed's shims run the same cached binary).
 for p in /proc/[0-9]*; do
-  [ "$(readlink "$p/exe" 2>/dev/null)" = "$TESTBED_BIN/containerd-shim-runc-v2" ] && kill -9 "${p#/proc/}" 2>/dev/null
+  [ "$(readlink "$p/exe" 2>/dev/null)" = "$TESTBED_BIN/containerd-shim-runc-v2" ] || continue
+  tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$N/containerd/containerd.sock" && kill -9 "${p#/proc/}" 2>/dev/null
 done
 # Mounts under the state directory, deepest first.
 grep -o " $TESTBED_DIR/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do

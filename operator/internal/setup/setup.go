@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -194,7 +195,11 @@ func New(ctx context.Context, opts Options) (manager.Manager, error) {
 	}
 	// Ready only once the caches have synced: before that the operator cannot act on Tasks, and
 	// a rolling update must not retire the old Pod for a new one that is still listing.
-	if err := mgr.AddReadyzCheck("caches-synced", cachesSynced(mgr)); err != nil {
+	synced := &cacheSyncedCheck{cache: mgr.GetCache()}
+	if err := mgr.Add(synced); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("caches-synced", synced.check); err != nil {
 		return nil, err
 	}
 	opts.Controller.Namespaces = opts.Namespaces
@@ -230,17 +235,31 @@ func New(ctx context.Context, opts Options) (manager.Manager, error) {
 	return mgr, nil
 }
 
-// cachesSynced is a readiness check that passes once every informer the manager started has
-// synced; it never blocks a probe.
-func cachesSynced(mgr manager.Manager) healthz.Checker {
-	return func(*http.Request) error {
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel() // answer now: synced or not
-		if !mgr.GetCache().WaitForCacheSync(ctx) {
-			return errors.New("the caches have not synced yet")
-		}
-		return nil
+// cacheSyncedCheck is a readiness check that passes once every informer the manager started has
+// synced. It runs on every replica (not only the leader): a follower is ready to take over once
+// its caches are warm. The check itself never blocks.
+type cacheSyncedCheck struct {
+	cache  interface{ WaitForCacheSync(context.Context) bool }
+	synced atomic.Bool
+}
+
+// Start waits for the caches (the manager starts them first), then marks the check passing.
+func (c *cacheSyncedCheck) Start(ctx context.Context) error {
+	if c.cache.WaitForCacheSync(ctx) {
+		c.synced.Store(true)
 	}
+	<-ctx.Done()
+	return nil
+}
+
+// NeedLeaderElection is false: every replica reports its own readiness.
+func (c *cacheSyncedCheck) NeedLeaderElection() bool { return false }
+
+func (c *cacheSyncedCheck) check(*http.Request) error {
+	if !c.synced.Load() {
+		return errors.New("the caches have not synced yet")
+	}
+	return nil
 }
 
 func orZero(addr string) string {
