@@ -11,27 +11,42 @@ import (
 	"github.com/kubeopencode/kubeopencode/api/crds"
 )
 
-// TestCommittedConfigIsCurrent regenerates the config into a temporary directory and compares it
-// with operator/config, so a stale manifest fails `go test` as well as `make verify`.
+// TestCommittedConfigIsCurrent regenerates the config and the chart into temporary directories
+// and compares them with operator/config and charts/kubeopencode, so a stale manifest fails
+// `go test` as well as `make verify`.
 func TestCommittedConfigIsCurrent(t *testing.T) {
-	tmp := t.TempDir()
-	if err := run(tmp); err != nil {
+	tmp, chart := t.TempDir(), t.TempDir()
+	if err := run(layout{config: "../../../config", configOut: tmp, chart: chart, version: "../../../../VERSION"}); err != nil {
 		t.Fatal(err)
 	}
+	n := compareTree(t, tmp, "../../../config")
+	crdFiles, _ := fs.Glob(crds.FS, "*.yaml")
+	if want := len(crdFiles) + 1; n != want {
+		t.Errorf("generated %d files, want %d (every CRD and the admission policies)", n, want)
+	}
+	if n := compareTree(t, chart, "../../../../charts/kubeopencode"); n < 10 {
+		t.Errorf("generated %d chart files, want at least 10", n)
+	}
+}
+
+// compareTree compares every file under generated with the committed one under committed and
+// returns how many it compared.
+func compareTree(t *testing.T, generated, committed string) int {
+	t.Helper()
 	n := 0
-	err := filepath.WalkDir(tmp, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(generated, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		rel, _ := filepath.Rel(tmp, path)
+		rel, _ := filepath.Rel(generated, path)
 		want, _ := os.ReadFile(path)
-		got, err := os.ReadFile(filepath.Join("..", "..", "..", "config", rel))
+		got, err := os.ReadFile(filepath.Join(committed, rel))
 		if err != nil {
-			t.Errorf("config/%s: %v (run make generate)", rel, err)
+			t.Errorf("%s: %v (run make generate)", rel, err)
 			return nil
 		}
 		if d := cmp.Diff(string(want), string(got)); d != "" {
-			t.Errorf("config/%s is stale; run make generate (-want +got):\n%s", rel, d)
+			t.Errorf("%s/%s is stale; run make generate (-want +got):\n%s", committed, rel, d)
 		}
 		n++
 		return nil
@@ -39,8 +54,5 @@ func TestCommittedConfigIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	crdFiles, _ := fs.Glob(crds.FS, "*.yaml")
-	if want := len(crdFiles) + 1; n != want {
-		t.Errorf("generated %d files, want %d (every CRD and the admission policies)", n, want)
-	}
+	return n
 }
