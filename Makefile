@@ -63,7 +63,7 @@ testbin: ## Build every test-bed binary into the cache (cold: ~11 min on 2 cores
 	@hack/testbed/build.sh
 
 .PHONY: testbin-envtest
-testbin-envtest: ## Build only etcd and kube-apiserver (what envtest needs).
+testbin-envtest: ## Build only etcd, kube-apiserver (what envtest needs) and helm (the chart's rendering test).
 	@hack/testbed/build.sh envtest
 
 .PHONY: testbed-up

@@ -4,7 +4,8 @@
 # kept, so a warm run takes seconds; a cold one about 11 minutes on 2 cores (kube-apiserver alone ~4.5).
 #
 #   build.sh            everything (envtest + cluster + real node + test images)
-#   build.sh envtest    only etcd and kube-apiserver (what envtest needs)
+#   build.sh envtest    only etcd and kube-apiserver (what envtest needs), and helm (the chart's
+#                       rendering test in operator/internal/configtest runs with them)
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 SRC=$REPO_ROOT/hack/tools/testbin
