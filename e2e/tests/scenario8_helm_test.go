@@ -17,6 +17,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
@@ -107,7 +108,7 @@ exec sed 's|^\( *\)- {name: GOMEMLIMIT, value: "\(.*\)"}$|&\n\1- {name: KUBERNET
 			})
 			start := time.Now()
 			out, err := helmCmd(ctx, t, cfg, home, "install", helmRelease, filepath.Join(suite.repoRoot, "charts/kubeopencode"),
-				"--namespace", operatorNamespace, "--take-ownership", "--wait", "--timeout", "3m",
+				"--namespace", operatorNamespace, "--take-ownership", "--wait", "--timeout", "5m", "--debug",
 				"--set", "namespace.create=false",
 				"--set", "image.repository="+strings.Split(systemImage, ":")[0],
 				"--set", "image.tag="+strings.Split(systemImage, ":")[1],
@@ -126,9 +127,20 @@ exec sed 's|^\( *\)- {name: GOMEMLIMIT, value: "\(.*\)"}$|&\n\1- {name: KUBERNET
 				}
 			})
 			if err != nil {
-				t.Fatalf("helm install: %v\n%s", err, out)
+				t.Fatalf("helm install: %v\n%s\n%s", err, lastLines(out, 40), operatorPodsState(ctx, cfg))
 			}
-			t.Logf("helm install --wait took %s", time.Since(start).Round(100*time.Millisecond))
+			t.Logf("helm install --wait took %s; what helm waited for:\n%s", time.Since(start).Round(100*time.Millisecond), waitLines(out))
+			for _, p := range operatorPods(ctx, t, c, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace},
+				Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": "kubeopencode-operator"}}}}) {
+				for _, cond := range p.Status.Conditions {
+					t.Logf("operator Pod %s: %s at +%s", p.Name, cond.Type, cond.LastTransitionTime.Sub(start).Round(time.Second))
+				}
+				for _, cs := range p.Status.ContainerStatuses {
+					if cs.State.Running != nil {
+						t.Logf("operator Pod %s: container %s started at +%s, restarts %d", p.Name, cs.Name, cs.State.Running.StartedAt.Sub(start).Round(time.Second), cs.RestartCount)
+					}
+				}
+			}
 			return ctx
 		}).
 		Assess("the chart's operator runs the image set once in values, on the real node, and leads", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
@@ -181,4 +193,45 @@ exec sed 's|^\( *\)- {name: GOMEMLIMIT, value: "\(.*\)"}$|&\n\1- {name: KUBERNET
 			return ctx
 		}).Feature()
 	testenv.Test(t, f)
+}
+
+// waitLines keeps the distinct lines of helm --debug about waiting for resources.
+func waitLines(out string) string {
+	var keep []string
+	for _, l := range strings.Split(out, "\n") {
+		if (strings.Contains(l, "wait") || strings.Contains(l, "ready")) && !slices.Contains(keep, l) {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// operatorPodsState describes the operator's Pods (phase, container states, log tail) and the
+// namespace's Events, for a failed install.
+func operatorPodsState(ctx context.Context, cfg *envconf.Config) string {
+	c := adminClient(cfg)
+	var b strings.Builder
+	pods := &corev1.PodList{}
+	if err := c.List(ctx, pods, client.InNamespace(operatorNamespace)); err != nil {
+		return err.Error()
+	}
+	for _, p := range pods.Items {
+		fmt.Fprintf(&b, "Pod %s on %q: %s %+v\n", p.Name, p.Spec.NodeName, p.Status.Phase, p.Status.Conditions)
+		for _, cs := range p.Status.ContainerStatuses {
+			fmt.Fprintf(&b, "  %s ready=%v restarts=%d state=%+v last=%+v\n", cs.Name, cs.Ready, cs.RestartCount, cs.State, cs.LastTerminationState)
+		}
+		fmt.Fprintf(&b, "  log:\n%s\n", containerLogTail(ctx, cfg, p.Namespace, p.Name, "manager", 30))
+	}
+	events := &corev1.EventList{}
+	if err := c.List(ctx, events, client.InNamespace(operatorNamespace)); err == nil {
+		for _, e := range events.Items {
+			fmt.Fprintf(&b, "Event %s %s/%s: %s %s\n", e.Type, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Message)
+		}
+	}
+	return b.String()
 }
