@@ -30,7 +30,7 @@ run: ## Run the operator demo (local control plane + kwok node, or $KUBECONFIG's
 	@hack/run.sh
 
 .PHONY: generate
-generate: $(TOOLS_BIN)/controller-gen ## Regenerate deepcopy, CRDs and manifests (go generate in every module).
+generate: $(TOOLS_BIN)/controller-gen ## Regenerate deepcopy, CRDs, manifests and charts/kubeopencode (go generate in every module).
 	@for m in $(MODULES); do (cd $$m && PATH="$(TOOLS_BIN):$$PATH" GOWORK=off go generate ./...); done
 
 .PHONY: verify
