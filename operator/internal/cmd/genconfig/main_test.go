@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -55,4 +56,37 @@ func compareTree(t *testing.T, generated, committed string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestDeploymentTemplateRefusesDrift: a change to manager.yaml that one of the chart's
+// substitutions no longer matches fails generation, naming it, instead of shipping a chart whose
+// value is silently ignored.
+func TestDeploymentTemplateRefusesDrift(t *testing.T) {
+	b, err := os.ReadFile("../../../config/manager/manager.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Split(string(b), "\n---\n")[0]
+	if _, _, err := deploymentTemplate(doc, "v0.1.0"); err != nil {
+		t.Fatalf("the committed manager.yaml: %v", err)
+	}
+	for _, tc := range []struct {
+		name, old, new, wantErr string
+	}{
+		{"image tag is not VERSION", ":v0.1.0\n", ":v0.2.0\n", "want tag v0.1.0"},
+		{"metrics port moved", "--metrics-bind-address=:8443", "--metrics-bind-address=:9443", "--metrics-bind-address: 0 matches"},
+		{"GOMEMLIMIT rewritten", "{name: GOMEMLIMIT, value: 200MiB}", "{value: 200MiB, name: GOMEMLIMIT}", "GOMEMLIMIT: 0 matches"},
+		{"second system image", "- --leader-elect=true", "- --leader-elect=true\n        - --system-image=x:v1", "--system-image: 2 matches"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			changed := strings.Replace(doc, tc.old, tc.new, 1)
+			if changed == doc {
+				t.Fatalf("manager.yaml has no %q", tc.old)
+			}
+			_, _, err := deploymentTemplate(changed, "v0.1.0")
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("error %v, want one containing %q", err, tc.wantErr)
+			}
+		})
+	}
 }
