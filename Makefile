@@ -30,7 +30,7 @@ run: ## Run the operator demo (local control plane + kwok node, or $KUBECONFIG's
 	@hack/run.sh
 
 .PHONY: generate
-generate: $(TOOLS_BIN)/controller-gen ## Regenerate deepcopy, CRDs and manifests (go generate in every module).
+generate: $(TOOLS_BIN)/controller-gen ## Regenerate deepcopy, CRDs, manifests and charts/kubeopencode (go generate in every module).
 	@for m in $(MODULES); do (cd $$m && PATH="$(TOOLS_BIN):$$PATH" GOWORK=off go generate ./...); done
 
 .PHONY: verify
@@ -76,7 +76,7 @@ testbin: ## Build every test-bed binary into the cache (cold: ~11 min on 2 cores
 	@hack/testbed/build.sh
 
 .PHONY: testbin-envtest
-testbin-envtest: ## Build only etcd and kube-apiserver (what envtest needs).
+testbin-envtest: ## Build only etcd, kube-apiserver (what envtest needs) and helm (the chart's rendering test).
 	@hack/testbed/build.sh envtest
 
 .PHONY: testbed-up

@@ -18,6 +18,7 @@
 //	TestRealAgent                8  the real OpenCode (make image's images) on the real node for a Task of another namespace: HTTPS Git context via caBundle, scripted model (e2e/modelserver) gets the Agent's key and the prompt, file written, hardening read from inside; without caBundle the clone fails TLS
 //	TestRealAgentCannotEscape    8  the real agent, scripted to read the raw Secret volume, ServiceAccount tokens and the node's Pod directories: each absent or refused (T8, T9)
 //	TestTaskAuthorSeesResultAndLogs 9  kubectl-kubeopencode as alice: result, exit code, real kubelet logs via the log server; mallory 403, forged status (T23)
+//	TestHelmInstall              10 helm install of charts/kubeopencode (image set once in values) runs the operator, which runs a Task; helm uninstall
 //	TestRBACMinimal                 the audit log of the whole suite against the generated roles (T14)
 //
 // TestRBACMinimal must run last (its file sorts last); run the whole package for its minimality

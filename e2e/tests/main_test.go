@@ -109,27 +109,34 @@ func installOperatorConfig(ctx context.Context, cfg *envconf.Config) (context.Co
 		return ctx, err
 	}
 	suite = &suiteState{repoRoot: root, kubectl: filepath.Join(bin, "kubectl"), dir: dir, hostname: host}
-	c := adminClient(cfg)
+	return ctx, applyOperatorConfig(ctx, adminClient(cfg), root)
+}
+
+// applyOperatorConfig applies the operator's namespace, the CRDs, the generated RBAC and the
+// admission policies of operator/config, and waits until the CRDs are established and the
+// policies settled. TestHelmInstall calls it again after helm uninstall removed the roles and
+// policies it had adopted.
+func applyOperatorConfig(ctx context.Context, c client.Client, root string) error {
 	nsFile, err := os.Open(filepath.Join(root, "operator/config/manager/namespace.yaml"))
 	if err != nil {
-		return ctx, err
+		return err
 	}
 	defer nsFile.Close()
 	objs, err := framework.DecodeUnstructured(nsFile)
 	if err != nil {
-		return ctx, err
+		return err
 	}
 	for _, k := range []string{"crd", "rbac", "policy"} {
 		more, err := framework.Kustomize(ctx, suite.kubectl, filepath.Join(root, "operator/config", k))
 		if err != nil {
-			return ctx, err
+			return err
 		}
 		objs = append(objs, more...)
 	}
 	var crds []string
 	for _, o := range objs {
 		if err := framework.Apply(ctx, c, o); err != nil {
-			return ctx, err
+			return err
 		}
 		if o.GetKind() == "CustomResourceDefinition" {
 			crds = append(crds, o.GetName())
@@ -152,10 +159,10 @@ func installOperatorConfig(ctx context.Context, cfg *envconf.Config) (context.Co
 			return false, nil
 		}, wait.WithContext(ctx), wait.WithTimeout(time.Minute), wait.WithInterval(pollInterval))
 		if err != nil {
-			return ctx, fmt.Errorf("CRD %s not Established: %w", name, err)
+			return fmt.Errorf("CRD %s not Established: %w", name, err)
 		}
 	}
-	return ctx, waitPoliciesSettled(ctx, c)
+	return waitPoliciesSettled(ctx, c)
 }
 
 // policySettle is the operator's PolicyLoadGrace (5 s) plus a second of timestamp resolution: the

@@ -4,7 +4,8 @@
 # kept, so a warm run takes seconds; a cold one about 11 minutes on 2 cores (kube-apiserver alone ~4.5).
 #
 #   build.sh            everything (envtest + cluster + real node + test images)
-#   build.sh envtest    only etcd and kube-apiserver (what envtest needs)
+#   build.sh envtest    only etcd and kube-apiserver (what envtest needs), and helm (the chart's
+#                       rendering test in operator/internal/configtest runs with them)
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 SRC=$REPO_ROOT/hack/tools/testbin
@@ -44,8 +45,17 @@ pinned kubernetes k8s.io/kubernetes "$KUBERNETES_VERSION"
 pinned etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 pinned kwok sigs.k8s.io/kwok "$KWOK_VERSION"
 pinned containerd github.com/containerd/containerd/v2 "$CONTAINERD_VERSION"
+pinned helm helm.sh/helm/v3 "$HELM_VERSION"
 
 build etcd etcd go.etcd.io/etcd/server/v3 -ldflags="-s -w"
+# helm: the chart's rendering test (operator/internal/configtest) needs it with envtest, the
+# install test (e2e) with the cluster. Rebuilt when versions.env names another version.
+if [ -x "$TESTBED_BIN/helm" ] && [ "$("$TESTBED_BIN/helm" version --template '{{.Version}}')" != "$HELM_VERSION" ]; then
+  log "helm: cached binary is not $HELM_VERSION; rebuilding"
+  rm -f "$TESTBED_BIN/helm"
+fi
+CGO_ENABLED=0 build helm helm helm.sh/helm/v3/cmd/helm \
+  -ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
 components=(kube-apiserver)
 [ "$what" = envtest ] || components+=(kubectl kube-controller-manager kube-scheduler kubelet)
 for c in "${components[@]}"; do

@@ -37,6 +37,8 @@ var ErrNotRunning = errors.New("local test cluster not running")
 // Versions are the component versions read from hack/testbed/versions.env.
 type Versions struct {
 	Kubernetes, Etcd, Kwok, Containerd string
+	// Helm is not part of Key: build.sh rebuilds the cached helm when its version differs.
+	Helm string
 }
 
 // Key is the cache sub-directory for these versions; build.sh computes the same string.
@@ -88,12 +90,13 @@ func ReadVersions(path string) (Versions, error) {
 		Etcd:       vals["ETCD_VERSION"],
 		Kwok:       vals["KWOK_VERSION"],
 		Containerd: vals["CONTAINERD_VERSION"],
+		Helm:       vals["HELM_VERSION"],
 	}
-	for name, got := range map[string]string{
-		"KUBERNETES_VERSION": v.Kubernetes, "ETCD_VERSION": v.Etcd,
-		"KWOK_VERSION": v.Kwok, "CONTAINERD_VERSION": v.Containerd,
+	for _, k := range []struct{ name, got string }{
+		{"KUBERNETES_VERSION", v.Kubernetes}, {"ETCD_VERSION", v.Etcd},
+		{"KWOK_VERSION", v.Kwok}, {"CONTAINERD_VERSION", v.Containerd}, {"HELM_VERSION", v.Helm},
 	} {
-		if got == "" {
+		if name, got := k.name, k.got; got == "" {
 			return Versions{}, fmt.Errorf("%s: %s is missing", path, name)
 		}
 	}
@@ -150,6 +153,21 @@ func EnvtestAssets() (string, error) {
 		}
 	}
 	return dir, nil
+}
+
+// Helm returns the helm binary the test bed built (charts/kubeopencode's rendering and install
+// tests run it), or an error telling the user to run `make testbin`.
+func Helm() (string, error) {
+	dir, err := BinDir()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, "helm")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("%w: helm is missing in %s; run `make testbin` (or `make testbin-envtest`; helm alone builds in a few minutes)",
+			ErrNotBuilt, dir)
+	}
+	return p, nil
 }
 
 // AuditLog returns the API server's audit log of the running local cluster (written when the

@@ -27,12 +27,16 @@ func TestReadVersions(t *testing.T) {
 		wantErr string
 	}{{
 		name:    "all keys, comments and blanks",
-		content: "# c\n\nKUBERNETES_VERSION=v1\nETCD_VERSION=v2\nKWOK_VERSION=v3\nCONTAINERD_VERSION = v4\n",
-		want:    Versions{Kubernetes: "v1", Etcd: "v2", Kwok: "v3", Containerd: "v4"},
+		content: "# c\n\nKUBERNETES_VERSION=v1\nETCD_VERSION=v2\nKWOK_VERSION=v3\nCONTAINERD_VERSION = v4\nHELM_VERSION=v5\n",
+		want:    Versions{Kubernetes: "v1", Etcd: "v2", Kwok: "v3", Containerd: "v4", Helm: "v5"},
 	}, {
 		name:    "missing key is named",
 		content: "KUBERNETES_VERSION=v1\nETCD_VERSION=v2\nKWOK_VERSION=v3\n",
 		wantErr: "CONTAINERD_VERSION is missing",
+	}, {
+		name:    "missing helm is named",
+		content: "KUBERNETES_VERSION=v1\nETCD_VERSION=v2\nKWOK_VERSION=v3\nCONTAINERD_VERSION=v4\n",
+		wantErr: "HELM_VERSION is missing",
 	}, {
 		name:    "malformed line is located",
 		content: "KUBERNETES_VERSION=v1\nnonsense\n",

@@ -1,6 +1,8 @@
 // Command genconfig writes the generated parts of operator/config from the Go modules that own
 // them, so the install manifests never drift from the code: the CRDs embedded in the api module,
-// and the admission policies (threats T2, T18, T19, T21) rendered by the policy module. `make generate` runs it
+// and the admission policies (threats T2, T18, T19, T21) rendered by the policy module. It also
+// writes the Helm chart charts/kubeopencode from the same builders and operator/config's
+// hand-written manifests (chart.go). `make generate` runs it
 // (through operator/generate.go) from the operator module's directory.
 package main
 
@@ -10,19 +12,30 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/kubeopencode/kubeopencode/api/crds"
 	"github.com/kubeopencode/kubeopencode/policy"
 )
 
+// layout says where genconfig reads and writes; main uses the repository's, the test temporary
+// outputs.
+type layout struct {
+	config    string // operator/config: the hand-written manifests the chart templates
+	configOut string // where the generated parts of operator/config go
+	chart     string // charts/kubeopencode
+	version   string // the VERSION file
+}
+
 func main() {
-	if err := run("config"); err != nil {
+	if err := run(layout{config: "config", configOut: "config", chart: "../charts/kubeopencode", version: "../VERSION"}); err != nil {
 		fmt.Fprintln(os.Stderr, "genconfig:", err)
 		os.Exit(1)
 	}
 }
 
-func run(configDir string) error {
+func run(l layout) error {
+	configDir := l.configOut
 	files, err := fs.Glob(crds.FS, "*.yaml")
 	if err != nil {
 		return fmt.Errorf("listing the embedded CRDs: %w", err)
@@ -49,7 +62,15 @@ func run(configDir string) error {
 		"#   kubeopencode-task-cleanup-finalizer only the operator removes kubeopencode.io/cleanup (T18)\n" +
 		"# The ClusterRoles granting \"use\" (kubeopencode-agent-user) and the finalizer escape hatch\n" +
 		"# (kubeopencode-task-finalizer-remover) are in ../rbac.\n")
-	return write(filepath.Join(configDir, "policy", "admission-policy.yaml"), append(header, doc...))
+	policyYAML := append(header, doc...)
+	if err := write(filepath.Join(configDir, "policy", "admission-policy.yaml"), policyYAML); err != nil {
+		return err
+	}
+	version, err := os.ReadFile(l.version)
+	if err != nil {
+		return err
+	}
+	return writeChart(l.config, l.chart, strings.TrimSpace(string(version)), policyYAML)
 }
 
 // write replaces path only when its content changes, keeping `make generate` idempotent.
