@@ -188,7 +188,7 @@ func TestChartValues(t *testing.T) {
 		args: []string{"--set", "image.digest=sha256:" + strings.Repeat("a", 64)},
 		check: func(t *testing.T, objs map[string]map[string]any) {
 			image, args, _ := container(t, objs)
-			want := "quay.io/kubeopencode/kubeopencode@sha256:" + strings.Repeat("a", 64)
+			want := "kubeopencode.local/operator@sha256:" + strings.Repeat("a", 64)
 			if image != want || !slices.Contains(args, "--system-image="+want) {
 				t.Errorf("image %s, args %v", image, args)
 			}
@@ -198,7 +198,7 @@ func TestChartValues(t *testing.T) {
 		args: []string{"--set", "systemImage=registry.example/helper:v1"},
 		check: func(t *testing.T, objs map[string]map[string]any) {
 			image, args, _ := container(t, objs)
-			if image != "quay.io/kubeopencode/kubeopencode:v0.1.0" || !slices.Contains(args, "--system-image=registry.example/helper:v1") {
+			if image != "kubeopencode.local/operator:v0.1.0" || !slices.Contains(args, "--system-image=registry.example/helper:v1") {
 				t.Errorf("image %s, args %v", image, args)
 			}
 		},
