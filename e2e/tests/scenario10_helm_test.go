@@ -18,6 +18,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
@@ -115,6 +116,21 @@ exec sed 's|^\( *\)- {name: GOMEMLIMIT, value: "\(.*\)"}$|&\n\1- {name: KUBERNET
 				"--post-renderer", postRenderer)
 			t.Cleanup(func() {
 				ctx := context.Background()
+				// Stop the chart's operator while its roles still exist: uninstalling first would
+				// delete its RBAC under a running Pod, whose last requests (releasing its Lease)
+				// the audit-log proof of RBAC sufficiency would then see denied.
+				dep := &appsv1.Deployment{}
+				if err := c.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: "kubeopencode-operator"}, dep); err == nil {
+					dep.Spec.Replicas = ptr.To[int32](0)
+					if err := c.Update(ctx, dep); err != nil {
+						t.Errorf("scaling the chart's operator to 0: %v", err)
+					}
+					waitFor(ctx, t, "the chart's operator Pods to go", 2*time.Minute, func(ctx context.Context) (bool, error) {
+						pods := &corev1.PodList{}
+						err := c.List(ctx, pods, client.InNamespace(operatorNamespace), client.MatchingLabels{"app.kubernetes.io/name": "kubeopencode-operator"})
+						return err == nil && len(pods.Items) == 0, err
+					})
+				}
 				if out, err := helmCmd(ctx, t, cfg, home, "uninstall", helmRelease, "--namespace", operatorNamespace, "--wait", "--timeout", "2m"); err != nil {
 					t.Errorf("helm uninstall: %v\n%s", err, out)
 				}
