@@ -33,10 +33,15 @@ for m in "${LIBRARIES[@]}"; do
   if grep -q 'sigs.k8s.io/controller-runtime' "$m/go.mod"; then
     fail "$m/go.mod requires controller-runtime: libraries and api must not"
   fi
+  # Libraries import only the shared contract (api/contract) of this repository, never each other,
+  # the API types or the operator.
   bad=$(cd "$m" && go list -deps ./... 2>/dev/null | grep -E '^(sigs.k8s.io/controller-runtime|github.com/kubeopencode/kubeopencode/)' |
-    grep -v "^github.com/kubeopencode/kubeopencode/$m\(/\|$\)")
+    grep -v "^github.com/kubeopencode/kubeopencode/$m\(/\|$\)" | grep -vx 'github.com/kubeopencode/kubeopencode/api/contract')
   [ -z "$bad" ] || fail "$m imports what a library must not: $(echo $bad)"
 done
+# The contract imports only the standard library, so importing it costs a library nothing.
+nonstd=$(cd api && go list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./contract | grep -vx 'github.com/kubeopencode/kubeopencode/api/contract')
+[ -z "$nonstd" ] || fail "api/contract imports more than the standard library: $(echo $nonstd)"
 
 step "generated files up to date"
 # Compare the tree before and after generation, so unrelated local edits do not count.

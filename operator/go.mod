@@ -5,7 +5,7 @@ go 1.26.0
 require (
 	github.com/go-logr/logr v1.4.3
 	github.com/google/go-cmp v0.7.0
-	github.com/kubeopencode/kubeopencode/api v0.0.0-00010101000000-000000000000
+	github.com/kubeopencode/kubeopencode/api v0.1.0
 	github.com/kubeopencode/kubeopencode/hack/testbed v0.0.0-00010101000000-000000000000
 	github.com/kubeopencode/kubeopencode/policy v0.0.0-00010101000000-000000000000
 	github.com/kubeopencode/kubeopencode/rbac v0.0.0-00010101000000-000000000000

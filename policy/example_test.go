@@ -155,6 +155,7 @@ func ExampleAgentUserClusterRole() {
 	out, _ := policy.RenderYAML(role)
 	fmt.Print(string(out))
 	// Output:
+	// ---
 	// apiVersion: rbac.authorization.k8s.io/v1
 	// kind: ClusterRole
 	// metadata:
@@ -179,6 +180,7 @@ func ExampleRenderYAML() {
 	}
 	_, _ = os.Stdout.Write(out)
 	// Output:
+	// ---
 	// apiVersion: admissionregistration.k8s.io/v1
 	// kind: ValidatingAdmissionPolicyBinding
 	// metadata:

@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubeopencode/kubeopencode/api/contract"
 )
 
 // SortObjects orders objects by kind, then namespace, then name, the order [WriteYAML] uses.
@@ -57,19 +59,16 @@ func WriteYAML(w io.Writer, objs []runtime.Object) error {
 	if err != nil {
 		return err
 	}
+	docs := make([][]byte, 0, len(sorted))
 	for _, o := range sorted {
 		doc, err := marshalDocument(o)
 		if err != nil {
 			return err
 		}
-		if _, err := io.WriteString(w, "---\n"); err != nil {
-			return fmt.Errorf("writing YAML: %w", err)
-		}
-		if _, err := w.Write(doc); err != nil {
-			return fmt.Errorf("writing YAML: %w", err)
-		}
+		docs = append(docs, doc)
 	}
-	return nil
+	// The one stream writer every KubeOpenCode generator shares: streams concatenate safely.
+	return contract.WriteYAMLDocuments(w, docs...)
 }
 
 // marshalDocument renders one object as YAML, dropping metadata.creationTimestamp (older

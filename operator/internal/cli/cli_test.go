@@ -71,6 +71,9 @@ func setUp(ctx context.Context) error {
 	}
 	var objs []client.Object
 	for _, doc := range strings.Split(string(manifest), "---\n") {
+		if strings.TrimSpace(doc) == "" {
+			continue // every document starts with a separator
+		}
 		u := &unstructured.Unstructured{}
 		if err := yaml.UnmarshalStrict([]byte(doc), &u.Object); err != nil {
 			return err

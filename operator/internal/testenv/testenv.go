@@ -196,6 +196,9 @@ func InstallAdmissionPolicies(ctx context.Context, c client.Client, settle time.
 	}
 	var last time.Time
 	for i, doc := range strings.Split(string(manifest), "---\n") {
+		if strings.TrimSpace(doc) == "" {
+			continue // every document starts with a separator
+		}
 		obj := &unstructured.Unstructured{}
 		if err := yaml.UnmarshalStrict([]byte(doc), &obj.Object); err != nil {
 			return fmt.Errorf("decoding document %d: %w", i, err)
