@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -210,6 +212,9 @@ func InstallAdmissionPolicies(ctx context.Context, c client.Client, settle time.
 			last = t
 		}
 	}
+	if err := waitPoliciesLoaded(ctx, c); err != nil {
+		return err
+	}
 	// creationTimestamp has a resolution of one second: wait one more.
 	until := last.Add(settle + time.Second)
 	timer := time.NewTimer(time.Until(until))
@@ -220,4 +225,53 @@ func InstallAdmissionPolicies(ctx context.Context, c client.Client, settle time.
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for the admission policies to settle: %w", ctx.Err())
 	}
+}
+
+// waitPoliciesLoaded waits until the API server's admission plugin enforces the policies just
+// created: it creates one more policy and binding, which refuse a labelled ConfigMap, and retries
+// a server-side dry-run create of such a ConfigMap until that probe refuses it. The plugin reads
+// policies and bindings from informers, in the order they were written, so once the probe is
+// enforced every policy created before it is loaded too. The probe is deleted afterwards.
+func waitPoliciesLoaded(ctx context.Context, c client.Client) error {
+	const name, label = "kubeopencode-testenv-probe", "kubeopencode.io/admission-probe"
+	fail := admissionregistrationv1.Fail
+	probe := &admissionregistrationv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: &fail,
+			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+					Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}},
+				},
+			}}},
+			Validations: []admissionregistrationv1.Validation{{Expression: "!has(object.metadata.labels) || !('" + label + "' in object.metadata.labels)", Message: "probe"}},
+		},
+	}
+	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName: name, ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
+		},
+	}
+	if err := c.Create(ctx, probe); err != nil {
+		return fmt.Errorf("creating the admission probe policy: %w", err)
+	}
+	if err := c.Create(ctx, binding); err != nil {
+		return fmt.Errorf("creating the admission probe binding: %w", err)
+	}
+	defer func() {
+		_ = c.Delete(context.Background(), binding)
+		_ = c.Delete(context.Background(), probe)
+	}()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: metav1.NamespaceDefault, Name: name, Labels: map[string]string{label: "true"}}}
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		last = c.Create(ctx, cm.DeepCopy(), client.DryRunAll)
+		return last != nil && strings.Contains(last.Error(), "'"+name+"'"), nil
+	})
+	if err != nil {
+		return fmt.Errorf("the API server did not enforce the admission policies (last answer to the probe: %v): %w", last, err)
+	}
+	return nil
 }
