@@ -2,8 +2,11 @@ package setup
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // blockingCache is a cache whose WaitForCacheSync returns true once synced is closed.
@@ -29,19 +32,17 @@ func TestCacheSyncedCheck(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Start(ctx) }()
-	for range 5 {
+	// Start is running and the caches have not synced: the check must say no, however often.
+	for range 100 {
 		if err := c.check(nil); err == nil {
 			t.Fatal("ready before the caches synced")
 		}
-		time.Sleep(10 * time.Millisecond) // give Start a chance to run: it must still say no
+		runtime.Gosched()
 	}
 	close(cache.synced)
-	deadline := time.Now().Add(5 * time.Second)
-	for c.check(nil) != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("not ready after the caches synced")
-		}
-		time.Sleep(time.Millisecond)
+	if err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, 5*time.Second, true,
+		func(context.Context) (bool, error) { return c.check(nil) == nil, nil }); err != nil {
+		t.Fatal("not ready after the caches synced")
 	}
 	cancel()
 	if err := <-done; err != nil {
