@@ -107,26 +107,27 @@ func TestMetricsEndpointAuthenticates(t *testing.T) {
 }
 
 // scrapeMetrics reads the operator's metrics endpoint with a token authorized by the generated
-// kubeopencode-metrics-reader ClusterRole, and returns the sample values by "name{labels}".
-func scrapeMetrics(t *testing.T, addr, token string) map[string]float64 {
-	t.Helper()
+// kubeopencode-metrics-reader ClusterRole, and returns the sample values by "name{labels}". An
+// error (the server not listening yet, a status other than 200) is returned for eventually to retry
+// and report.
+func scrapeMetrics(ctx context.Context, addr, token string) (map[string]float64, error) {
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	req, err := http.NewRequest(http.MethodGet, "https://"+addr+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+"/metrics", nil)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := hc.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("scraping: HTTP %d", resp.StatusCode)
+		return nil, fmt.Errorf("scraping: HTTP %d", resp.StatusCode)
 	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	out := map[string]float64{}
 	for _, line := range strings.Split(string(body), "\n") {
@@ -138,7 +139,7 @@ func scrapeMetrics(t *testing.T, addr, token string) map[string]float64 {
 			out[line[:i]] = v
 		}
 	}
-	return out
+	return out, nil
 }
 
 // TestTaskMetrics scrapes the Task series (docs/operations.md) while a Task runs and another
@@ -179,8 +180,11 @@ func TestTaskMetrics(t *testing.T) {
 	waitPhase(t, second, v1alpha1.TaskPhaseQueued)
 	queuedKey := `kubeopencode_tasks_queued{agent="agent",agent_namespace="` + ns + `"}`
 	var m map[string]float64
-	eventually(t, 20*time.Second, "the gauges to show one Task running and one queued", func(context.Context) (bool, error) {
-		m = scrapeMetrics(t, addr, tr.Status.Token)
+	eventually(t, 20*time.Second, "the gauges to show one Task running and one queued", func(ctx context.Context) (bool, error) {
+		var err error
+		if m, err = scrapeMetrics(ctx, addr, tr.Status.Token); err != nil {
+			return false, err
+		}
 		return m[`kubeopencode_tasks{phase="Running"}`] == 1 && m[`kubeopencode_tasks{phase="Queued"}`] == 1 && m[queuedKey] == 1, nil
 	})
 	setPodStatus(t, pod, phase(corev1.PodSucceeded))
@@ -198,8 +202,11 @@ func TestTaskMetrics(t *testing.T) {
 	}
 	// The gauges read the cache, which may show the final status a moment before the reconciler
 	// that wrote it counts the end: wait for the whole set; a timeout reports the last difference.
-	eventually(t, 20*time.Second, "the Task series to count both Tasks", func(context.Context) (bool, error) {
-		m = scrapeMetrics(t, addr, tr.Status.Token)
+	eventually(t, 20*time.Second, "the Task series to count both Tasks", func(ctx context.Context) (bool, error) {
+		var err error
+		if m, err = scrapeMetrics(ctx, addr, tr.Status.Token); err != nil {
+			return false, err
+		}
 		got := map[string]float64{}
 		for k := range want {
 			got[k] = m[k]
