@@ -24,6 +24,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 # shellcheck source=images.env
 . "$here/images.env"
+# shellcheck source=apt.sh
+. "$here/apt.sh"
 IMAGE_VERSION=$(cat "$root/VERSION")
 arch=${ARCH:-amd64}
 cache=${KUBEOPENCODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeopencode}
@@ -38,10 +40,10 @@ case $arch in
   *) die "ARCH=$arch: want amd64 or arm64" ;;
 esac
 for tool in go npm apt-get dpkg-deb sha256sum; do
-  command -v "$tool" >/dev/null || die "$tool is needed (npm: apt-get install npm; apt-get and dpkg-deb: a Debian or Ubuntu machine)"
+  command -v "$tool" >/dev/null || die "$tool is needed (npm: apt-get install npm; apt-get and dpkg-deb: a Debian or Ubuntu machine, with the debian-archive-keyring package)"
 done
 lock=$here/executor.$arch.lock
-[ -f "$lock" ] || die "no $lock: run hack/images/lock-executor.sh on an $arch machine (see docs/images.md)"
+[ -f "$lock" ] || die "no $lock: run hack/images/lock-executor.sh $arch (see docs/images.md)"
 mkdir -p "$out" "$debs" "$npm"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 start=$(date +%s)
@@ -54,8 +56,10 @@ log "Go programs for linux/$arch"
 log "Debian packages of $(basename "$lock") (cache $debs)"
 rootfs=$work/executor
 mkdir -p "$rootfs"
-# One apt-get call for every missing package (apt's own hash checks against the signed index),
-# then our check against the lock's SHA-256.
+# One apt-get call for every missing package, through a private apt configuration for $arch
+# (apt.sh: Debian's signed indexes for $DEBIAN_SUITE, whatever this machine's apt sources and
+# architecture are; apt checks each package against the index), then our check against the
+# lock's SHA-256.
 missing=()
 while read -r name version sha; do
   f=$debs/${name}_${version//:/%3a}_$arch.deb
@@ -64,8 +68,10 @@ done <"$lock"
 if [ ${#missing[@]} -gt 0 ]; then
   log "downloading ${#missing[@]} packages"
   mkdir -p "$work/dl"
-  (cd "$work/dl" && apt-get download -q -o APT::Sandbox::User=root "${missing[@]}" >/dev/null) ||
-    die "apt-get download failed (is the lock stale? hack/images/lock-executor.sh)"
+  apt_private "$arch" "$work/apt"
+  apt_update || die "apt-get update of the private $DEBIAN_SUITE/$arch configuration failed"
+  (cd "$work/dl" && apt-get download -q "${missing[@]}" >/dev/null) ||
+    die "apt-get download failed (is the lock stale? hack/images/lock-executor.sh $arch)"
   # apt names files after the package's own architecture ("all" for some) and escapes the epoch;
   # the cache names them after the lock.
   while read -r name version sha; do
