@@ -13,7 +13,8 @@
 #       bash, coreutils, git, CA certificates, ...), unpacked with dpkg-deb -x (no maintainer
 #       script runs); the agent container runs /tools/opencode in it.
 #
-# Every image runs as 65532:65532 and has no set-user-ID file. Downloads (npm pack, apt-get
+# Every image runs as 65532:65532 and has no set-user-ID file (hack/tools/cmd/imagecheck checks
+# that, and the architecture of every ELF file, at the end). Downloads (npm pack, apt-get
 # download) are cached outside the clone in $KUBEOPENCODE_CACHE/downloads and checked against
 # the pinned SHA-256 (Debian) or npm's integrity (npm pack). Output:
 # $KUBEOPENCODE_CACHE/images/$IMAGE_VERSION/<arch>/{operator,agent-opencode,executor}.tar
@@ -49,7 +50,7 @@ work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 start=$(date +%s)
 
 log "Go programs for linux/$arch"
-(cd "$root/hack/tools" && GOWORK=off go build -o "$work/mkimage" ./cmd/mkimage)
+(cd "$root/hack/tools" && GOWORK=off go build -o "$work/mkimage" ./cmd/mkimage && GOWORK=off go build -o "$work/imagecheck" ./cmd/imagecheck)
 (cd "$root/hack/tools" && GOWORK=off CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags="-s -w" -o "$work/installbin" ./cmd/installbin)
 (cd "$root/operator" && GOWORK=off CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags="-s -w" -o "$work/kubeopencode" ./cmd/kubeopencode)
 
@@ -115,6 +116,12 @@ log "images"
   "$work/installbin:/usr/local/bin/installbin"
 "$work/mkimage" -tag "$(ref executor)" -out "$out/executor.tar" -arch "$arch" \
   -layer "$rootfs" -env PATH=/usr/local/bin:/usr/bin:/bin -workdir /workspace -entrypoint /bin/bash
+# What docs/images.md promises, checked without running anything (so for arm64 too): linux/$arch
+# and user 65532:65532 in each config, every ELF file for $arch, no set-user-ID or set-group-ID
+# file, the entrypoints and the ELF files' interpreters present.
+log "checking the images (imagecheck -arch $arch)"
+"$work/imagecheck" -arch "$arch" "$out/operator.tar" "$out/agent-opencode.tar" "$out/executor.tar" |
+  sed "s#$out/##" >&2 || die "imagecheck found problems (above)"
 log "done in $(( $(date +%s) - start ))s:"
 for i in operator agent-opencode executor; do
   printf '  %-45s %s (%s)\n' "$(ref $i)" "$out/$i.tar" "$(du -h "$out/$i.tar" | cut -f1)"
