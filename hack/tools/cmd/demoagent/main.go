@@ -20,6 +20,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
@@ -71,7 +72,8 @@ const (
 
 // validate refuses values the agent could not use or that would put a secret where it does not
 // belong: the Agent's spec.config is readable by whoever reads the Agent, so the URL carries no
-// user information (a key there would leak).
+// user information (a key there would leak), and a loopback URL, which would reach the agent's
+// own Pod, is refused too.
 func (m Model) validate() error {
 	u, err := url.Parse(m.BaseURL)
 	switch {
@@ -83,6 +85,8 @@ func (m Model) validate() error {
 		return fmt.Errorf("base URL %q: want http(s)://host[:port]/path", m.BaseURL)
 	case u.User != nil:
 		return fmt.Errorf("base URL %q: no user information (the Agent's configuration is not secret; the key goes in DEMO_MODEL_API_KEY)", u.Redacted())
+	case isLoopback(u.Hostname()):
+		return fmt.Errorf("base URL %q: the agent Pod's loopback is the Pod itself; a server on the test bed's host is http://10.244.0.1:PORT/... (listening on that address or on all)", m.BaseURL)
 	}
 	for what, v := range map[string]string{"model name (DEMO_MODEL_NAME)": m.Name, "API key (DEMO_MODEL_API_KEY)": m.APIKey} {
 		if v == "" {
@@ -93,6 +97,15 @@ func (m Model) validate() error {
 		}
 	}
 	return nil
+}
+
+// isLoopback reports whether host names the loopback interface, which inside a Pod is the Pod's.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // quoted is s escaped for the inside of a JSON string, which is also a valid YAML double-quoted
@@ -171,30 +184,30 @@ func verify(out string, m Model) error {
 		case "Secret":
 			secrets++
 			if len(o.StringData) != 1 {
-				return fmt.Errorf("Secret: %d stringData keys, want 1", len(o.StringData))
+				return fmt.Errorf("kind Secret: %d stringData keys, want 1", len(o.StringData))
 			}
 			for k, v := range o.StringData {
 				if v != m.APIKey {
-					return fmt.Errorf("Secret: stringData[%s] is not the API key", k)
+					return fmt.Errorf("kind Secret: stringData[%s] is not the API key", k)
 				}
 			}
 		case "Agent":
 			agents++
 			var c opencodeConfig
 			if err := json.Unmarshal([]byte(o.Spec.Config), &c); err != nil {
-				return fmt.Errorf("Agent: spec.config: %w", err)
+				return fmt.Errorf("kind Agent: spec.config: %w", err)
 			}
 			provider, name, _ := strings.Cut(c.Model, "/")
 			p, ok := c.Provider[provider]
 			switch {
 			case !ok || name != m.Name:
-				return fmt.Errorf("Agent: spec.config model %q, want <provider>/%s", c.Model, m.Name)
+				return fmt.Errorf("kind Agent: spec.config model %q, want <provider>/%s", c.Model, m.Name)
 			case p.Options.BaseURL != m.BaseURL:
-				return fmt.Errorf("Agent: spec.config provider %s baseURL %q, want %q", provider, p.Options.BaseURL, m.BaseURL)
+				return fmt.Errorf("kind Agent: spec.config provider %s baseURL %q, want %q", provider, p.Options.BaseURL, m.BaseURL)
 			case p.Models[m.Name].Name != m.Name:
-				return fmt.Errorf("Agent: spec.config provider %s has no model %q", provider, m.Name)
+				return fmt.Errorf("kind Agent: spec.config provider %s has no model %q", provider, m.Name)
 			case !strings.HasPrefix(p.Options.APIKey, "{env:"):
-				return fmt.Errorf("Agent: spec.config provider %s apiKey is not read from the environment", provider)
+				return fmt.Errorf("kind Agent: spec.config provider %s apiKey is not read from the environment", provider)
 			}
 		}
 	}
