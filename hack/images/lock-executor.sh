@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Resolves executor-packages.txt into executor.<arch>.lock ("name version sha256" per line,
-# sorted) for amd64 or arm64, on any machine with apt-get: apt's own resolver, simulating an
+# Resolves executor-packages.txt into executor.<arch>.lock ("name version sha256" per line, sorted
+# bytewise) for amd64 or arm64, on any machine with apt-get: apt's own resolver, simulating an
 # install into an EMPTY system, against Debian's current $DEBIAN_SUITE indexes for that
 # architecture, fetched into a private apt configuration (apt.sh; this machine's apt sources,
 # lists and dpkg status are neither read nor changed). So the result depends only on the index.
@@ -28,13 +28,17 @@ for arch in "$@"; do
   apt_private "$arch" "$apt"
   apt_update
   # shellcheck disable=SC2086
-  apt-get -s -q install $wanted |
-    awk '/^Inst /{gsub(/[()]/, "", $3); print $2, $3}' | sort | while read -r name version; do
-      case "$EXCLUDED" in *" $name "*) continue ;; esac
-      sha=$(apt-cache show "$name=$version" | awk '/^SHA256:/{print $2; exit}')
-      [ -n "$sha" ] || { echo "no SHA256 for $name=$version" >&2; exit 1; }
-      echo "$name $version $sha"
-    done >"$here/executor.$arch.lock.new"
+  resolved=$(apt-get -s -q install $wanted | awk '/^Inst /{gsub(/[()]/, "", $3); print $2, $3}' | LC_ALL=C sort)
+  kept=()
+  while read -r name version; do
+    case "$EXCLUDED" in *" $name "*) ;; *) kept+=("$name=$version") ;; esac
+  done <<<"$resolved"
+  # One apt-cache call for all: the SHA-256 of each exact version, from the signed index.
+  apt-cache show "${kept[@]}" | awk '
+    /^Package:/ {p=$2} /^Version:/ {v=$2}
+    /^SHA256:/ && !((p, v) in seen) {seen[p, v]; print p, v, $2}' | LC_ALL=C sort >"$here/executor.$arch.lock.new"
+  [ "$(wc -l <"$here/executor.$arch.lock.new")" = "${#kept[@]}" ] ||
+    { echo "lock-executor.sh: $arch: apt-cache gave no SHA-256 for some of ${kept[*]}" >&2; exit 1; }
   mv "$here/executor.$arch.lock.new" "$here/executor.$arch.lock"
   echo "wrote $here/executor.$arch.lock ($(wc -l <"$here/executor.$arch.lock") packages)" >&2
 done
