@@ -43,7 +43,7 @@ image: ## Build the operator, agent-opencode and executor images offline (ARCH=a
 	@hack/images/build.sh
 
 .PHONY: image-push
-image-push: ## Push the built images to IMAGE_PREFIX (e.g. IMAGE_PREFIX=registry.example.com/team make image-push).
+image-push: ## Push the built images to IMAGE_PREFIX as multi-arch lists (e.g. ARCHES="amd64 arm64" IMAGE_PREFIX=registry.example.com/team make image-push).
 	@hack/images/push.sh
 
 ##@ Testing

@@ -109,7 +109,7 @@ if [ "$(id -u)" = 0 ] && [ "${DEMO_REAL_AGENT:-1}" = 1 ]; then
   model_key=${DEMO_MODEL_API_KEY:-demo-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')}
   if [ -n "${DEMO_MODEL_BASE_URL:-}" ]; then
     model_url=$DEMO_MODEL_BASE_URL model_name=${DEMO_MODEL_NAME:?DEMO_MODEL_NAME names the model of DEMO_MODEL_BASE_URL}
-    echo "model: $model_url ($model_name), key from DEMO_MODEL_API_KEY"
+    echo "model: $model_name at $model_url (DEMO_MODEL_BASE_URL), key: $([ -n "${DEMO_MODEL_API_KEY:-}" ] && echo "DEMO_MODEL_API_KEY" || echo "none given, a random one")"
   else
     GOWORK=off go build -C e2e -o "$RUN_DIR/scripted-model" ./cmd/scripted-model
     "$RUN_DIR/scripted-model" -listen :0 -key "$model_key" -script hack/run/model-script.json \
@@ -122,7 +122,11 @@ if [ "$(id -u)" = 0 ] && [ "${DEMO_REAL_AGENT:-1}" = 1 ]; then
     model_url=http://10.244.0.1:$port/v1 model_name=scripted
     echo "model: the scripted model server (e2e/modelserver) at $model_url, replaying hack/run/model-script.json"
   fi
-  sed -e "s#MODEL_BASE_URL#$model_url#; s#MODEL_NAME#$model_name#g; s#MODEL_API_KEY\$#$model_key#" hack/run/real-agent.yaml | kubectl apply -f - >/dev/null
+  # The key goes into the Secret through the environment (never a command line: ps shows those);
+  # demoagent quotes each value and checks where it landed.
+  GOWORK=off go build -C hack/tools -o "$RUN_DIR/demoagent" ./cmd/demoagent
+  DEMO_MODEL_API_KEY=$model_key "$RUN_DIR/demoagent" -base-url "$model_url" -model "$model_name" hack/run/real-agent.yaml |
+    kubectl apply -f - >/dev/null
   kubectl --as alice --as-group system:authenticated create -f hack/run/real-task.yaml
   phase=""
   for _ in $(seq 1500); do

@@ -13,7 +13,8 @@
 #       bash, coreutils, git, CA certificates, ...), unpacked with dpkg-deb -x (no maintainer
 #       script runs); the agent container runs /tools/opencode in it.
 #
-# Every image runs as 65532:65532 and has no set-user-ID file. Downloads (npm pack, apt-get
+# Every image runs as 65532:65532 and has no set-user-ID file (hack/tools/cmd/imagecheck checks
+# that, and the architecture of every ELF file, at the end). Downloads (npm pack, apt-get
 # download) are cached outside the clone in $KUBEOPENCODE_CACHE/downloads and checked against
 # the pinned SHA-256 (Debian) or npm's integrity (npm pack). Output:
 # $KUBEOPENCODE_CACHE/images/$IMAGE_VERSION/<arch>/{operator,agent-opencode,executor}.tar
@@ -24,6 +25,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 # shellcheck source=images.env
 . "$here/images.env"
+# shellcheck source=apt.sh
+. "$here/apt.sh"
 IMAGE_VERSION=$(cat "$root/VERSION")
 arch=${ARCH:-amd64}
 cache=${KUBEOPENCODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeopencode}
@@ -38,24 +41,26 @@ case $arch in
   *) die "ARCH=$arch: want amd64 or arm64" ;;
 esac
 for tool in go npm apt-get dpkg-deb sha256sum; do
-  command -v "$tool" >/dev/null || die "$tool is needed (npm: apt-get install npm; apt-get and dpkg-deb: a Debian or Ubuntu machine)"
+  command -v "$tool" >/dev/null || die "$tool is needed (npm: apt-get install npm; apt-get and dpkg-deb: a Debian or Ubuntu machine, with the debian-archive-keyring package)"
 done
 lock=$here/executor.$arch.lock
-[ -f "$lock" ] || die "no $lock: run hack/images/lock-executor.sh on an $arch machine (see docs/images.md)"
+[ -f "$lock" ] || die "no $lock: run hack/images/lock-executor.sh $arch (see docs/images.md)"
 mkdir -p "$out" "$debs" "$npm"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 start=$(date +%s)
 
 log "Go programs for linux/$arch"
-(cd "$root/hack/tools" && GOWORK=off go build -o "$work/mkimage" ./cmd/mkimage)
+(cd "$root/hack/tools" && GOWORK=off go build -o "$work/mkimage" ./cmd/mkimage && GOWORK=off go build -o "$work/imagecheck" ./cmd/imagecheck)
 (cd "$root/hack/tools" && GOWORK=off CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags="-s -w" -o "$work/installbin" ./cmd/installbin)
 (cd "$root/operator" && GOWORK=off CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags="-s -w" -o "$work/kubeopencode" ./cmd/kubeopencode)
 
 log "Debian packages of $(basename "$lock") (cache $debs)"
 rootfs=$work/executor
 mkdir -p "$rootfs"
-# One apt-get call for every missing package (apt's own hash checks against the signed index),
-# then our check against the lock's SHA-256.
+# One apt-get call for every missing package, through a private apt configuration for $arch
+# (apt.sh: Debian's signed indexes for $DEBIAN_SUITE, whatever this machine's apt sources and
+# architecture are; apt checks each package against the index), then our check against the
+# lock's SHA-256.
 missing=()
 while read -r name version sha; do
   f=$debs/${name}_${version//:/%3a}_$arch.deb
@@ -64,8 +69,10 @@ done <"$lock"
 if [ ${#missing[@]} -gt 0 ]; then
   log "downloading ${#missing[@]} packages"
   mkdir -p "$work/dl"
-  (cd "$work/dl" && apt-get download -q -o APT::Sandbox::User=root "${missing[@]}" >/dev/null) ||
-    die "apt-get download failed (is the lock stale? hack/images/lock-executor.sh)"
+  apt_private "$arch" "$work/apt"
+  apt_update || die "apt-get update of the private $DEBIAN_SUITE/$arch configuration failed"
+  (cd "$work/dl" && apt-get download -q "${missing[@]}" >/dev/null) ||
+    die "apt-get download failed (is the lock stale? hack/images/lock-executor.sh $arch)"
   # apt names files after the package's own architecture ("all" for some) and escapes the epoch;
   # the cache names them after the lock.
   while read -r name version sha; do
@@ -109,6 +116,12 @@ log "images"
   "$work/installbin:/usr/local/bin/installbin"
 "$work/mkimage" -tag "$(ref executor)" -out "$out/executor.tar" -arch "$arch" \
   -layer "$rootfs" -env PATH=/usr/local/bin:/usr/bin:/bin -workdir /workspace -entrypoint /bin/bash
+# What docs/images.md promises, checked without running anything (so for arm64 too): linux/$arch
+# and user 65532:65532 in each config, every ELF file for $arch, no set-user-ID or set-group-ID
+# file, the entrypoints and the ELF files' interpreters present.
+log "checking the images (imagecheck -arch $arch)"
+"$work/imagecheck" -arch "$arch" "$out/operator.tar" "$out/agent-opencode.tar" "$out/executor.tar" |
+  sed "s#$out/##" >&2 || die "imagecheck found problems (above)"
 log "done in $(( $(date +%s) - start ))s:"
 for i in operator agent-opencode executor; do
   printf '  %-45s %s (%s)\n' "$(ref $i)" "$out/$i.tar" "$(du -h "$out/$i.tar" | cut -f1)"
