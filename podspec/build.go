@@ -481,7 +481,7 @@ func (b *builder) checkContainer(c *corev1.Container, volumes map[string]*corev1
 	}
 	// Typical containers have few mounts and reserved paths: these buffers keep them off the heap.
 	var mountBuf [16]mount
-	var reservedBuf [numSystemReservedPaths + 4]reservedPath
+	var reservedBuf [contract.NumSystemReservedPaths + 4]reservedPath
 	mounts := mountBuf[:0]
 	for _, m := range c.VolumeMounts {
 		mf := func() *field.Path { return mountPath(c.Name, m.Name) }
@@ -512,9 +512,6 @@ func (b *builder) checkContainer(c *corev1.Container, volumes map[string]*corev1
 	}
 	return append(errs, checkMounts(c.Name, mounts, b.appendReservedPaths(reservedBuf[:0], agent))...)
 }
-
-// numSystemReservedPaths sizes a stack buffer; TestSharedContract checks it.
-const numSystemReservedPaths = 5
 
 // mountPath is the field path of a container's mount of a volume, e.g.
 // containers[agent].volumeMounts[extra].mountPath.

@@ -18,9 +18,6 @@ func TestSharedContract(t *testing.T) {
 	if TaskFile != "task.md" || ContextFile != ".kubeopencode/context.md" || !strings.HasPrefix(ContextFile, contextDir+"/") {
 		t.Errorf("workspace files changed: %s %s", TaskFile, ContextFile)
 	}
-	if n := len(contract.SystemReservedPaths()); n != numSystemReservedPaths {
-		t.Errorf("numSystemReservedPaths = %d, contract has %d", numSystemReservedPaths, n)
-	}
 	if LabelManagedBy != "app.kubernetes.io/managed-by" || ManagedByValue != "kubeopencode" ||
 		LabelTaskUID != "kubeopencode.io/task-uid" || LabelTaskName != "kubeopencode.io/task-name" ||
 		LabelTaskNamespace != "kubeopencode.io/task-namespace" || LabelAgent != "kubeopencode.io/agent" ||

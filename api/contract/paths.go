@@ -14,12 +14,14 @@ const (
 	TmpDir = "/tmp"
 	// MaxPathLength bounds mount paths; longer paths are refused.
 	MaxPathLength = 1024
+	// NumSystemReservedPaths is the length of SystemReservedPaths, for callers' stack buffers.
+	NumSystemReservedPaths = 5
 )
 
 // SystemReservedPaths are the paths no container may mount over, into or above: they belong to the
 // kernel, the container runtime and the kubelet (the service-account token), sorted. It returns an
 // array, so callers get their own copy without an allocation.
-func SystemReservedPaths() [5]string {
+func SystemReservedPaths() [NumSystemReservedPaths]string {
 	return [...]string{"/dev", "/proc", "/run/secrets/kubernetes.io", "/sys", "/var/run/secrets/kubernetes.io"}
 }
 
