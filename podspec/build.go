@@ -139,8 +139,8 @@ func newBuilder(s *Spec) (*builder, field.ErrorList) {
 			errs = append(errs, invalid(field.NewPath(q.field), "%s must be greater than zero", q.limit))
 		}
 	}
-	errs = append(errs, validateLabels(field.NewPath("Labels"), s.Labels)...)
-	errs = append(errs, validateAnnotations(field.NewPath("Annotations"), s.Annotations)...)
+	errs = append(errs, validateLabels("Labels", s.Labels)...)
+	errs = append(errs, validateAnnotations("Annotations", s.Annotations)...)
 	for i, e := range s.Env {
 		switch {
 		case !IsEnvName(e.Name):
