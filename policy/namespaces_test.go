@@ -2,11 +2,12 @@ package policy
 
 import (
 	"errors"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 func TestNamespacePolicyDecide(t *testing.T) {
@@ -112,6 +113,19 @@ func BenchmarkDecide(b *testing.B) {
 			if p.Decide("payments").Allowed {
 				b.Fatal("allowed")
 			}
+		}
+	})
+}
+
+// FuzzNamespaceName: the namespace-name check Decide uses gives apimachinery's verdict on every
+// input.
+func FuzzNamespaceName(f *testing.F) {
+	for _, s := range []string{"", "a", "team-a", "-a", "a-", "A", "a.b", "a_b", strings.Repeat("a", 63), strings.Repeat("a", 64), "é"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := isNamespaceName(s), len(validation.IsDNS1123Label(s)) == 0; got != want {
+			t.Errorf("isNamespaceName(%q) = %v, validation.IsDNS1123Label says %v", s, got, want)
 		}
 	})
 }
