@@ -251,6 +251,43 @@ func TestBuildReportsEveryProblem(t *testing.T) {
 	}
 }
 
+// TestBuildReportsEachIndependentProblem: for every subset of five independent problems, Build
+// reports exactly that subset, in the order of the Spec's fields.
+func TestBuildReportsEachIndependentProblem(t *testing.T) {
+	problems := []struct {
+		field  string
+		mutate func(*Spec)
+	}{
+		{"Namespace", func(s *Spec) { s.Namespace = "-x" }},
+		{"AgentImage", func(s *Spec) { s.AgentImage = "" }},
+		{"Labels[kubeopencode.io/x]", func(s *Spec) { s.Labels = map[string]string{"kubeopencode.io/x": "y"} }},
+		{"Env[0].Name", func(s *Spec) { s.Env = []corev1.EnvVar{{Name: "WORKSPACE_DIR"}} }},
+		{"Files[0].Mode", func(s *Spec) { s.Files = []File{{Path: "/etc/x", ConfigMap: "c", Key: "k", Mode: -1}} }},
+	}
+	for set := 1; set < 1<<len(problems); set++ {
+		s := baseSpec()
+		var want []string
+		for i, p := range problems {
+			if set&(1<<i) != 0 {
+				p.mutate(&s)
+				want = append(want, p.field)
+			}
+		}
+		_, err := Build(s)
+		var es *Errors
+		if !errors.As(err, &es) {
+			t.Fatalf("set %05b: Build = %v, want *Errors", set, err)
+		}
+		var got []string
+		for _, p := range es.Problems {
+			got = append(got, p.(*FieldError).Field)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("set %05b: problems (-want +got):\n%s", set, d)
+		}
+	}
+}
+
 func TestProjectionErrorIsWrapped(t *testing.T) {
 	s := baseSpec()
 	s.Projections = []Projection{errProjection{&sentinelError{credential: "github"}}}
