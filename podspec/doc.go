@@ -81,7 +81,7 @@
 //
 // Build reports every problem it finds at once, as an [*Errors] (api/contract's Errors): a
 // field.ErrorList of [*FieldError] values (k8s.io/apimachinery/pkg/util/validation/field) with
-// field paths, aggregated into one message. A Field error's Type carries its category, shared
+// field paths, aggregated into one message. A field error's Type carries its category, shared
 // with credentials and policy through api/contract: Forbidden is [ErrReserved], Duplicate is
 // [ErrConflict], the other types (Invalid, Required) are [ErrInvalid]; errors.Is(err, ErrConflict)
 // asks for one, errors.As(err, &fieldErr) gives the first problem. The Spec is checked before the
