@@ -1,22 +1,37 @@
 package credentials
 
-import "testing"
+import (
+	"errors"
+	"path"
+	"testing"
 
-// TestSharedContract pins the values CONTRIBUTING.md duplicates across the libraries.
+	"github.com/kubeopencode/kubeopencode/api/contract"
+)
+
+// TestSharedContract: credentials applies the shared contract (api/contract).
 func TestSharedContract(t *testing.T) {
-	if DefaultUID != 65532 || DefaultGID != 65532 {
+	if DefaultUID != contract.DefaultUID || DefaultGID != contract.DefaultGID {
 		t.Errorf("agent UID/GID default = %d/%d, contract says 65532", DefaultUID, DefaultGID)
 	}
 	if DefaultFileMode != 0o600 {
 		t.Errorf("default file mode = %#o, contract says 0600", DefaultFileMode)
 	}
-	if reservedEnvNames != [...]string{"HOME", "PATH", "SHELL", "USER", "WORKSPACE_DIR", "OPENCODE_CONFIG_CONTENT", "AGENT", "OPENCODE", "OPENCODE_PID"} ||
-		reservedEnvPrefixes != [...]string{"TASK_", "KUBEOPENCODE_"} ||
-		prefixReservedPrefixes != [...]string{"TASK_", "KUBEOPENCODE_", "OPENCODE_"} {
-		t.Errorf("reserved environment variables changed: %v %v %v", reservedEnvNames, reservedEnvPrefixes, prefixReservedPrefixes)
+	// The reserved names and paths are the contract's (api/contract tests them); these cases
+	// prove Project applies them.
+	for _, env := range contract.ReservedEnvNames() {
+		if _, err := Project([]Credential{{Name: "c", SecretName: "s", Key: "k", Env: env}}, stagingOpts); !errors.Is(err, ErrReserved) {
+			t.Errorf("env %s: Project error = %v, want reserved", env, err)
+		}
 	}
-	if reservedPaths != [...]string{"/dev", "/kubeopencode", "/proc", "/run/secrets/kubernetes.io", "/sys", "/tools", "/var/run/secrets/kubernetes.io"} {
-		t.Errorf("reserved paths changed: %v", reservedPaths)
+	for _, r := range contract.ReservedPaths() {
+		for _, p := range []string{r, r + "/x", path.Dir(r)} {
+			if p == "/" {
+				continue
+			}
+			if _, err := Project([]Credential{{Name: "c", SecretName: "s", Key: "k", MountPath: p}}, stagingOpts); !errors.Is(err, ErrReserved) {
+				t.Errorf("mountPath %s: Project error = %v, want reserved", p, err)
+			}
+		}
 	}
 	for m := int32(0); m <= 0o777; m++ {
 		_, err := Project([]Credential{{Name: "c", SecretName: "s", Key: "k", MountPath: "/home/agent/k", FileMode: &m}}, stagingOpts)

@@ -1,12 +1,14 @@
 package credentials
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
+	"github.com/kubeopencode/kubeopencode/api/contract"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kubeopencode/kubeopencode/credentials/stage"
 )
@@ -89,20 +91,21 @@ type Projection struct {
 }
 
 // Project validates the credentials and prepares what Apply adds to a PodSpec. It does no I/O and
-// is deterministic.
+// is deterministic. A refusal reports every problem at once (an [*Errors]).
 func Project(creds []Credential, opts Options) (*Projection, error) {
 	p := &Projection{uid: opts.UID, gid: opts.GID}
+	var errs field.ErrorList
 	if p.uid == 0 {
 		p.uid = DefaultUID
 	}
 	if p.gid == 0 {
 		p.gid = DefaultGID
 	}
-	if p.uid < 0 || p.uid > 1<<31-1 {
-		return nil, newErr(ErrInvalid, "", "Options.UID", "%d is outside 1..2147483647", p.uid)
+	if p.uid < 0 || p.uid > contract.MaxID {
+		errs = append(errs, newErr(contract.Invalid, field.NewPath("Options", "UID"), "%d is outside 1..2147483647", p.uid))
 	}
-	if p.gid < 0 || p.gid > 1<<31-1 {
-		return nil, newErr(ErrInvalid, "", "Options.GID", "%d is outside 1..2147483647", p.gid)
+	if p.gid < 0 || p.gid > contract.MaxID {
+		errs = append(errs, newErr(contract.Invalid, field.NewPath("Options", "GID"), "%d is outside 1..2147483647", p.gid))
 	}
 	names := make(map[string]bool, len(creds))
 	envs := make(map[string]string, len(creds))
@@ -110,16 +113,20 @@ func Project(creds []Credential, opts Options) (*Projection, error) {
 	manifest := stage.Manifest{UID: int(p.uid), Source: StagingSourceDir, Dest: StagingDestDir}
 	for i := range creds {
 		c := &creds[i]
-		if err := validate(c, opts); err != nil {
-			return nil, err
+		cp := credentialPath(i, c.Name)
+		if verrs := validate(cp, c, opts); len(verrs) > 0 {
+			// Derived names and collisions of a credential that is itself wrong would only add noise.
+			errs = append(errs, verrs...)
+			continue
 		}
 		if names[c.Name] {
-			return nil, newErr(ErrConflict, c.Name, "name", "is used by two credentials")
+			errs = append(errs, newErr(contract.Conflict, cp.Child("name"), "is used by two credentials"))
+			continue
 		}
 		names[c.Name] = true
 		if c.Env != "" {
 			if other, dup := envs[c.Env]; dup {
-				return nil, newErr(ErrConflict, c.Name, "env", "%q is also set by credential %q", c.Env, other)
+				errs = append(errs, newErr(contract.Conflict, cp.Child("env"), "%q is also set by credential %q", c.Env, other))
 			}
 			envs[c.Env] = c.Name
 			p.envOf = append(p.envOf, c.Name)
@@ -135,14 +142,14 @@ func Project(creds []Credential, opts Options) (*Projection, error) {
 			continue
 		}
 		for _, o := range files {
-			if within(c.MountPath, o.MountPath) || within(o.MountPath, c.MountPath) {
-				return nil, newErr(ErrConflict, c.Name, "mountPath", "%q collides with or nests in %q of credential %q",
-					c.MountPath, o.MountPath, o.Name)
+			if contract.Overlaps(c.MountPath, o.MountPath) {
+				errs = append(errs, newErr(contract.Conflict, cp.Child("mountPath"), "%q collides with or nests in %q of credential %q",
+					c.MountPath, o.MountPath, o.Name))
 			}
 		}
 		files = append(files, *c)
-		vol := dnsLabel("secret-"+c.Name, "secret", c.Name)
-		dir := dnsLabel(c.Name, "dir", c.Name)
+		vol := contract.DNSLabel("secret-"+c.Name, "secret", c.Name)
+		dir := contract.DNSLabel(c.Name, "dir", c.Name)
 		mode := DefaultFileMode
 		if c.FileMode != nil {
 			mode = *c.FileMode
@@ -159,18 +166,23 @@ func Project(creds []Credential, opts Options) (*Projection, error) {
 		p.mountOf = append(p.mountOf, c.Name)
 		p.mounts = append(p.mounts, corev1.VolumeMount{Name: StagedVolumeName, MountPath: c.MountPath, SubPath: subPath, ReadOnly: true})
 	}
+	if len(files) > 0 {
+		if opts.StagingImage == "" {
+			errs = append(errs, newErr(contract.Invalid, field.NewPath("Options", "StagingImage"), "is required for file credentials (credential %q)", files[0].Name))
+		}
+		if len(opts.StagingCommand) == 0 {
+			errs = append(errs, newErr(contract.Invalid, field.NewPath("Options", "StagingCommand"), "is required for file credentials (credential %q)", files[0].Name))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, toError(errs)
+	}
 	if len(files) == 0 {
 		return p, nil
 	}
-	if opts.StagingImage == "" {
-		return nil, newErr(ErrInvalid, "", "Options.StagingImage", "is required for file credentials (credential %q)", files[0].Name)
-	}
-	if len(opts.StagingCommand) == 0 {
-		return nil, newErr(ErrInvalid, "", "Options.StagingCommand", "is required for file credentials (credential %q)", files[0].Name)
-	}
 	raw, err := manifest.Marshal()
 	if err != nil {
-		return nil, newErr(ErrInvalid, "", "manifest", "%v", err)
+		return nil, toError(field.ErrorList{newErr(contract.Invalid, field.NewPath("manifest"), "%v", err)})
 	}
 	staging := &corev1.Container{
 		Name:            StagingContainerName,
@@ -194,70 +206,82 @@ func Project(creds []Credential, opts Options) (*Projection, error) {
 	return p, nil
 }
 
-func validate(c *Credential, opts Options) error {
-	if c.Name == "" {
-		return newErr(ErrInvalid, "", "name", "is required")
+// credentialPath is the field path of a credential: by name, which errors of Apply use too, or by
+// index when the name cannot identify it.
+func credentialPath(i int, name string) *field.Path {
+	if name == "" || len(name) > 253 || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return field.NewPath("credentials").Index(i)
 	}
-	if len(c.Name) > 253 {
-		return newErr(ErrInvalid, c.Name[:32]+"...", "name", "is longer than 253 bytes")
-	}
-	for i := 0; i < len(c.Name); i++ {
-		if c.Name[i] < 0x20 || c.Name[i] == 0x7f {
-			return newErr(ErrInvalid, c.Name, "name", "contains control characters")
-		}
-	}
-	bad := func(cat error, field, format string, args ...any) error {
-		return newErr(cat, c.Name, field, format, args...)
-	}
-	if !isDNSSubdomain(c.SecretName) {
-		return bad(ErrInvalid, "secretName", "%q is not a valid Secret name", c.SecretName)
-	}
-	if c.Key != "" && !isSecretKey(c.Key) {
-		return bad(ErrInvalid, "key", "%q is not a valid Secret key", c.Key)
+	return field.NewPath("credentials").Key(name)
+}
+
+// validate reports the problems of one credential. Checks that depend on an earlier one (the
+// environment rules on a supported combination) run only when it passed.
+func validate(cp *field.Path, c *Credential, opts Options) field.ErrorList {
+	var errs field.ErrorList
+	bad := func(cat contract.Category, child, format string, args ...any) {
+		errs = append(errs, newErr(cat, cp.Child(child), format, args...))
 	}
 	switch {
+	case c.Name == "":
+		errs = append(errs, field.Required(cp.Child("name"), ""))
+	case len(c.Name) > 253:
+		bad(contract.Invalid, "name", "is longer than 253 bytes")
+	case strings.ContainsFunc(c.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		bad(contract.Invalid, "name", "contains control characters")
+	}
+	if !isDNSSubdomain(c.SecretName) {
+		bad(contract.Invalid, "secretName", "%q is not a valid Secret name", c.SecretName)
+	}
+	if c.Key != "" && !isSecretKey(c.Key) {
+		bad(contract.Invalid, "key", "%q is not a valid Secret key", c.Key)
+	}
+	combination := len(errs)
+	switch {
 	case c.Key != "" && c.Env == "" && c.MountPath == "":
-		return bad(ErrInvalid, "key", "needs env or mountPath")
+		bad(contract.Invalid, "key", "needs env or mountPath")
 	case c.Key == "" && c.Env != "":
-		return bad(ErrInvalid, "env", "needs key (a whole Secret becomes variables through envPrefix)")
+		bad(contract.Invalid, "env", "needs key (a whole Secret becomes variables through envPrefix)")
 	case c.EnvPrefix != "" && (c.Key != "" || c.MountPath != ""):
-		return bad(ErrInvalid, "envPrefix", "applies only to a whole Secret exposed as environment variables (no key, no mountPath)")
+		bad(contract.Invalid, "envPrefix", "applies only to a whole Secret exposed as environment variables (no key, no mountPath)")
 	case c.FileMode != nil && c.MountPath == "":
-		return bad(ErrInvalid, "fileMode", "needs mountPath")
+		bad(contract.Invalid, "fileMode", "needs mountPath")
 	}
 	if c.Env != "" {
 		if !IsEnvName(c.Env) {
-			return bad(ErrInvalid, "env", "%q is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)", c.Env)
-		}
-		if IsReservedEnvName(c.Env) {
-			return bad(ErrReserved, "env", "%q is reserved (%s)", c.Env, reservedEnvList)
+			bad(contract.Invalid, "env", "%q is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)", c.Env)
+		} else if IsReservedEnvName(c.Env) {
+			bad(contract.Reserved, "env", "%q is reserved (%s)", c.Env, contract.ReservedEnvList)
 		}
 	}
-	if c.Key == "" && c.MountPath == "" {
+	supported := len(errs) == combination // the rules below assume a supported combination
+	if supported && c.Key == "" && c.MountPath == "" {
 		switch {
 		case c.EnvPrefix == "" && !opts.AllowUnprefixedEnvFrom:
-			return bad(ErrInvalid, "envPrefix", "is required when the whole Secret %q becomes environment variables: "+
+			bad(contract.Invalid, "envPrefix", "is required when the whole Secret %q becomes environment variables: "+
 				"its keys could name reserved variables (or set Options.AllowUnprefixedEnvFrom)", c.SecretName)
 		case c.EnvPrefix != "" && !IsEnvName(c.EnvPrefix):
-			return bad(ErrInvalid, "envPrefix", "%q is not a C identifier", c.EnvPrefix)
-		case c.EnvPrefix != "" && !safeEnvPrefix(c.EnvPrefix):
-			return bad(ErrReserved, "envPrefix", "%q could form a reserved name (%s, OPENCODE_*)", c.EnvPrefix, reservedEnvList)
+			bad(contract.Invalid, "envPrefix", "%q is not a C identifier", c.EnvPrefix)
+		case c.EnvPrefix != "" && !contract.SafeEnvPrefix(c.EnvPrefix):
+			bad(contract.Reserved, "envPrefix", "%q could form a reserved name (%s, OPENCODE_*)", c.EnvPrefix, contract.ReservedEnvList)
 		}
 	}
 	if c.MountPath != "" {
-		if why := checkPath(c.MountPath); why != "" {
-			return bad(ErrInvalid, "mountPath", "%q %s", c.MountPath, why)
-		}
-		for _, r := range reservedPaths {
-			if within(c.MountPath, r) || within(r, c.MountPath) {
-				return bad(ErrReserved, "mountPath", "%q overlaps the reserved path %q", c.MountPath, r)
+		if why := contract.CheckPath(c.MountPath); why != "" {
+			bad(contract.Invalid, "mountPath", "%q %s", c.MountPath, why)
+		} else {
+			for _, r := range contract.ReservedPaths() {
+				if contract.Overlaps(c.MountPath, r) {
+					bad(contract.Reserved, "mountPath", "%q overlaps the reserved path %q", c.MountPath, r)
+					break
+				}
 			}
 		}
 		if c.FileMode != nil && (*c.FileMode < 0 || *c.FileMode > 0o777 || *c.FileMode&0o022 != 0) {
-			return bad(ErrInvalid, "fileMode", "%#o must be within 0000-0777 without group or other write bits", *c.FileMode)
+			bad(contract.Invalid, "fileMode", "%#o must be within 0000-0777 without group or other write bits", *c.FileMode)
 		}
 	}
-	return nil
+	return errs
 }
 
 func hardened(uid, gid int64) *corev1.SecurityContext {
@@ -285,35 +309,37 @@ func ptr[T any](v T) *T { return &v }
 // one) and refuses named containers that do not run as the UID, because the staged files are owned
 // by the UID and readable by no one else.
 //
-// Apply checks everything before changing anything: on error, spec is unchanged. Errors are
-// *Error values naming the credential (or the container) and the field.
+// Apply checks everything before changing anything: on error, spec is unchanged. The error
+// reports every problem (an [*Errors] of [*Error] values naming the credential, the container or
+// the PodSpec field).
 func (p *Projection) Apply(spec *corev1.PodSpec, containerNames ...string) error {
 	if spec == nil {
-		return newErr(ErrInvalid, "", "PodSpec", "is nil")
+		return toError(field.ErrorList{field.Required(field.NewPath("PodSpec"), "is nil")})
 	}
+	var errs field.ErrorList
 	if len(containerNames) == 0 {
-		return newErr(ErrInvalid, "", "containerNames", "name at least one container to receive the credentials")
+		errs = append(errs, field.Required(field.NewPath("containerNames"), "name at least one container to receive the credentials"))
 	}
 	targets := make([]*corev1.Container, 0, len(containerNames))
-	for _, name := range containerNames {
+	for i, name := range containerNames {
 		c := findContainer(spec, name)
-		if c == nil || name == StagingContainerName {
-			return newErr(ErrInvalid, "", "containerNames", "the PodSpec has no container %q", name)
+		switch {
+		case c == nil || name == StagingContainerName:
+			errs = append(errs, newErr(contract.Invalid, field.NewPath("containerNames").Index(i), "the PodSpec has no container %q", name))
+		case slices.Contains(targets, c):
+			errs = append(errs, newErr(contract.Invalid, field.NewPath("containerNames").Index(i), "container %q is named twice", name))
+		default:
+			targets = append(targets, c)
 		}
-		if slices.Contains(targets, c) {
-			return newErr(ErrInvalid, "", "containerNames", "container %q is named twice", name)
-		}
-		targets = append(targets, c)
 	}
 	if p.staging != nil {
-		if err := p.checkStaging(spec, targets); err != nil {
-			return err
-		}
+		errs = append(errs, p.checkStaging(spec, targets)...)
 	}
 	for _, c := range targets {
-		if err := p.checkContainer(spec, c); err != nil {
-			return err
-		}
+		errs = append(errs, p.checkContainer(spec, c)...)
+	}
+	if len(errs) > 0 {
+		return toError(errs)
 	}
 
 	// Everything is checked: mutate.
@@ -340,20 +366,23 @@ func (p *Projection) Apply(spec *corev1.PodSpec, containerNames ...string) error
 	return nil
 }
 
-func (p *Projection) checkStaging(spec *corev1.PodSpec, targets []*corev1.Container) error {
+func (p *Projection) checkStaging(spec *corev1.PodSpec, targets []*corev1.Container) field.ErrorList {
+	var errs field.ErrorList
+	ps := field.NewPath("PodSpec")
 	if findContainer(spec, StagingContainerName) != nil {
-		return newErr(ErrConflict, "", "PodSpec", "already has a container named %q (was the projection applied twice?)", StagingContainerName)
+		errs = append(errs, newErr(contract.Conflict, ps.Child("initContainers").Key(StagingContainerName),
+			"already exists (was the projection applied twice?)"))
 	}
 	for _, v := range p.volumes {
 		for _, existing := range spec.Volumes {
 			if existing.Name == v.Name {
-				return newErr(ErrConflict, "", "PodSpec", "already has a volume named %q", v.Name)
+				errs = append(errs, newErr(contract.Conflict, ps.Child("volumes").Key(v.Name), "already exists"))
 			}
 		}
 	}
 	if sc := spec.SecurityContext; sc != nil && sc.FSGroup != nil && *sc.FSGroup != p.gid {
-		return newErr(ErrConflict, "", "PodSpec.securityContext.fsGroup",
-			"is %d, but file credentials need the agent GID %d", *sc.FSGroup, p.gid)
+		errs = append(errs, newErr(contract.Conflict, ps.Child("securityContext", "fsGroup"),
+			"is %d, but file credentials need the agent GID %d", *sc.FSGroup, p.gid))
 	}
 	for _, c := range targets {
 		uid := effectiveUID(spec, c)
@@ -362,38 +391,42 @@ func (p *Projection) checkStaging(spec *corev1.PodSpec, targets []*corev1.Contai
 			if uid != nil {
 				got = strconv.FormatInt(*uid, 10)
 			}
-			return newErr(ErrConflict, "", fmt.Sprintf("container %q runAsUser", c.Name),
-				"is %s, but staged credential files are owned by UID %d and readable by no other", got, p.uid)
+			errs = append(errs, newErr(contract.Conflict, ps.Child("containers").Key(c.Name).Child("runAsUser"),
+				"is %s, but staged credential files are owned by UID %d and readable by no other", got, p.uid))
 		}
 	}
-	return nil
+	return errs
 }
 
-func (p *Projection) checkContainer(spec *corev1.PodSpec, c *corev1.Container) error {
+func (p *Projection) checkContainer(spec *corev1.PodSpec, c *corev1.Container) field.ErrorList {
+	var errs field.ErrorList
+	credential := field.NewPath("credentials")
 	for i, e := range p.env {
 		for _, existing := range c.Env {
 			if existing.Name == e.Name {
-				return newErr(ErrConflict, p.envOf[i], "env", "%q is already set in container %q", e.Name, c.Name)
+				errs = append(errs, newErr(contract.Conflict, credential.Key(p.envOf[i]).Child("env"),
+					"%q is already set in container %q", e.Name, c.Name))
 			}
 		}
 	}
 	for i, m := range p.mounts {
+		mp := func() *field.Path { return credential.Key(p.mountOf[i]).Child("mountPath") }
 		for _, o := range c.VolumeMounts {
 			switch {
 			case o.MountPath == m.MountPath:
-				return newErr(ErrConflict, p.mountOf[i], "mountPath", "%q is already used in container %q by volume %q",
-					m.MountPath, c.Name, o.Name)
-			case within(o.MountPath, m.MountPath):
-				return newErr(ErrConflict, p.mountOf[i], "mountPath", "%q would shadow the mount %q (volume %q) in container %q",
-					m.MountPath, o.MountPath, o.Name, c.Name)
-			case within(m.MountPath, o.MountPath) && !scratch(spec, o):
-				return newErr(ErrConflict, p.mountOf[i], "mountPath",
+				errs = append(errs, newErr(contract.Conflict, mp(), "%q is already used in container %q by volume %q",
+					m.MountPath, c.Name, o.Name))
+			case contract.Within(o.MountPath, m.MountPath):
+				errs = append(errs, newErr(contract.Conflict, mp(), "%q would shadow the mount %q (volume %q) in container %q",
+					m.MountPath, o.MountPath, o.Name, c.Name))
+			case contract.Within(m.MountPath, o.MountPath) && !scratch(spec, o):
+				errs = append(errs, newErr(contract.Conflict, mp(),
 					"%q would shadow part of the mount %q (volume %q) in container %q, which is not a writable emptyDir",
-					m.MountPath, o.MountPath, o.Name, c.Name)
+					m.MountPath, o.MountPath, o.Name, c.Name))
 			}
 		}
 	}
-	return nil
+	return errs
 }
 
 // scratch reports whether a mount is a whole writable emptyDir, in which nesting shadows nothing.

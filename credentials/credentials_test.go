@@ -22,75 +22,75 @@ func TestProjectRefuses(t *testing.T) {
 		is    error
 		want  string
 	}{
-		{"no name", with(func(c *Credential) { c.Name = "" }), stagingOpts, ErrInvalid, `credentials: name: is required`},
+		{"no name", with(func(c *Credential) { c.Name = "" }), stagingOpts, ErrInvalid, `credentials: credentials[0].name: Required value`},
 		{"bad secret name", with(func(c *Credential) { c.SecretName = "GH_token" }), stagingOpts, ErrInvalid,
-			`credentials: credential "github": secretName: "GH_token" is not a valid Secret name`},
+			`credentials: credentials[github].secretName: Invalid value: "GH_token" is not a valid Secret name`},
 		{"bad key", with(func(c *Credential) { c.Key = "../token" }), stagingOpts, ErrInvalid,
-			`credentials: credential "github": key: "../token" is not a valid Secret key`},
+			`credentials: credentials[github].key: Invalid value: "../token" is not a valid Secret key`},
 		{"key without target", with(func(c *Credential) { c.Env = "" }), stagingOpts, ErrInvalid,
-			`credentials: credential "github": key: needs env or mountPath`},
+			`credentials: credentials[github].key: Invalid value: needs env or mountPath`},
 		{"env without key", with(func(c *Credential) { c.Key = "" }), stagingOpts, ErrInvalid,
-			`credentials: credential "github": env: needs key (a whole Secret becomes variables through envPrefix)`},
+			`credentials: credentials[github].env: Invalid value: needs key (a whole Secret becomes variables through envPrefix)`},
 		{"env HOME", with(func(c *Credential) { c.Env = "HOME" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": env: "HOME" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
+			`credentials: credentials[github].env: Forbidden: "HOME" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
 		{"env PATH", with(func(c *Credential) { c.Env = "PATH" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": env: "PATH" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
+			`credentials: credentials[github].env: Forbidden: "PATH" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
 		{"env WORKSPACE_DIR", with(func(c *Credential) { c.Env = "WORKSPACE_DIR" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": env: "WORKSPACE_DIR" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
+			`credentials: credentials[github].env: Forbidden: "WORKSPACE_DIR" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
 		{"env TASK_", with(func(c *Credential) { c.Env = "TASK_ID" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": env: "TASK_ID" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
+			`credentials: credentials[github].env: Forbidden: "TASK_ID" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
 		{"env OPENCODE_CONFIG_CONTENT", with(func(c *Credential) { c.Env = "OPENCODE_CONFIG_CONTENT" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": env: "OPENCODE_CONFIG_CONTENT" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
+			`credentials: credentials[github].env: Forbidden: "OPENCODE_CONFIG_CONTENT" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
 		{"env OPENCODE_PID", with(func(c *Credential) { c.Env = "OPENCODE_PID" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": env: "OPENCODE_PID" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
+			`credentials: credentials[github].env: Forbidden: "OPENCODE_PID" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
 		{"env KUBEOPENCODE_", with(func(c *Credential) { c.Env = "KUBEOPENCODE_X" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": env: "KUBEOPENCODE_X" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
+			`credentials: credentials[github].env: Forbidden: "KUBEOPENCODE_X" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)`},
 		{"env not identifier", with(func(c *Credential) { c.Env = "GITHUB-TOKEN" }), stagingOpts, ErrInvalid,
-			`credentials: credential "github": env: "GITHUB-TOKEN" is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)`},
+			`credentials: credentials[github].env: Invalid value: "GITHUB-TOKEN" is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)`},
 		{"env starts with digit", with(func(c *Credential) { c.Env = "1TOKEN" }), stagingOpts, ErrInvalid,
-			`credentials: credential "github": env: "1TOKEN" is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)`},
+			`credentials: credentials[github].env: Invalid value: "1TOKEN" is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)`},
 		{"whole env without prefix", with(func(c *Credential) { c.Key, c.Env = "", "" }), stagingOpts, ErrInvalid,
-			`credentials: credential "github": envPrefix: is required when the whole Secret "gh" becomes environment variables: its keys could name reserved variables (or set Options.AllowUnprefixedEnvFrom)`},
+			`credentials: credentials[github].envPrefix: Invalid value: is required when the whole Secret "gh" becomes environment variables: its keys could name reserved variables (or set Options.AllowUnprefixedEnvFrom)`},
 		{"prefix forms TASK_", with(func(c *Credential) { c.Key, c.Env, c.EnvPrefix = "", "", "TAS" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": envPrefix: "TAS" could form a reserved name (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*, OPENCODE_*)`},
+			`credentials: credentials[github].envPrefix: Forbidden: "TAS" could form a reserved name (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*, OPENCODE_*)`},
 		{"prefix forms PATH", with(func(c *Credential) { c.Key, c.Env, c.EnvPrefix = "", "", "P" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": envPrefix: "P" could form a reserved name (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*, OPENCODE_*)`},
+			`credentials: credentials[github].envPrefix: Forbidden: "P" could form a reserved name (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*, OPENCODE_*)`},
 		{"prefix inside OPENCODE_", with(func(c *Credential) { c.Key, c.Env, c.EnvPrefix = "", "", "OPENCODE_X_" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": envPrefix: "OPENCODE_X_" could form a reserved name (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*, OPENCODE_*)`},
+			`credentials: credentials[github].envPrefix: Forbidden: "OPENCODE_X_" could form a reserved name (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*, OPENCODE_*)`},
 		{"prefix with key", with(func(c *Credential) { c.EnvPrefix = "GH_" }), stagingOpts, ErrInvalid,
-			`credentials: credential "github": envPrefix: applies only to a whole Secret exposed as environment variables (no key, no mountPath)`},
+			`credentials: credentials[github].envPrefix: Invalid value: applies only to a whole Secret exposed as environment variables (no key, no mountPath)`},
 		{"fileMode without mountPath", with(func(c *Credential) { c.FileMode = mode(0o400) }), stagingOpts, ErrInvalid,
-			`credentials: credential "github": fileMode: needs mountPath`},
+			`credentials: credentials[github].fileMode: Invalid value: needs mountPath`},
 		{"mountPath not clean", with(func(c *Credential) { c.MountPath = "/home/agent/../../etc/shadow" }), stagingOpts, ErrInvalid,
-			`credentials: credential "github": mountPath: "/home/agent/../../etc/shadow" must be clean (no ".", "..", "//" or trailing "/")`},
+			`credentials: credentials[github].mountPath: Invalid value: "/home/agent/../../etc/shadow" must be clean (no ".", "..", "//" or trailing "/")`},
 		{"mountPath relative", with(func(c *Credential) { c.MountPath = ".ssh/id_rsa" }), stagingOpts, ErrInvalid,
-			`credentials: credential "github": mountPath: ".ssh/id_rsa" must be an absolute path`},
+			`credentials: credentials[github].mountPath: Invalid value: ".ssh/id_rsa" must be an absolute path`},
 		{"mountPath in tools", with(func(c *Credential) { c.MountPath = "/tools/opencode" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": mountPath: "/tools/opencode" overlaps the reserved path "/tools"`},
+			`credentials: credentials[github].mountPath: Forbidden: "/tools/opencode" overlaps the reserved path "/tools"`},
 		{"mountPath above token", with(func(c *Credential) { c.MountPath = "/var/run/secrets" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": mountPath: "/var/run/secrets" overlaps the reserved path "/var/run/secrets/kubernetes.io"`},
+			`credentials: credentials[github].mountPath: Forbidden: "/var/run/secrets" overlaps the reserved path "/var/run/secrets/kubernetes.io"`},
 		{"mountPath internal", with(func(c *Credential) { c.MountPath = "/kubeopencode/x" }), stagingOpts, ErrReserved,
-			`credentials: credential "github": mountPath: "/kubeopencode/x" overlaps the reserved path "/kubeopencode"`},
+			`credentials: credentials[github].mountPath: Forbidden: "/kubeopencode/x" overlaps the reserved path "/kubeopencode"`},
 		{"group-writable mode", with(func(c *Credential) { c.MountPath, c.FileMode = "/home/agent/.token", mode(0o660) }), stagingOpts, ErrInvalid,
-			`credentials: credential "github": fileMode: 0660 must be within 0000-0777 without group or other write bits`},
+			`credentials: credentials[github].fileMode: Invalid value: 0660 must be within 0000-0777 without group or other write bits`},
 		{"setuid mode", with(func(c *Credential) { c.MountPath, c.FileMode = "/home/agent/.token", mode(0o4700) }), stagingOpts, ErrInvalid,
-			`credentials: credential "github": fileMode: 04700 must be within 0000-0777 without group or other write bits`},
-		{"duplicate name", []Credential{ok, ok}, stagingOpts, ErrConflict, `credentials: credential "github": name: is used by two credentials`},
+			`credentials: credentials[github].fileMode: Invalid value: 04700 must be within 0000-0777 without group or other write bits`},
+		{"duplicate name", []Credential{ok, ok}, stagingOpts, ErrConflict, `credentials: credentials[github].name: Duplicate value: is used by two credentials`},
 		{"duplicate env", []Credential{ok, {Name: "other", SecretName: "o", Key: "k", Env: "GITHUB_TOKEN"}}, stagingOpts, ErrConflict,
-			`credentials: credential "other": env: "GITHUB_TOKEN" is also set by credential "github"`},
+			`credentials: credentials[other].env: Duplicate value: "GITHUB_TOKEN" is also set by credential "github"`},
 		{"same mountPath", []Credential{
 			{Name: "a", SecretName: "a", Key: "k", MountPath: "/home/agent/.ssh/id_rsa"},
 			{Name: "b", SecretName: "b", Key: "k", MountPath: "/home/agent/.ssh/id_rsa"},
-		}, stagingOpts, ErrConflict, `credentials: credential "b": mountPath: "/home/agent/.ssh/id_rsa" collides with or nests in "/home/agent/.ssh/id_rsa" of credential "a"`},
+		}, stagingOpts, ErrConflict, `credentials: credentials[b].mountPath: Duplicate value: "/home/agent/.ssh/id_rsa" collides with or nests in "/home/agent/.ssh/id_rsa" of credential "a"`},
 		{"nested mountPaths", []Credential{
 			{Name: "dir", SecretName: "a", MountPath: "/home/agent/.ssh"},
 			{Name: "file", SecretName: "b", Key: "k", MountPath: "/home/agent/.ssh/known_hosts"},
-		}, stagingOpts, ErrConflict, `credentials: credential "file": mountPath: "/home/agent/.ssh/known_hosts" collides with or nests in "/home/agent/.ssh" of credential "dir"`},
+		}, stagingOpts, ErrConflict, `credentials: credentials[file].mountPath: Duplicate value: "/home/agent/.ssh/known_hosts" collides with or nests in "/home/agent/.ssh" of credential "dir"`},
 		{"no staging image", with(func(c *Credential) { c.MountPath = "/home/agent/.token" }), Options{StagingCommand: []string{"x"}}, ErrInvalid,
-			`credentials: Options.StagingImage: is required for file credentials (credential "github")`},
+			`credentials: Options.StagingImage: Invalid value: is required for file credentials (credential "github")`},
 		{"no staging command", with(func(c *Credential) { c.MountPath = "/home/agent/.token" }), Options{StagingImage: "x"}, ErrInvalid,
-			`credentials: Options.StagingCommand: is required for file credentials (credential "github")`},
-		{"negative uid", []Credential{ok}, Options{UID: -1}, ErrInvalid, `credentials: Options.UID: -1 is outside 1..2147483647`},
+			`credentials: Options.StagingCommand: Invalid value: is required for file credentials (credential "github")`},
+		{"negative uid", []Credential{ok}, Options{UID: -1}, ErrInvalid, `credentials: Options.UID: Invalid value: -1 is outside 1..2147483647`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -106,6 +106,34 @@ func TestProjectRefuses(t *testing.T) {
 				t.Errorf("error (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestProjectReportsEveryProblem: three independent problems, in two credentials and the
+// Options, are all reported with their field paths.
+func TestProjectReportsEveryProblem(t *testing.T) {
+	_, err := Project([]Credential{
+		{Name: "a", SecretName: "s", Key: "k", Env: "HOME"},                     // reserved
+		{Name: "b", SecretName: "s", Key: "k", MountPath: "/home/agent/../etc"}, // invalid
+	}, Options{UID: -1}) // invalid
+	var es *Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("Project = %v, want *Errors", err)
+	}
+	var got []string
+	for _, p := range es.Problems {
+		var fe *Error
+		if !errors.As(p, &fe) {
+			t.Fatalf("problem %T is not a field error", p)
+		}
+		got = append(got, fe.Field+" "+string(fe.Type))
+	}
+	want := []string{"Options.UID FieldValueInvalid", "credentials[a].env FieldValueForbidden", "credentials[b].mountPath FieldValueInvalid"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("problems (-want +got):\n%s", d)
+	}
+	if !errors.Is(err, ErrInvalid) || !errors.Is(err, ErrReserved) || errors.Is(err, ErrConflict) {
+		t.Errorf("categories of %v are wrong", err)
 	}
 }
 
@@ -137,39 +165,39 @@ func TestApplyRefuses(t *testing.T) {
 		want       string
 	}{
 		{"no containers", []Credential{env}, nil, nil, ErrInvalid,
-			`credentials: containerNames: name at least one container to receive the credentials`},
+			`credentials: containerNames: Required value: name at least one container to receive the credentials`},
 		{"unknown container", []Credential{env}, nil, []string{"agnet"}, ErrInvalid,
-			`credentials: containerNames: the PodSpec has no container "agnet"`},
+			`credentials: containerNames[0]: Invalid value: the PodSpec has no container "agnet"`},
 		{"container named twice", []Credential{env}, nil, []string{"agent", "agent"}, ErrInvalid,
-			`credentials: containerNames: container "agent" is named twice`},
+			`credentials: containerNames[1]: Invalid value: container "agent" is named twice`},
 		{"env already set", []Credential{env}, func(ps *corev1.PodSpec) {
 			ps.Containers[0].Env = append(ps.Containers[0].Env, corev1.EnvVar{Name: "GITHUB_TOKEN", Value: "x"})
-		}, nil, ErrConflict, `credentials: credential "github": env: "GITHUB_TOKEN" is already set in container "agent"`},
+		}, nil, ErrConflict, `credentials: credentials[github].env: Duplicate value: "GITHUB_TOKEN" is already set in container "agent"`},
 		{"agent runs as root", []Credential{file}, func(ps *corev1.PodSpec) {
 			ps.Containers[0].SecurityContext.RunAsUser = ptr(int64(0))
-		}, nil, ErrConflict, `credentials: container "agent" runAsUser: is 0, but staged credential files are owned by UID 65532 and readable by no other`},
+		}, nil, ErrConflict, `credentials: PodSpec.containers[agent].runAsUser: Duplicate value: is 0, but staged credential files are owned by UID 65532 and readable by no other`},
 		{"agent user unknown", []Credential{file}, func(ps *corev1.PodSpec) {
 			ps.Containers[0].SecurityContext.RunAsUser = nil
 			ps.SecurityContext.RunAsUser = nil
-		}, nil, ErrConflict, `credentials: container "agent" runAsUser: is unset (the image's user), but staged credential files are owned by UID 65532 and readable by no other`},
+		}, nil, ErrConflict, `credentials: PodSpec.containers[agent].runAsUser: Duplicate value: is unset (the image's user), but staged credential files are owned by UID 65532 and readable by no other`},
 		{"other fsGroup", []Credential{file}, func(ps *corev1.PodSpec) { ps.SecurityContext.FSGroup = ptr(int64(1)) }, nil, ErrConflict,
-			`credentials: PodSpec.securityContext.fsGroup: is 1, but file credentials need the agent GID 65532`},
+			`credentials: PodSpec.securityContext.fsGroup: Duplicate value: is 1, but file credentials need the agent GID 65532`},
 		{"applied twice", []Credential{file}, func(ps *corev1.PodSpec) {
 			ps.InitContainers = append(ps.InitContainers, corev1.Container{Name: StagingContainerName})
-		}, nil, ErrConflict, `credentials: PodSpec: already has a container named "stage-credentials" (was the projection applied twice?)`},
+		}, nil, ErrConflict, `credentials: PodSpec.initContainers[stage-credentials]: Duplicate value: already exists (was the projection applied twice?)`},
 		{"volume name taken", []Credential{file}, func(ps *corev1.PodSpec) {
 			ps.Volumes = append(ps.Volumes, corev1.Volume{Name: StagedVolumeName})
-		}, nil, ErrConflict, `credentials: PodSpec: already has a volume named "staged-credentials"`},
+		}, nil, ErrConflict, `credentials: PodSpec.volumes[staged-credentials]: Duplicate value: already exists`},
 		{"mountPath taken", []Credential{file}, func(ps *corev1.PodSpec) {
 			ps.Containers[0].VolumeMounts = append(ps.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "tmp", MountPath: "/home/agent/.ssh/id_ed25519"})
-		}, nil, ErrConflict, `credentials: credential "ssh": mountPath: "/home/agent/.ssh/id_ed25519" is already used in container "agent" by volume "tmp"`},
+		}, nil, ErrConflict, `credentials: credentials[ssh].mountPath: Duplicate value: "/home/agent/.ssh/id_ed25519" is already used in container "agent" by volume "tmp"`},
 		{"credential inside a read-only mount", []Credential{file}, func(ps *corev1.PodSpec) {
 			ps.Volumes = append(ps.Volumes, corev1.Volume{Name: "ssh-config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{}}})
 			ps.Containers[0].VolumeMounts = append(ps.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "ssh-config", MountPath: "/home/agent/.ssh"})
-		}, nil, ErrConflict, `credentials: credential "ssh": mountPath: "/home/agent/.ssh/id_ed25519" would shadow part of the mount "/home/agent/.ssh" (volume "ssh-config") in container "agent", which is not a writable emptyDir`},
+		}, nil, ErrConflict, `credentials: credentials[ssh].mountPath: Duplicate value: "/home/agent/.ssh/id_ed25519" would shadow part of the mount "/home/agent/.ssh" (volume "ssh-config") in container "agent", which is not a writable emptyDir`},
 		{"credential shadows a mount", []Credential{{Name: "dir", SecretName: "s", MountPath: "/home/agent/.config"}}, func(ps *corev1.PodSpec) {
 			ps.Containers[0].VolumeMounts = append(ps.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "tmp", MountPath: "/home/agent/.config/app"})
-		}, nil, ErrConflict, `credentials: credential "dir": mountPath: "/home/agent/.config" would shadow the mount "/home/agent/.config/app" (volume "tmp") in container "agent"`},
+		}, nil, ErrConflict, `credentials: credentials[dir].mountPath: Duplicate value: "/home/agent/.config" would shadow the mount "/home/agent/.config/app" (volume "tmp") in container "agent"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

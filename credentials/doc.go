@@ -82,7 +82,11 @@
 //
 // # Errors
 //
-// Every error is an [*Error] naming the credential and the field and wrapping [ErrInvalid],
-// [ErrReserved] or [ErrConflict]. The library never handles Secret data, so errors cannot contain
-// any.
+// Project and Apply report every problem at once, as an [*Errors] (api/contract's Errors): a
+// field.ErrorList of [*Error] values (k8s.io/apimachinery/pkg/util/validation/field) whose paths
+// name the credential and its field (credentials[github].env), the Options or the PodSpec,
+// aggregated into one message. A field error's Type carries its category, shared with podspec
+// and policy through api/contract: Forbidden is [ErrReserved], Duplicate is [ErrConflict], the
+// other types are [ErrInvalid], so errors.Is(err, ErrConflict) works whichever library found the
+// conflict. The library never handles Secret data, so errors cannot contain any.
 package credentials

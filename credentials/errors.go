@@ -1,40 +1,57 @@
 package credentials
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/kubeopencode/kubeopencode/api/contract"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// Error categories; every *Error wraps one of them.
+// Error categories, shared with every library through api/contract: errors.Is(err, ErrConflict)
+// is true for a conflict whichever library (credentials, podspec, policy) reported it.
 var (
 	// ErrInvalid: a value is malformed or a combination of fields is not supported.
-	ErrInvalid = errors.New("invalid")
+	ErrInvalid = contract.ErrInvalid
 	// ErrReserved: an environment variable name or a path belongs to the platform.
-	ErrReserved = errors.New("reserved")
+	ErrReserved = contract.ErrReserved
 	// ErrConflict: two credentials, or a credential and the PodSpec, want the same name or path.
-	ErrConflict = errors.New("conflict")
+	ErrConflict = contract.ErrConflict
 )
 
-// Error reports a problem with one field of one credential (or of the Options, or of the PodSpec
-// given to Apply). It names the credential and the field. The library never sees Secret data, so
-// no error can contain any.
-type Error struct {
-	Credential string // Credential.Name; empty for Options and PodSpec errors
-	Field      string // e.g. "env", "mountPath", "Options.StagingImage", "PodSpec"
-	Reason     string
-	Err        error // ErrInvalid, ErrReserved or ErrConflict
-}
+// Errors is what Project and Apply return: every problem found, each an [*Error].
+type Errors = contract.Errors
 
-func (e *Error) Error() string {
-	if e.Credential == "" {
-		return fmt.Sprintf("credentials: %s: %s", e.Field, e.Reason)
+// Error is one problem: a field error (k8s.io/apimachinery/pkg/util/validation/field) whose Field
+// names the credential and its field (e.g. `credentials[github].env`), the Options
+// (`Options.StagingImage`) or the PodSpec given to Apply (`PodSpec.securityContext.fsGroup`), and
+// whose Type carries the category: Forbidden is ErrReserved, Duplicate is ErrConflict, the other
+// types are ErrInvalid. The library never sees Secret data, so no error can contain any.
+type Error = field.Error
+
+// toError turns the problems found into the error Project or Apply returns, or nil.
+func toError(list field.ErrorList) error {
+	if len(list) == 0 {
+		return nil
 	}
-	return fmt.Sprintf("credentials: credential %q: %s: %s", e.Credential, e.Field, e.Reason)
+	e := &Errors{Prefix: "credentials: ", Summary: list.ToAggregate(),
+		Problems: make([]error, len(list)), Categories: make([]contract.Category, len(list))}
+	for i, fe := range list {
+		e.Problems[i], e.Categories[i] = fe, contract.CategoryOfFieldType(string(fe.Type))
+	}
+	return e
 }
 
-// Unwrap returns the error category.
-func (e *Error) Unwrap() error { return e.Err }
+// omit keeps values out of messages: details quote what is safe to show themselves.
+var omit = field.OmitValueType{}
 
-func newErr(cat error, cred, field, format string, args ...any) *Error {
-	return &Error{Credential: cred, Field: field, Reason: fmt.Sprintf(format, args...), Err: cat}
+// newErr returns a field error of category cat at p.
+func newErr(cat contract.Category, p *field.Path, format string, args ...any) *field.Error {
+	detail := fmt.Sprintf(format, args...)
+	switch cat {
+	case contract.Reserved:
+		return field.Forbidden(p, detail)
+	case contract.Conflict:
+		return &field.Error{Type: field.ErrorTypeDuplicate, Field: p.String(), BadValue: omit, Detail: detail}
+	}
+	return field.Invalid(p, omit, detail)
 }

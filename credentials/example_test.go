@@ -1,6 +1,7 @@
 package credentials_test
 
 import (
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -58,9 +59,30 @@ func ExampleProject_envPrefix() {
 	_, err = credentials.Project([]credentials.Credential{{Name: "cloud", SecretName: "cloud-creds", EnvPrefix: "CLOUD_"}}, credentials.Options{})
 	fmt.Println(err)
 	// Output:
-	// credentials: credential "cloud": envPrefix: is required when the whole Secret "cloud-creds" becomes environment variables: its keys could name reserved variables (or set Options.AllowUnprefixedEnvFrom)
-	// credentials: credential "cloud": envPrefix: "TASK_" could form a reserved name (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*, OPENCODE_*)
+	// credentials: credentials[cloud].envPrefix: Invalid value: is required when the whole Secret "cloud-creds" becomes environment variables: its keys could name reserved variables (or set Options.AllowUnprefixedEnvFrom)
+	// credentials: credentials[cloud].envPrefix: Forbidden: "TASK_" could form a reserved name (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*, OPENCODE_*)
 	// <nil>
+}
+
+// Project reports every problem at once, each a field error naming the credential and its field;
+// errors.Is tells the categories, the same in every library.
+func ExampleProject_errors() {
+	_, err := credentials.Project([]credentials.Credential{
+		{Name: "github", SecretName: "gh", Key: "token", Env: "PATH"},
+		{Name: "ssh", SecretName: "Git_SSH", Key: "id", MountPath: "/tools/id"},
+	}, credentials.Options{StagingImage: "example.com/stage:v1", StagingCommand: []string{"/stage-credentials"}})
+	var errs *credentials.Errors
+	if errors.As(err, &errs) {
+		for _, p := range errs.Problems {
+			fmt.Println(p)
+		}
+	}
+	fmt.Println("reserved:", errors.Is(err, credentials.ErrReserved), "conflict:", errors.Is(err, credentials.ErrConflict))
+	// Output:
+	// credentials[github].env: Forbidden: "PATH" is reserved (HOME, PATH, SHELL, USER, WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, TASK_*, KUBEOPENCODE_*)
+	// credentials[ssh].secretName: Invalid value: "Git_SSH" is not a valid Secret name
+	// credentials[ssh].mountPath: Forbidden: "/tools/id" overlaps the reserved path "/tools"
+	// reserved: true conflict: false
 }
 
 func ExampleIsReservedEnvName() {

@@ -3,26 +3,9 @@ package credentials
 import (
 	"strings"
 	"testing"
-)
 
-func FuzzDNSLabel(f *testing.F) {
-	f.Add("secret-github", "secret")
-	f.Add("Secret_GitHub.Token", "secret")
-	f.Add(strings.Repeat("x", 300), "")
-	f.Add("", "")
-	byOut := map[string][2]string{}
-	f.Fuzz(func(t *testing.T, readable, id string) {
-		got := dnsLabel(readable, id)
-		if !isDNSLabel(got) {
-			t.Fatalf("dnsLabel(%q, %q) = %q is not a DNS label of at most 63 characters", readable, id, got)
-		}
-		in := [2]string{readable, id}
-		if prev, ok := byOut[got]; ok && prev != in {
-			t.Fatalf("collision: %q and %q both give %q", prev, in, got)
-		}
-		byOut[got] = in
-	})
-}
+	"github.com/kubeopencode/kubeopencode/api/contract"
+)
 
 func FuzzEnvName(f *testing.F) {
 	for _, s := range []string{"GITHUB_TOKEN", "HOME", "TASK_", "_", "1A", "A-B", "OPENCODE", "KUBEOPENCODE_X", "Path", "", "OPEN", "AGENT", "OPENCODE_API_KEY"} {
@@ -36,28 +19,25 @@ func FuzzEnvName(f *testing.F) {
 				t.Fatalf("IsEnvName accepted %q", name)
 			}
 		}
-		// The prefix rule: whatever the key, an accepted prefix never forms a reserved name.
-		if IsEnvName(prefix) && safeEnvPrefix(prefix) && (IsReservedEnvName(prefix+name) || strings.HasPrefix(prefix+name, "OPENCODE_")) {
+		// The prefix rule: whatever the key, a prefix Project accepts never forms a reserved name.
+		_, err := Project([]Credential{{Name: "c", SecretName: "s", EnvPrefix: prefix}}, Options{})
+		if err == nil && (IsReservedEnvName(prefix+name) || strings.HasPrefix(prefix+name, "OPENCODE_")) {
 			t.Fatalf("prefix %q + key %q = reserved %q", prefix, name, prefix+name)
 		}
 	})
 }
 
-func FuzzCheckPath(f *testing.F) {
-	for _, s := range []string{"/home/agent/.ssh/id_rsa", "/a/../b", "/", "a", "/a/", "//a", "/tools"} {
-		f.Add(s)
+// TestDerivedNamesAreTheContracts: the Secret volume and staging directory names come from
+// contract.DNSLabel, so podspec and credentials derive names the same way.
+func TestDerivedNamesAreTheContracts(t *testing.T) {
+	p, err := Project([]Credential{{Name: "GitHub_Token", SecretName: "gh", Key: "k", MountPath: "/home/agent/.token"}}, stagingOpts)
+	if err != nil {
+		t.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, p string) {
-		if checkPath(p) != "" {
-			return
-		}
-		if p[0] != '/' || strings.HasSuffix(p, "/") || strings.Contains(p, "//") {
-			t.Fatalf("checkPath accepted %q", p)
-		}
-		for _, el := range strings.Split(p[1:], "/") {
-			if el == "." || el == ".." || el == "" {
-				t.Fatalf("checkPath accepted %q", p)
-			}
-		}
-	})
+	if got, want := p.volumes[1].Name, contract.DNSLabel("secret-GitHub_Token", "secret", "GitHub_Token"); got != want {
+		t.Errorf("secret volume = %q, want %q", got, want)
+	}
+	if got, want := p.mounts[0].SubPath, contract.DNSLabel("GitHub_Token", "dir", "GitHub_Token")+"/k"; got != want {
+		t.Errorf("subPath = %q, want %q", got, want)
+	}
 }

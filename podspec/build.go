@@ -2,32 +2,35 @@ package podspec
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kubeopencode/kubeopencode/api/contract"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // Build assembles the agent Pod described by s. It does no I/O, does not modify s, and returns
-// the same Pod for the same Spec. Every error is a [*FieldError] or a [*PathConflictError] (which
-// wrap ErrInvalid, ErrReserved or ErrConflict), or an error returned by a Projection, wrapped
-// with its index.
+// the same Pod for the same Spec.
+//
+// A Spec it refuses gives an [*Errors] that reports every problem at once, each a [*FieldError]
+// with a field path whose category errors.Is tells (ErrInvalid, ErrReserved, ErrConflict). Build
+// checks the Spec first and then the Pod it assembled (which includes what the projections
+// added); problems of the assembled Pod are reported only when the Spec has none. An error
+// returned by a Projection is returned wrapped with its index.
 func Build(s Spec) (*corev1.Pod, error) {
-	b, err := newBuilder(&s)
-	if err != nil {
-		return nil, err
+	b, errs := newBuilder(&s)
+	if len(errs) > 0 {
+		return nil, toError(errs)
 	}
 	pod := b.pod(&s)
 	// Harden before the projections, so they see the final users and groups (credentials checks
 	// that the containers it serves run as the agent UID), and again after them.
 	b.harden(&pod.Spec)
 	for i, p := range s.Projections {
-		if p == nil {
-			return nil, invalid(fmt.Sprintf("Projections[%d]", i), "is nil")
-		}
 		if err := p.Apply(&pod.Spec, b.targets...); err != nil {
 			return nil, fmt.Errorf("podspec: Projections[%d]: %w", i, err)
 		}
@@ -40,8 +43,8 @@ func Build(s Spec) (*corev1.Pod, error) {
 			s.InitContainerResources.DeepCopyInto(r)
 		}
 	}
-	if err := b.check(&pod.Spec); err != nil {
-		return nil, err
+	if errs := b.check(&pod.Spec); len(errs) > 0 {
+		return nil, toError(errs)
 	}
 	return pod, nil
 }
@@ -65,17 +68,20 @@ type builder struct {
 
 type mountKey struct{ volume, path string }
 
-func newBuilder(s *Spec) (*builder, error) {
+// newBuilder checks the Spec, reporting every problem, and derives what Build needs from it.
+// Field paths such as Files[2] are formatted only on the error path: Build is a hot path.
+func newBuilder(s *Spec) (*builder, field.ErrorList) {
 	b := &builder{relax: s.Relax, uid: s.UID, gid: s.GID, workspace: s.WorkspaceDir}
+	var errs field.ErrorList
 	id := s.Identity
 	if id.TaskUID == "" {
-		return nil, invalid("Identity.TaskUID", "is required")
+		errs = append(errs, required(field.NewPath("Identity", "TaskUID"), ""))
 	}
 	if id.TaskName == "" {
-		return nil, invalid("Identity.TaskName", "is required")
+		errs = append(errs, required(field.NewPath("Identity", "TaskName"), ""))
 	}
 	if !isDNSLabel(s.Namespace) {
-		return nil, invalid("Namespace", "%q is not a DNS label", s.Namespace)
+		errs = append(errs, invalid(field.NewPath("Namespace"), "%q is not a DNS label", s.Namespace))
 	}
 	if b.uid == 0 {
 		b.uid = DefaultUID
@@ -83,15 +89,15 @@ func newBuilder(s *Spec) (*builder, error) {
 	if b.gid == 0 {
 		b.gid = DefaultGID
 	}
-	if b.uid < 0 || b.uid > 1<<31-1 {
-		return nil, invalid("UID", "%d is outside 1..2147483647", b.uid)
+	if b.uid < 0 || b.uid > contract.MaxID {
+		errs = append(errs, invalid(field.NewPath("UID"), "%d is outside 1..2147483647", b.uid))
 	}
-	if b.gid < 0 || b.gid > 1<<31-1 {
-		return nil, invalid("GID", "%d is outside 1..2147483647", b.gid)
+	if b.gid < 0 || b.gid > contract.MaxID {
+		errs = append(errs, invalid(field.NewPath("GID"), "%d is outside 1..2147483647", b.gid))
 	}
 	switch {
 	case s.Deadline < 0:
-		return nil, invalid("Deadline", "must not be negative")
+		errs = append(errs, invalid(field.NewPath("Deadline"), "must not be negative"))
 	case s.Deadline == 0:
 		b.deadline = int64(DefaultDeadline / time.Second)
 	default:
@@ -103,70 +109,76 @@ func newBuilder(s *Spec) (*builder, error) {
 	b.taskPath = b.workspace + "/" + TaskFile
 	b.contextPath = b.workspace + "/" + contextDir
 	if why := CheckPath(b.workspace); why != "" {
-		return nil, invalid("WorkspaceDir", "%q %s", b.workspace, why)
-	}
-	for _, r := range []string{ToolsDir, InternalDir} {
-		if Within(b.workspace, r) || Within(r, b.workspace) {
-			return nil, &PathConflictError{Container: AgentContainerName, Path: b.workspace, Other: r,
-				Reason: "(the workspace) overlaps the reserved path", Err: ErrReserved}
+		errs = append(errs, invalid(field.NewPath("WorkspaceDir"), "%q %s", b.workspace, why))
+	} else {
+		for _, r := range [...]string{ToolsDir, InternalDir} {
+			if contract.Overlaps(b.workspace, r) {
+				errs = append(errs, pathConflict(field.NewPath("WorkspaceDir"), true,
+					"%q (the workspace) overlaps the reserved path %q", b.workspace, r))
+			}
 		}
 	}
-	if why := checkImage(s.AgentImage); why != "" {
-		return nil, invalid("AgentImage", "%s", why)
+	if s.AgentImage == "" {
+		errs = append(errs, required(field.NewPath("AgentImage"), ""))
+	} else if why := checkImage(s.AgentImage); why != "" {
+		errs = append(errs, invalid(field.NewPath("AgentImage"), "%s", why))
 	}
-	if why := checkImage(s.ExecutorImage); why != "" {
-		return nil, invalid("ExecutorImage", "%s", why)
+	if s.ExecutorImage == "" {
+		errs = append(errs, required(field.NewPath("ExecutorImage"), ""))
+	} else if why := checkImage(s.ExecutorImage); why != "" {
+		errs = append(errs, invalid(field.NewPath("ExecutorImage"), "%s", why))
 	}
 	if len(s.Command) == 0 || strings.TrimSpace(s.Command[0]) == "" {
-		return nil, invalid("Command", "is required (Command[0], the program, must not be empty)")
+		errs = append(errs, required(field.NewPath("Command"), "Command[0], the program, must not be empty"))
 	}
 	for _, q := range []struct {
 		field string
 		limit *resource.Quantity
 	}{{"WorkspaceSizeLimit", s.WorkspaceSizeLimit}, {"HomeSizeLimit", s.HomeSizeLimit}, {"TmpSizeLimit", s.TmpSizeLimit}} {
 		if q.limit != nil && q.limit.Sign() <= 0 {
-			return nil, invalid(q.field, "%s must be greater than zero", q.limit)
+			errs = append(errs, invalid(field.NewPath(q.field), "%s must be greater than zero", q.limit))
 		}
 	}
-	if err := validateLabels("Labels", s.Labels); err != nil {
-		return nil, err
-	}
-	if err := validateAnnotations("Annotations", s.Annotations); err != nil {
-		return nil, err
-	}
-	// Field paths such as Files[2] are formatted only on the error path: Build is a hot path.
+	errs = append(errs, validateLabels("Labels", s.Labels)...)
+	errs = append(errs, validateAnnotations("Annotations", s.Annotations)...)
 	for i, e := range s.Env {
 		switch {
 		case !IsEnvName(e.Name):
-			return nil, invalid(indexField("Env", i)+".Name", "%q is not a C identifier", e.Name)
+			errs = append(errs, invalid(field.NewPath("Env").Index(i).Child("Name"), "%q is not a C identifier", e.Name))
 		case e.Name == EnvHome || e.Name == EnvWorkspaceDir:
-			return nil, reserved(indexField("Env", i)+".Name", "%q is set by podspec", e.Name)
+			errs = append(errs, reserved(field.NewPath("Env").Index(i).Child("Name"), "%q is set by podspec", e.Name))
 		}
 	}
 	filePaths := make(map[string]int, len(s.Files))
 	for i, f := range s.Files {
+		fp := func(child string) *field.Path { return field.NewPath("Files").Index(i).Child(child) }
 		if j, dup := filePaths[f.Path]; dup {
-			return nil, &PathConflictError{Container: AgentContainerName, Path: f.Path, Other: s.Files[j].Path,
-				Reason: fmt.Sprintf("(Files[%d]) is already used by Files[%d] at", i, j), Err: ErrConflict}
+			errs = append(errs, pathConflict(fp("Path"), false, "%q is already used by Files[%d]", f.Path, j))
+		} else {
+			filePaths[f.Path] = i
 		}
-		filePaths[f.Path] = i
 		if why := CheckPath(f.Path); why != "" {
-			return nil, invalid(indexField("Files", i)+".Path", "%q %s", f.Path, why)
+			errs = append(errs, invalid(fp("Path"), "%q %s", f.Path, why))
 		}
 		switch {
 		case f.FieldPath != "" && (f.ConfigMap != "" || f.Key != ""):
-			return nil, invalid(indexField("Files", i)+".FieldPath", "excludes ConfigMap and Key: a file has one source")
+			errs = append(errs, invalid(fp("FieldPath"), "excludes ConfigMap and Key: a file has one source"))
 		case f.FieldPath != "":
 			if !isMetadataFieldPath(f.FieldPath) {
-				return nil, invalid(indexField("Files", i)+".FieldPath", "%q is not a downward API field of the Pod's metadata", f.FieldPath)
+				errs = append(errs, invalid(fp("FieldPath"), "%q is not a downward API field of the Pod's metadata", f.FieldPath))
 			}
 		case f.ConfigMap == "":
-			return nil, invalid(indexField("Files", i)+".ConfigMap", "is required")
+			errs = append(errs, required(fp("ConfigMap"), ""))
 		case f.Key == "":
-			return nil, invalid(indexField("Files", i)+".Key", "is required")
+			errs = append(errs, required(fp("Key"), ""))
 		}
 		if f.Mode < 0 || f.Mode > 0o777 {
-			return nil, invalid(indexField("Files", i)+".Mode", "%#o is outside 0..0777", f.Mode)
+			errs = append(errs, invalid(fp("Mode"), "%#o is outside 0..0777", f.Mode))
+		}
+	}
+	for i, p := range s.Projections {
+		if p == nil {
+			errs = append(errs, required(field.NewPath("Projections").Index(i), "is nil"))
 		}
 	}
 	b.name = DNSLabel(id.TaskName, id.TaskUID)
@@ -197,11 +209,11 @@ func newBuilder(s *Spec) (*builder, error) {
 	}
 	for i, name := range s.ProjectInto {
 		if !callers[name] || name == AgentContainerName || name == AgentInitContainerName {
-			return nil, invalid(fmt.Sprintf("ProjectInto[%d]", i), "%q is not the name of one of InitContainers or Sidecars", name)
+			errs = append(errs, invalid(field.NewPath("ProjectInto").Index(i), "%q is not the name of one of InitContainers or Sidecars", name))
 		}
 	}
 	b.targets = append([]string{AgentContainerName}, s.ProjectInto...)
-	return b, nil
+	return b, errs
 }
 
 func (b *builder) pod(s *Spec) *corev1.Pod {
@@ -398,22 +410,25 @@ func (b *builder) containerSecurityContext() *corev1.SecurityContext {
 	return &h.sc
 }
 
-// check validates the assembled Pod: names, volume types, mounts, ports, probes, environment.
-// Field paths such as Volumes["x"] are formatted only on the error path: Build is a hot path.
-func (b *builder) check(ps *corev1.PodSpec) error {
+// check validates the assembled Pod: names, volume types, mounts, ports, probes, environment. It
+// reports every problem. Field paths such as volumes[x] are formatted only on the error path:
+// Build is a hot path.
+func (b *builder) check(ps *corev1.PodSpec) field.ErrorList {
+	var errs field.ErrorList
 	volumes := make(map[string]*corev1.Volume, len(ps.Volumes))
 	for i := range ps.Volumes {
 		v := &ps.Volumes[i]
-		f := func() string { return fmt.Sprintf("Volumes[%q]", v.Name) }
+		f := func() *field.Path { return field.NewPath("volumes").Key(v.Name) }
 		if !isDNSLabel(v.Name) {
-			return invalid(f(), "volume name %q is not a DNS label", v.Name)
+			errs = append(errs, invalid(f(), "volume name %q is not a DNS label", v.Name))
 		}
 		if _, dup := volumes[v.Name]; dup {
-			return conflict(f(), "volume name %q is used twice (names podspec uses: tools, home, tmp, workspace, file-*)", v.Name)
+			errs = append(errs, conflict(f(), "volume name %q is used twice (names podspec uses: tools, home, tmp, workspace, file-*)", v.Name))
+			continue
 		}
 		if !restrictedVolume(&v.VolumeSource) {
-			return invalid(f(), "volume %q: only configMap, csi, downwardAPI, emptyDir, ephemeral, image, "+
-				"persistentVolumeClaim, projected and secret volumes are allowed (Pod Security restricted)", v.Name)
+			errs = append(errs, invalid(f(), "volume %q: only configMap, csi, downwardAPI, emptyDir, ephemeral, image, "+
+				"persistentVolumeClaim, projected and secret volumes are allowed (Pod Security restricted)", v.Name))
 		}
 		volumes[v.Name] = v
 	}
@@ -422,68 +437,67 @@ func (b *builder) check(ps *corev1.PodSpec) error {
 		for i := range cs {
 			c := &cs[i]
 			if !isDNSLabel(c.Name) {
-				return invalid(containerField(c.Name), "container name %q is not a DNS label", c.Name)
+				errs = append(errs, invalid(containerPath(c.Name), "container name %q is not a DNS label", c.Name))
 			}
 			if containers[c.Name] {
-				return conflict(containerField(c.Name), "container name %q is used twice (names podspec uses: agent, agent-init)", c.Name)
+				errs = append(errs, conflict(containerPath(c.Name), "container name %q is used twice (names podspec uses: agent, agent-init)", c.Name))
+				continue
 			}
 			containers[c.Name] = true
-			if err := b.checkContainer(c, volumes); err != nil {
-				return err
-			}
+			errs = append(errs, b.checkContainer(c, volumes)...)
 		}
 	}
-	return nil
+	return errs
 }
 
-// containerField is the field path of a container, e.g. containers["agent"].
-func containerField(name string) string { return fmt.Sprintf("containers[%q]", name) }
+// containerPath is the field path of a container, e.g. containers[agent].
+func containerPath(name string) *field.Path { return field.NewPath("containers").Key(name) }
 
-func (b *builder) checkContainer(c *corev1.Container, volumes map[string]*corev1.Volume) error {
+func (b *builder) checkContainer(c *corev1.Container, volumes map[string]*corev1.Volume) field.ErrorList {
+	var errs field.ErrorList
 	if why := checkImage(c.Image); why != "" {
-		return invalid(containerField(c.Name)+".image", "%s", why)
+		errs = append(errs, invalid(containerPath(c.Name).Child("image"), "%s", why))
 	}
 	for _, p := range c.Ports {
 		if p.HostPort != 0 || p.HostIP != "" {
-			return invalid(containerField(c.Name)+".ports", "host ports are not allowed (port %d)", p.ContainerPort)
+			errs = append(errs, invalid(containerPath(c.Name).Child("ports"), "host ports are not allowed (port %d)", p.ContainerPort))
 		}
 	}
 	if h := handlerHost(c); h != "" {
-		return invalid(containerField(c.Name), "probes and lifecycle handlers may not set a host (%q)", h)
+		errs = append(errs, invalid(containerPath(c.Name), "probes and lifecycle handlers may not set a host (%q)", h))
 	}
 	agent := c.Name == AgentContainerName
 	if agent {
 		seen := make(map[string]bool, len(c.Env))
 		for _, e := range c.Env {
 			if !IsEnvName(e.Name) {
-				return invalid(containerField(c.Name)+".env", "%q is not a C identifier", e.Name)
+				errs = append(errs, invalid(containerPath(c.Name).Child("env"), "%q is not a C identifier", e.Name))
 			}
 			if seen[e.Name] {
-				return conflict(containerField(c.Name)+".env", "environment variable %q is set twice", e.Name)
+				errs = append(errs, conflict(containerPath(c.Name).Child("env"), "environment variable %q is set twice", e.Name))
 			}
 			seen[e.Name] = true
 		}
 	}
 	// Typical containers have few mounts and reserved paths: these buffers keep them off the heap.
 	var mountBuf [16]mount
-	var reservedBuf [len(systemReservedPaths) + 4]reservedPath
+	var reservedBuf [contract.NumSystemReservedPaths + 4]reservedPath
 	mounts := mountBuf[:0]
 	for _, m := range c.VolumeMounts {
-		mf := func() string {
-			return fmt.Sprintf("%s: mount of volume %q at %q", containerField(c.Name), m.Name, m.MountPath)
-		}
+		mf := func() *field.Path { return mountPath(c.Name, m.Name) }
 		v, ok := volumes[m.Name]
 		if !ok {
-			return invalid(mf(), "there is no volume %q", m.Name)
+			errs = append(errs, invalid(mf(), "%q: there is no volume %q", m.MountPath, m.Name))
+			continue
 		}
 		if why := checkSubPath(m.SubPath); why != "" {
-			return invalid(mf(), "subPath %q %s", m.SubPath, why)
+			errs = append(errs, invalid(mf(), "%q: subPath %q %s", m.MountPath, m.SubPath, why))
 		}
 		if m.SubPathExpr != "" {
-			return invalid(mf(), "subPathExpr is not allowed: its expansion cannot be checked")
+			errs = append(errs, invalid(mf(), "%q: subPathExpr is not allowed: its expansion cannot be checked", m.MountPath))
 		}
 		if m.MountPropagation != nil && *m.MountPropagation != corev1.MountPropagationNone {
-			return invalid(mf(), "mount propagation %s is not allowed", *m.MountPropagation)
+			errs = append(errs, invalid(mf(), "%q: mount propagation %s is not allowed", m.MountPath, *m.MountPropagation))
 		}
 		origin := originCaller
 		if o, ok := b.ours[mountKey{m.Name, m.MountPath}]; ok && agent {
@@ -496,11 +510,17 @@ func (b *builder) checkContainer(c *corev1.Container, volumes map[string]*corev1
 			origin:  origin,
 		})
 	}
-	return checkMounts(c.Name, mounts, b.appendReservedPaths(reservedBuf[:0], agent))
+	return append(errs, checkMounts(c.Name, mounts, b.appendReservedPaths(reservedBuf[:0], agent))...)
+}
+
+// mountPath is the field path of a container's mount of a volume, e.g.
+// containers[agent].volumeMounts[extra].mountPath.
+func mountPath(container, volume string) *field.Path {
+	return containerPath(container).Child("volumeMounts").Key(volume).Child("mountPath")
 }
 
 func (b *builder) appendReservedPaths(rs []reservedPath, agent bool) []reservedPath {
-	for _, p := range systemReservedPaths {
+	for _, p := range contract.SystemReservedPaths() {
 		rs = append(rs, reservedPath{path: p, above: true})
 	}
 	if agent {
@@ -567,9 +587,6 @@ func isMetadataFieldPath(p string) bool {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// indexField is the field path of one element of a slice field, e.g. Files[2].
-func indexField(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]" }
 
 func copySlice[T any](s []T) []T {
 	if s == nil {

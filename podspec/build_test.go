@@ -42,138 +42,138 @@ func TestBuildRefuses(t *testing.T) {
 		want   string
 	}{
 		{"no task uid", func(s *Spec) { s.Identity.TaskUID = "" }, ErrInvalid,
-			"podspec: Identity.TaskUID: is required"},
+			`podspec: Identity.TaskUID: Required value`},
 		{"no task name", func(s *Spec) { s.Identity.TaskName = "" }, ErrInvalid,
-			"podspec: Identity.TaskName: is required"},
+			`podspec: Identity.TaskName: Required value`},
 		{"bad namespace", func(s *Spec) { s.Namespace = "Team_A" }, ErrInvalid,
-			`podspec: Namespace: "Team_A" is not a DNS label`},
+			`podspec: Namespace: Invalid value: "Team_A" is not a DNS label`},
 		{"no agent image", func(s *Spec) { s.AgentImage = "" }, ErrInvalid,
-			"podspec: AgentImage: is required"},
+			`podspec: AgentImage: Required value`},
 		{"image with space", func(s *Spec) { s.ExecutorImage = "busybox latest" }, ErrInvalid,
-			`podspec: ExecutorImage: image reference "busybox latest" contains whitespace or control characters`},
-		{"no command", func(s *Spec) { s.Command = nil }, ErrInvalid, "podspec: Command: is required (Command[0], the program, must not be empty)"},
-		{"empty program", func(s *Spec) { s.Command = []string{"", "run"} }, ErrInvalid, "podspec: Command: is required (Command[0], the program, must not be empty)"},
-		{"zero workspace size limit", func(s *Spec) { s.WorkspaceSizeLimit = ptr(resource.MustParse("0")) }, ErrInvalid, "podspec: WorkspaceSizeLimit: 0 must be greater than zero"},
-		{"negative uid", func(s *Spec) { s.UID = -5 }, ErrInvalid, "podspec: UID: -5 is outside 1..2147483647"},
-		{"negative deadline", func(s *Spec) { s.Deadline = -1 }, ErrInvalid, "podspec: Deadline: must not be negative"},
+			`podspec: ExecutorImage: Invalid value: image reference "busybox latest" contains whitespace or control characters`},
+		{"no command", func(s *Spec) { s.Command = nil }, ErrInvalid, `podspec: Command: Required value: Command[0], the program, must not be empty`},
+		{"empty program", func(s *Spec) { s.Command = []string{"", "run"} }, ErrInvalid, `podspec: Command: Required value: Command[0], the program, must not be empty`},
+		{"zero workspace size limit", func(s *Spec) { s.WorkspaceSizeLimit = ptr(resource.MustParse("0")) }, ErrInvalid, `podspec: WorkspaceSizeLimit: Invalid value: 0 must be greater than zero`},
+		{"negative uid", func(s *Spec) { s.UID = -5 }, ErrInvalid, `podspec: UID: Invalid value: -5 is outside 1..2147483647`},
+		{"negative deadline", func(s *Spec) { s.Deadline = -1 }, ErrInvalid, `podspec: Deadline: Invalid value: must not be negative`},
 		{"reserved label", func(s *Spec) { s.Labels = map[string]string{LabelTaskUID: "other"} }, ErrReserved,
-			`podspec: Labels["kubeopencode.io/task-uid"]: label key "kubeopencode.io/task-uid" is reserved for the platform`},
+			`podspec: Labels[kubeopencode.io/task-uid]: Forbidden: label key "kubeopencode.io/task-uid" is reserved for the platform`},
 		{"reserved label subdomain", func(s *Spec) { s.Labels = map[string]string{"x.kubeopencode.io/y": "z"} }, ErrReserved,
-			`podspec: Labels["x.kubeopencode.io/y"]: label key "x.kubeopencode.io/y" is reserved for the platform`},
+			`podspec: Labels[x.kubeopencode.io/y]: Forbidden: label key "x.kubeopencode.io/y" is reserved for the platform`},
 		{"reserved managed-by", func(s *Spec) { s.Labels = map[string]string{LabelManagedBy: "me"} }, ErrReserved,
-			`podspec: Labels["app.kubernetes.io/managed-by"]: label key "app.kubernetes.io/managed-by" is reserved for the platform`},
+			`podspec: Labels[app.kubernetes.io/managed-by]: Forbidden: label key "app.kubernetes.io/managed-by" is reserved for the platform`},
 		{"reserved annotation any case", func(s *Spec) { s.Annotations = map[string]string{"KubeOpenCode.IO/agent": "x"} }, ErrReserved,
-			`podspec: Annotations["KubeOpenCode.IO/agent"]: annotation key "KubeOpenCode.IO/agent" is reserved for the platform`},
+			`podspec: Annotations[KubeOpenCode.IO/agent]: Forbidden: annotation key "KubeOpenCode.IO/agent" is reserved for the platform`},
 		{"invalid label value", func(s *Spec) { s.Labels = map[string]string{"team": "a b"} }, ErrInvalid,
-			`podspec: Labels["team"]: label value "a b": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`},
+			`podspec: Labels[team]: Invalid value: label value "a b": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`},
 		{"env HOME", func(s *Spec) { s.Env = []corev1.EnvVar{{Name: "HOME", Value: "/root"}} }, ErrReserved,
-			`podspec: Env[0].Name: "HOME" is set by podspec`},
+			`podspec: Env[0].Name: Forbidden: "HOME" is set by podspec`},
 		{"env not identifier", func(s *Spec) { s.Env = []corev1.EnvVar{{Name: "MY-VAR"}} }, ErrInvalid,
-			`podspec: Env[0].Name: "MY-VAR" is not a C identifier`},
+			`podspec: Env[0].Name: Invalid value: "MY-VAR" is not a C identifier`},
 		{"env duplicate", func(s *Spec) { s.Env = []corev1.EnvVar{{Name: "A"}, {Name: "A"}} }, ErrConflict,
-			`podspec: containers["agent"].env: environment variable "A" is set twice`},
+			`podspec: containers[agent].env: Duplicate value: environment variable "A" is set twice`},
 		{"file path traverses", func(s *Spec) {
 			s.Files = []File{{Path: "/workspace/../etc/passwd", ConfigMap: "c", Key: "k"}}
-		}, ErrInvalid, `podspec: Files[0].Path: "/workspace/../etc/passwd" must be clean (no ".", "..", "//" or trailing "/")`},
+		}, ErrInvalid, `podspec: Files[0].Path: Invalid value: "/workspace/../etc/passwd" must be clean (no ".", "..", "//" or trailing "/")`},
 		{"file path relative", func(s *Spec) { s.Files = []File{{Path: "workspace/x", ConfigMap: "c", Key: "k"}} }, ErrInvalid,
-			`podspec: Files[0].Path: "workspace/x" must be an absolute path`},
+			`podspec: Files[0].Path: Invalid value: "workspace/x" must be an absolute path`},
 		{"file path trailing slash", func(s *Spec) { s.Files = []File{{Path: "/etc/x/", ConfigMap: "c", Key: "k"}} }, ErrInvalid,
-			`podspec: Files[0].Path: "/etc/x/" must be clean (no ".", "..", "//" or trailing "/")`},
+			`podspec: Files[0].Path: Invalid value: "/etc/x/" must be clean (no ".", "..", "//" or trailing "/")`},
 		{"file mode", func(s *Spec) { s.Files = []File{{Path: "/etc/x", ConfigMap: "c", Key: "k", Mode: 0o4755}} }, ErrInvalid,
-			`podspec: Files[0].Mode: 04755 is outside 0..0777`},
+			`podspec: Files[0].Mode: Invalid value: 04755 is outside 0..0777`},
 		{"file with two sources", func(s *Spec) {
 			s.Files = []File{{Path: "/workspace/task.md", ConfigMap: "c", Key: "k", FieldPath: "metadata.name"}}
-		}, ErrInvalid, `podspec: Files[0].FieldPath: excludes ConfigMap and Key: a file has one source`},
+		}, ErrInvalid, `podspec: Files[0].FieldPath: Invalid value: excludes ConfigMap and Key: a file has one source`},
 		{"file from a spec field", func(s *Spec) {
 			s.Files = []File{{Path: "/workspace/task.md", FieldPath: "spec.nodeName"}}
-		}, ErrInvalid, `podspec: Files[0].FieldPath: "spec.nodeName" is not a downward API field of the Pod's metadata`},
+		}, ErrInvalid, `podspec: Files[0].FieldPath: Invalid value: "spec.nodeName" is not a downward API field of the Pod's metadata`},
 		{"file from a malformed annotation path", func(s *Spec) {
 			s.Files = []File{{Path: "/workspace/task.md", FieldPath: "metadata.annotations['a']['b']"}}
-		}, ErrInvalid, `podspec: Files[0].FieldPath: "metadata.annotations['a']['b']" is not a downward API field of the Pod's metadata`},
+		}, ErrInvalid, `podspec: Files[0].FieldPath: Invalid value: "metadata.annotations['a']['b']" is not a downward API field of the Pod's metadata`},
 		{"two files same path", func(s *Spec) {
 			s.Files = []File{{Path: "/etc/x", ConfigMap: "a", Key: "k"}, {Path: "/etc/x", ConfigMap: "b", Key: "k"}}
-		}, ErrConflict, `podspec: container "agent": mount path "/etc/x" (Files[1]) is already used by Files[0] at "/etc/x"`},
+		}, ErrConflict, `podspec: Files[1].Path: Duplicate value: "/etc/x" is already used by Files[0]`},
 		{"mount over HOME", withMount("/home/agent"), ErrConflict,
-			`podspec: container "agent": mount path "/home/agent" (volume "extra") is already used by volume "home" at "/home/agent"`},
+			`podspec: containers[agent].volumeMounts[extra].mountPath: Duplicate value: "/home/agent" is already used by volume "home"`},
 		{"mount inside tools", withMount("/tools/opencode"), ErrReserved,
-			`podspec: container "agent": mount path "/tools/opencode" is inside the reserved path "/tools"`},
+			`podspec: containers[agent].volumeMounts[extra].mountPath: Forbidden: "/tools/opencode" is inside the reserved path "/tools"`},
 		{"mount at task.md", withMount("/workspace/task.md"), ErrReserved,
-			`podspec: container "agent": mount path "/workspace/task.md" is inside the reserved path "/workspace/task.md"`},
+			`podspec: containers[agent].volumeMounts[extra].mountPath: Forbidden: "/workspace/task.md" is inside the reserved path "/workspace/task.md"`},
 		{"mount in .kubeopencode", withMount("/workspace/.kubeopencode"), ErrReserved,
-			`podspec: container "agent": mount path "/workspace/.kubeopencode" is inside the reserved path "/workspace/.kubeopencode"`},
+			`podspec: containers[agent].volumeMounts[extra].mountPath: Forbidden: "/workspace/.kubeopencode" is inside the reserved path "/workspace/.kubeopencode"`},
 		{"mount in internal dir", withMount("/kubeopencode/credentials"), ErrReserved,
-			`podspec: container "agent": mount path "/kubeopencode/credentials" is inside the reserved path "/kubeopencode"`},
+			`podspec: containers[agent].volumeMounts[extra].mountPath: Forbidden: "/kubeopencode/credentials" is inside the reserved path "/kubeopencode"`},
 		{"mount above token dir", withMount("/var/run"), ErrReserved,
-			`podspec: container "agent": mount path "/var/run" would contain the reserved path "/var/run/secrets/kubernetes.io"`},
+			`podspec: containers[agent].volumeMounts[extra].mountPath: Forbidden: "/var/run" would contain the reserved path "/var/run/secrets/kubernetes.io"`},
 		{"mount in proc", withMount("/proc/self"), ErrReserved,
-			`podspec: container "agent": mount path "/proc/self" is inside the reserved path "/proc"`},
+			`podspec: containers[agent].volumeMounts[extra].mountPath: Forbidden: "/proc/self" is inside the reserved path "/proc"`},
 		{"mount at root", withMount("/"), ErrInvalid,
-			`podspec: container "agent": mount of volume "extra": mount path "/" must not be the root directory`},
+			`podspec: containers[agent].volumeMounts[extra].mountPath: Invalid value: "/" must not be the root directory`},
 		{"volume shadows file", func(s *Spec) {
 			withMount("/etc/app")(s)
 			s.Files = []File{{Path: "/etc/app/config.yaml", ConfigMap: "c", Key: "k"}}
-		}, ErrConflict, `podspec: container "agent": mount path "/etc/app/config.yaml" would shadow part of the mount (volume "extra") at "/etc/app"`},
+		}, ErrConflict, `podspec: containers[agent].volumeMounts[file-etc-app-config-yaml-oipxgb5cxzmy].mountPath: Duplicate value: "/etc/app/config.yaml" would shadow part of the mount of volume "extra" at "/etc/app"`},
 		{"file shadows volume", func(s *Spec) {
 			s.Files = []File{{Path: "/etc/app", ConfigMap: "c", Key: "k"}}
 			withMount("/etc/app/conf.d")(s)
-		}, ErrConflict, `podspec: container "agent": mount path "/etc/app/conf.d" would shadow part of the mount (volume "file-etc-app-7ij6qebi7u4b") at "/etc/app"`},
+		}, ErrConflict, `podspec: containers[agent].volumeMounts[extra].mountPath: Duplicate value: "/etc/app/conf.d" would shadow part of the mount of volume "file-etc-app-7ij6qebi7u4b" at "/etc/app"`},
 		{"workspace in tools", func(s *Spec) { s.WorkspaceDir = "/tools/ws" }, ErrReserved,
-			`podspec: container "agent": mount path "/tools/ws" (the workspace) overlaps the reserved path "/tools"`},
+			`podspec: WorkspaceDir: Forbidden: "/tools/ws" (the workspace) overlaps the reserved path "/tools"`},
 		{"workspace is proc", func(s *Spec) { s.WorkspaceDir = "/proc" }, ErrReserved,
-			`podspec: container "agent": mount path "/proc" is inside the reserved path "/proc"`},
+			`podspec: containers[agent].volumeMounts[workspace].mountPath: Forbidden: "/proc" is inside the reserved path "/proc"`},
 		{"workspace is tmp", func(s *Spec) { s.WorkspaceDir = "/tmp" }, ErrConflict,
-			`podspec: container "agent": mount path "/tmp" (volume "workspace") is already used by volume "tmp" at "/tmp"`},
+			`podspec: containers[agent].volumeMounts[workspace].mountPath: Duplicate value: "/tmp" is already used by volume "tmp"`},
 		{"subPath escapes", func(s *Spec) {
 			withMount("/etc/app")(s)
 			s.VolumeMounts[0].SubPath = "../x"
-		}, ErrInvalid, `podspec: containers["agent"]: mount of volume "extra" at "/etc/app": subPath "../x" must not leave the volume ("..")`},
+		}, ErrInvalid, `podspec: containers[agent].volumeMounts[extra].mountPath: Invalid value: "/etc/app": subPath "../x" must not leave the volume ("..")`},
 		{"subPathExpr", func(s *Spec) {
 			withMount("/etc/app")(s)
 			s.VolumeMounts[0].SubPathExpr = "$(POD)"
-		}, ErrInvalid, `podspec: containers["agent"]: mount of volume "extra" at "/etc/app": subPathExpr is not allowed: its expansion cannot be checked`},
+		}, ErrInvalid, `podspec: containers[agent].volumeMounts[extra].mountPath: Invalid value: "/etc/app": subPathExpr is not allowed: its expansion cannot be checked`},
 		{"bidirectional", func(s *Spec) {
 			withMount("/etc/app")(s)
 			s.VolumeMounts[0].MountPropagation = ptr(corev1.MountPropagationBidirectional)
-		}, ErrInvalid, `podspec: containers["agent"]: mount of volume "extra" at "/etc/app": mount propagation Bidirectional is not allowed`},
+		}, ErrInvalid, `podspec: containers[agent].volumeMounts[extra].mountPath: Invalid value: "/etc/app": mount propagation Bidirectional is not allowed`},
 		{"unknown volume", func(s *Spec) { s.VolumeMounts = []corev1.VolumeMount{{Name: "nope", MountPath: "/x"}} }, ErrInvalid,
-			`podspec: containers["agent"]: mount of volume "nope" at "/x": there is no volume "nope"`},
+			`podspec: containers[agent].volumeMounts[nope].mountPath: Invalid value: "/x": there is no volume "nope"`},
 		{"hostPath volume", func(s *Spec) {
 			s.Volumes = []corev1.Volume{{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}}}
-		}, ErrInvalid, `podspec: Volumes["host"]: volume "host": only configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected and secret volumes are allowed (Pod Security restricted)`},
+		}, ErrInvalid, `podspec: volumes[host]: Invalid value: volume "host": only configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected and secret volumes are allowed (Pod Security restricted)`},
 		{"volume named tools", func(s *Spec) { s.Volumes = []corev1.Volume{{Name: "tools", VolumeSource: cm("x")}} }, ErrConflict,
-			`podspec: Volumes["tools"]: volume name "tools" is used twice (names podspec uses: tools, home, tmp, workspace, file-*)`},
+			`podspec: volumes[tools]: Duplicate value: volume name "tools" is used twice (names podspec uses: tools, home, tmp, workspace, file-*)`},
 		{"container named agent", func(s *Spec) { s.InitContainers = []corev1.Container{{Name: "agent", Image: "x"}} }, ErrConflict,
-			`podspec: containers["agent"]: container name "agent" is used twice (names podspec uses: agent, agent-init)`},
+			`podspec: containers[agent]: Duplicate value: container name "agent" is used twice (names podspec uses: agent, agent-init)`},
 		{"container name invalid", func(s *Spec) { s.Sidecars = []corev1.Container{{Name: "Proxy", Image: "x"}} }, ErrInvalid,
-			`podspec: containers["Proxy"]: container name "Proxy" is not a DNS label`},
+			`podspec: containers[Proxy]: Invalid value: container name "Proxy" is not a DNS label`},
 		{"host port", func(s *Spec) {
 			s.Sidecars = []corev1.Container{{Name: "proxy", Image: "x", Ports: []corev1.ContainerPort{{ContainerPort: 80, HostPort: 80}}}}
-		}, ErrInvalid, `podspec: containers["proxy"].ports: host ports are not allowed (port 80)`},
+		}, ErrInvalid, `podspec: containers[proxy].ports: Invalid value: host ports are not allowed (port 80)`},
 		{"probe host", func(s *Spec) {
 			s.Sidecars = []corev1.Container{{Name: "proxy", Image: "x", LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
 				TCPSocket: &corev1.TCPSocketAction{Host: "169.254.169.254"}}}}}
-		}, ErrInvalid, `podspec: containers["proxy"]: probes and lifecycle handlers may not set a host ("169.254.169.254")`},
+		}, ErrInvalid, `podspec: containers[proxy]: Invalid value: probes and lifecycle handlers may not set a host ("169.254.169.254")`},
 		{"init container mounts proc", func(s *Spec) {
 			s.InitContainers = []corev1.Container{{Name: "init", Image: "x",
 				VolumeMounts: []corev1.VolumeMount{{Name: TmpVolumeName, MountPath: "/proc"}}}}
-		}, ErrReserved, `podspec: container "init": mount path "/proc" is inside the reserved path "/proc"`},
+		}, ErrReserved, `podspec: containers[init].volumeMounts[tmp].mountPath: Forbidden: "/proc" is inside the reserved path "/proc"`},
 		{"project into unknown", func(s *Spec) { s.ProjectInto = []string{"agent-init"} }, ErrInvalid,
-			`podspec: ProjectInto[0]: "agent-init" is not the name of one of InitContainers or Sidecars`},
+			`podspec: ProjectInto[0]: Invalid value: "agent-init" is not the name of one of InitContainers or Sidecars`},
 		{"nil projection", func(s *Spec) { s.Projections = []Projection{nil} }, ErrInvalid,
-			"podspec: Projections[0]: is nil"},
+			`podspec: Projections[0]: Required value: is nil`},
 		{"projection env shadows HOME", func(s *Spec) {
 			s.Projections = []Projection{projectionFunc(func(ps *corev1.PodSpec, _ ...string) error {
 				ps.Containers[0].Env = append(ps.Containers[0].Env, corev1.EnvVar{Name: "HOME", Value: "/root"})
 				return nil
 			})}
-		}, ErrConflict, `podspec: containers["agent"].env: environment variable "HOME" is set twice`},
+		}, ErrConflict, `podspec: containers[agent].env: Duplicate value: environment variable "HOME" is set twice`},
 		{"projection mount in tools", func(s *Spec) {
 			s.Projections = []Projection{projectionFunc(func(ps *corev1.PodSpec, _ ...string) error {
 				ps.Containers[0].VolumeMounts = append(ps.Containers[0].VolumeMounts,
 					corev1.VolumeMount{Name: HomeVolumeName, MountPath: "/tools/opencode"})
 				return nil
 			})}
-		}, ErrReserved, `podspec: container "agent": mount path "/tools/opencode" is inside the reserved path "/tools"`},
+		}, ErrReserved, `podspec: containers[agent].volumeMounts[home].mountPath: Forbidden: "/tools/opencode" is inside the reserved path "/tools"`},
 		{"projection shadows a context file", func(s *Spec) {
 			s.Files = []File{{Path: "/home/agent/.ssh/known_hosts", ConfigMap: "c", Key: "k"}}
 			s.Projections = []Projection{projectionFunc(func(ps *corev1.PodSpec, _ ...string) error {
@@ -182,7 +182,7 @@ func TestBuildRefuses(t *testing.T) {
 					corev1.VolumeMount{Name: "cred", MountPath: "/home/agent/.ssh", ReadOnly: true})
 				return nil
 			})}
-		}, ErrConflict, `podspec: container "agent": mount path "/home/agent/.ssh/known_hosts" would shadow part of the mount (volume "cred") at "/home/agent/.ssh"`},
+		}, ErrConflict, `podspec: containers[agent].volumeMounts[file-home-agent-ssh-known-hosts-kouvi4m4eblt].mountPath: Duplicate value: "/home/agent/.ssh/known_hosts" would shadow part of the mount of volume "cred" at "/home/agent/.ssh"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -199,14 +199,92 @@ func TestBuildRefuses(t *testing.T) {
 				t.Errorf("error message (-want +got):\n%s", diff)
 			}
 			var fe *FieldError
-			var pe *PathConflictError
-			if !errors.As(err, &fe) && !errors.As(err, &pe) {
-				t.Errorf("error %T is neither *FieldError nor *PathConflictError", err)
+			var es *Errors
+			if !errors.As(err, &fe) || !errors.As(err, &es) || len(es.Problems) != 1 {
+				t.Errorf("error %T is not one *FieldError in *Errors", err)
 			}
-			if pe != nil && (pe.Path == "" || pe.Other == "" || !strings.Contains(err.Error(), pe.Other)) {
-				t.Errorf("path conflict must name both paths: %+v", pe)
+			// A path conflict names both paths (or says the one path is already used).
+			if IsPathConflict(err) && strings.Count(fe.Detail, `"/`) < 2 && !strings.Contains(fe.Detail, "is already used by") {
+				t.Errorf("path conflict must name both paths: %+v", fe)
 			}
 		})
+	}
+}
+
+// TestBuildReportsEveryProblem: three independent problems of a Spec are all reported, each with
+// its field path and category.
+func TestBuildReportsEveryProblem(t *testing.T) {
+	s := baseSpec()
+	s.Namespace = "Team_A"                                       // invalid
+	s.Labels = map[string]string{LabelAgent: "mine"}             // reserved
+	s.Files = []File{{Path: "/etc/x", ConfigMap: "c", Key: "k"}, // conflict
+		{Path: "/etc/x", ConfigMap: "c", Key: "k"}}
+	_, err := Build(s)
+	var es *Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("Build = %v, want *Errors", err)
+	}
+	type problem struct{ Field, Type string }
+	var got []problem
+	for _, p := range es.Problems {
+		var fe *FieldError
+		if !errors.As(p, &fe) {
+			t.Fatalf("problem %T is not a *FieldError", p)
+		}
+		got = append(got, problem{fe.Field, string(fe.Type)})
+	}
+	want := []problem{
+		{"Namespace", "FieldValueInvalid"},
+		{"Labels[kubeopencode.io/agent]", "FieldValueForbidden"},
+		{"Files[1].Path", "FieldValueDuplicate"},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("problems (-want +got):\n%s", d)
+	}
+	for _, c := range []error{ErrInvalid, ErrReserved, ErrConflict} {
+		if !errors.Is(err, c) {
+			t.Errorf("errors.Is(err, %v) = false", c)
+		}
+	}
+	if !IsPathConflict(err) {
+		t.Error("IsPathConflict = false for two files at one path")
+	}
+}
+
+// TestBuildReportsEachIndependentProblem: for every subset of five independent problems, Build
+// reports exactly that subset, in the order of the Spec's fields.
+func TestBuildReportsEachIndependentProblem(t *testing.T) {
+	problems := []struct {
+		field  string
+		mutate func(*Spec)
+	}{
+		{"Namespace", func(s *Spec) { s.Namespace = "-x" }},
+		{"AgentImage", func(s *Spec) { s.AgentImage = "" }},
+		{"Labels[kubeopencode.io/x]", func(s *Spec) { s.Labels = map[string]string{"kubeopencode.io/x": "y"} }},
+		{"Env[0].Name", func(s *Spec) { s.Env = []corev1.EnvVar{{Name: "WORKSPACE_DIR"}} }},
+		{"Files[0].Mode", func(s *Spec) { s.Files = []File{{Path: "/etc/x", ConfigMap: "c", Key: "k", Mode: -1}} }},
+	}
+	for set := 1; set < 1<<len(problems); set++ {
+		s := baseSpec()
+		var want []string
+		for i, p := range problems {
+			if set&(1<<i) != 0 {
+				p.mutate(&s)
+				want = append(want, p.field)
+			}
+		}
+		_, err := Build(s)
+		var es *Errors
+		if !errors.As(err, &es) {
+			t.Fatalf("set %05b: Build = %v, want *Errors", set, err)
+		}
+		var got []string
+		for _, p := range es.Problems {
+			got = append(got, p.(*FieldError).Field)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("set %05b: problems (-want +got):\n%s", set, d)
+		}
 	}
 }
 

@@ -3,23 +3,20 @@ package podspec
 import (
 	"strings"
 	"testing"
+
+	"github.com/kubeopencode/kubeopencode/api/contract"
 )
 
-// TestSharedContract pins the values CONTRIBUTING.md duplicates across the libraries. Changing one
-// here means changing it in api, credentials and policy too.
+// TestSharedContract pins podspec's own names and that its shared values are the contract's.
 func TestSharedContract(t *testing.T) {
-	if DefaultUID != 65532 || DefaultGID != 65532 {
-		t.Errorf("agent UID/GID default = %d/%d, contract says 65532", DefaultUID, DefaultGID)
+	if DefaultUID != contract.DefaultUID || DefaultGID != contract.DefaultGID {
+		t.Errorf("agent UID/GID default = %d/%d, contract says %d", DefaultUID, DefaultGID, contract.DefaultUID)
 	}
 	if ToolsDir != "/tools" || InternalDir != "/kubeopencode" || HomeDir != "/home/agent" || TmpDir != "/tmp" {
 		t.Errorf("reserved paths changed: %s %s %s %s", ToolsDir, InternalDir, HomeDir, TmpDir)
 	}
 	if TaskFile != "task.md" || ContextFile != ".kubeopencode/context.md" || !strings.HasPrefix(ContextFile, contextDir+"/") {
 		t.Errorf("workspace files changed: %s %s", TaskFile, ContextFile)
-	}
-	want := [...]string{"/dev", "/proc", "/run/secrets/kubernetes.io", "/sys", "/var/run/secrets/kubernetes.io"}
-	if systemReservedPaths != want {
-		t.Errorf("system reserved paths = %v, want %v", systemReservedPaths, want)
 	}
 	if LabelManagedBy != "app.kubernetes.io/managed-by" || ManagedByValue != "kubeopencode" ||
 		LabelTaskUID != "kubeopencode.io/task-uid" || LabelTaskName != "kubeopencode.io/task-name" ||

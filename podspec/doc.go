@@ -59,7 +59,7 @@
 // # Path hygiene
 //
 // Every mount path must be clean and absolute ([CheckPath]). In each container, Build refuses,
-// naming both paths ([*PathConflictError]):
+// naming both paths ([IsPathConflict] tells these problems apart):
 //
 //   - two mounts at the same path;
 //   - a mount nested inside another mount, unless the outer one is a writable emptyDir (HOME, /tmp,
@@ -79,6 +79,13 @@
 //
 // # Errors
 //
-// Errors are [*FieldError] or [*PathConflictError]; both wrap one of [ErrInvalid], [ErrReserved],
-// [ErrConflict]. They quote names, keys and paths, never environment variable values.
+// Build reports every problem it finds at once, as an [*Errors] (api/contract's Errors): a
+// field.ErrorList of [*FieldError] values (k8s.io/apimachinery/pkg/util/validation/field) with
+// field paths, aggregated into one message. A field error's Type carries its category, shared
+// with credentials and policy through api/contract: Forbidden is [ErrReserved], Duplicate is
+// [ErrConflict], the other types (Invalid, Required) are [ErrInvalid]; errors.Is(err, ErrConflict)
+// asks for one, errors.As(err, &fieldErr) gives the first problem. The Spec is checked before the
+// Pod is assembled, and the assembled Pod only when the Spec has no problem. An error of a
+// Projection is returned wrapped, as it is, with its index. Details quote names, keys and paths,
+// never environment variable values.
 package podspec

@@ -1,6 +1,7 @@
 package podspec_test
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -80,8 +81,37 @@ func ExampleBuild_pathConflict() {
 		Files:        []podspec.File{{Path: "/home/agent/.ssh/known_hosts", ConfigMap: "hosts", Key: "known_hosts"}},
 	})
 	fmt.Println(err)
+	fmt.Println("conflict:", errors.Is(err, podspec.ErrConflict), "path conflict:", podspec.IsPathConflict(err))
 	// Output:
-	// podspec: container "agent": mount path "/home/agent/.ssh/known_hosts" would shadow part of the mount (volume "ssh") at "/home/agent/.ssh"
+	// podspec: containers[agent].volumeMounts[file-home-agent-ssh-known-hosts-kouvi4m4eblt].mountPath: Duplicate value: "/home/agent/.ssh/known_hosts" would shadow part of the mount of volume "ssh" at "/home/agent/.ssh"
+	// conflict: true path conflict: true
+}
+
+// Build reports every problem of a Spec at once, each a field error with its path; errors.Is
+// tells the categories.
+func ExampleBuild_errors() {
+	_, err := podspec.Build(podspec.Spec{
+		Identity:      podspec.Identity{TaskUID: "uid-1", TaskName: "t"},
+		Namespace:     "Team_A",
+		AgentImage:    "example.com/agent:v1",
+		ExecutorImage: "example.com/devbox:v1",
+		Command:       []string{"/tools/opencode"},
+		Labels:        map[string]string{"kubeopencode.io/agent": "mine"},
+		Env:           []corev1.EnvVar{{Name: "HOME", Value: "/root"}},
+	})
+	var errs *podspec.Errors
+	if errors.As(err, &errs) {
+		for _, p := range errs.Problems {
+			fmt.Println(p)
+		}
+	}
+	fmt.Println("invalid:", errors.Is(err, podspec.ErrInvalid), "reserved:", errors.Is(err, podspec.ErrReserved),
+		"conflict:", errors.Is(err, podspec.ErrConflict))
+	// Output:
+	// Namespace: Invalid value: "Team_A" is not a DNS label
+	// Labels[kubeopencode.io/agent]: Forbidden: label key "kubeopencode.io/agent" is reserved for the platform
+	// Env[0].Name: Forbidden: "HOME" is set by podspec
+	// invalid: true reserved: true conflict: false
 }
 
 func ExampleDNSLabel() {

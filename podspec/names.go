@@ -1,39 +1,14 @@
 package podspec
 
-import (
-	"crypto/sha256"
-	"encoding/base32"
-	"encoding/binary"
-	"strings"
-)
+import "github.com/kubeopencode/kubeopencode/api/contract"
 
 const (
 	// MaxNameLength is the length limit of a DNS label (RFC 1123) and of a label value.
-	MaxNameLength = 63
+	MaxNameLength = contract.MaxNameLength
 	// HashLength is the number of characters of the identity hash appended to derived names:
 	// 12 base32 characters, i.e. 60 bits of SHA-256.
-	HashLength = 12
+	HashLength = contract.HashLength
 )
-
-// lowerBase32 uses only characters that are valid in DNS labels.
-var lowerBase32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-// appendIdentityHash appends the identity hash of the parts (first, then rest) to dst: HashLength
-// base32 characters of their SHA-256. Each part is length-prefixed, so ("ab", "c") and ("a", "bc")
-// hash differently.
-func appendIdentityHash(dst []byte, first string, rest ...string) []byte {
-	var buf [512]byte // enough for typical identities; longer ones move to the heap
-	msg := appendPart(buf[:0], first)
-	for _, p := range rest {
-		msg = appendPart(msg, p)
-	}
-	sum := sha256.Sum256(msg)
-	return lowerBase32.AppendEncode(dst, sum[:8])[:len(dst)+HashLength]
-}
-
-func appendPart(msg []byte, p string) []byte {
-	return append(binary.BigEndian.AppendUint64(msg, uint64(len(p))), p...)
-}
 
 // DNSLabel derives a deterministic, collision-resistant DNS label (RFC 1123, at most 63
 // characters) from a readable prefix and the parts of an identity.
@@ -41,91 +16,18 @@ func appendPart(msg []byte, p string) []byte {
 // The result is the readable prefix reduced to [a-z0-9-] and shortened, then "-" and a hash of
 // the readable prefix and every identity part. The hash covers the exact input, so two different
 // inputs give different labels even when their readable parts read the same (60-bit hash).
-// When nothing readable is left, the label is the hash alone.
+// When nothing readable is left, the label is the hash alone. It is [contract.DNSLabel], which
+// credentials uses too, so both libraries derive the same names.
 func DNSLabel(readable string, identity ...string) string {
-	return derivedName(readable, false, readable, identity...)
+	return contract.DNSLabel(readable, identity...)
 }
 
 // LabelValue returns v when it is already a valid label value of at most 63 characters, and
-// otherwise a readable prefix of v plus "-" and a hash of v, which is always a valid label value.
+// otherwise a readable prefix of v plus "-" and a hash of v, which is always a valid label value
+// ([contract.LabelValue]).
 //
 // Task, namespace and Agent names can be up to 253 characters long; label values cannot.
-func LabelValue(v string) string {
-	if isLabelValue(v) {
-		return v
-	}
-	return derivedName(v, true, v)
-}
-
-// derivedName returns the sanitized readable prefix, "-" and the identity hash of the parts, or
-// the hash alone when nothing readable is left. It is built in one stack buffer, so the result is
-// the only allocation.
-func derivedName(readable string, labelValue bool, first string, rest ...string) string {
-	var buf [MaxNameLength + 1]byte // + 1: AppendEncode writes a 13th hash character first
-	name := appendSanitized(buf[:0], readable, MaxNameLength-1-HashLength, labelValue)
-	if len(name) > 0 {
-		name = append(name, '-')
-	}
-	return string(appendIdentityHash(name, first, rest...))
-}
-
-// appendSanitized appends at most max characters of s that are valid in a DNS label (or, with
-// labelValue, in a label value) to dst, replacing every run of other characters by one '-' and
-// trimming separators at both ends.
-func appendSanitized(dst []byte, s string, max int, labelValue bool) []byte {
-	start := len(dst)
-	sep := false
-	for i := 0; i < len(s) && len(dst)-start < max; i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case c >= 'A' && c <= 'Z':
-			if !labelValue {
-				c += 'a' - 'A'
-			}
-		case labelValue && (c == '.' || c == '_'):
-			if len(dst) == start {
-				continue
-			}
-		default:
-			sep = len(dst) > start
-			continue
-		}
-		if sep {
-			if len(dst)-start+1 >= max {
-				break
-			}
-			dst = append(dst, '-')
-			sep = false
-		}
-		dst = append(dst, c)
-	}
-	for len(dst) > start && strings.IndexByte("-._", dst[len(dst)-1]) >= 0 {
-		dst = dst[:len(dst)-1]
-	}
-	return dst
-}
-
-// isDNSLabel reports whether s is a valid RFC 1123 label, without allocating.
-func isDNSLabel(s string) bool {
-	return len(s) <= MaxNameLength && isDNSLabelSyntax(s)
-}
-
-// isDNSLabelSyntax reports whether s is a DNS label apart from the length limit: non-empty,
-// [a-z0-9-], starting and ending with [a-z0-9].
-func isDNSLabelSyntax(s string) bool {
-	if len(s) == 0 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
-		if !alnum && (c != '-' || i == 0 || i == len(s)-1) {
-			return false
-		}
-	}
-	return true
-}
+func LabelValue(v string) string { return contract.LabelValue(v) }
 
 // volumeNameForPath derives a volume name from a kind ("file", ...) and a path, e.g.
 // "/workspace/.kubeopencode/context.md" gives "file-workspace-kubeopencode-context-md-<hash>".

@@ -1,47 +1,20 @@
 package podspec
 
 import (
-	"fmt"
 	"path"
 	"strings"
+
+	"github.com/kubeopencode/kubeopencode/api/contract"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // MaxPathLength bounds mount paths; longer paths are refused.
-const MaxPathLength = 1024
-
-// systemReservedPaths may not be mounted over, into, or above in any container: they belong to
-// the kernel, the container runtime and the kubelet (service-account token).
-var systemReservedPaths = [...]string{
-	"/dev",
-	"/proc",
-	"/run/secrets/kubernetes.io",
-	"/sys",
-	"/var/run/secrets/kubernetes.io",
-}
+const MaxPathLength = contract.MaxPathLength
 
 // CheckPath returns "" when p is acceptable as a mount path, otherwise the reason it is not: p must
 // be absolute, clean (path.Clean(p) == p: no ".", "..", "//" or trailing "/"), not "/", free of
-// control characters, and at most MaxPathLength bytes.
-func CheckPath(p string) string {
-	switch {
-	case p == "":
-		return "must not be empty"
-	case len(p) > MaxPathLength:
-		return "must be at most 1024 bytes"
-	case p[0] != '/':
-		return "must be an absolute path"
-	case p == "/":
-		return "must not be the root directory"
-	case path.Clean(p) != p:
-		return `must be clean (no ".", "..", "//" or trailing "/")`
-	}
-	for i := 0; i < len(p); i++ {
-		if p[i] < 0x20 || p[i] == 0x7f {
-			return "must not contain control characters"
-		}
-	}
-	return ""
-}
+// control characters, and at most MaxPathLength bytes ([contract.CheckPath]).
+func CheckPath(p string) string { return contract.CheckPath(p) }
 
 // checkSubPath returns "" when sp is an acceptable subPath: empty, or relative, clean and not
 // leaving the volume.
@@ -101,13 +74,8 @@ func ResolvePath(workspace, p string) string {
 }
 
 // Within reports whether p is dir or inside dir. Both must be clean absolute paths; "/" contains
-// everything.
-func Within(p, dir string) bool {
-	if dir == "/" {
-		return true
-	}
-	return p == dir || len(p) > len(dir) && p[len(dir)] == '/' && p[:len(dir)] == dir
-}
+// everything, so a mount at "/" would contain every reserved path ([contract.Within]).
+func Within(p, dir string) bool { return contract.Within(p, dir) }
 
 // mountOrigin says who asked for a mount, which decides the reserved paths it may use.
 type mountOrigin uint8
@@ -134,41 +102,48 @@ type reservedPath struct {
 // checkMounts enforces path hygiene for one container: every path is clean, no mount touches a
 // reserved path, no two mounts share a path, and a mount may be nested only inside a writable
 // emptyDir (a scratch directory that starts empty) — nesting inside anything else would shadow
-// part of it (the tools, a credential directory, a context file, a caller's volume).
-func checkMounts(container string, mounts []mount, reservedPaths []reservedPath) error {
+// part of it (the tools, a credential directory, a context file, a caller's volume). It reports
+// every problem, and for each mount the first reserved path it touches.
+func checkMounts(container string, mounts []mount, reservedPaths []reservedPath) field.ErrorList {
+	var errs field.ErrorList
 	for i, m := range mounts {
 		if why := CheckPath(m.path); why != "" {
-			return invalid(fmt.Sprintf("container %q: mount of volume %q", container, m.volume),
-				"mount path %q %s", m.path, why)
+			errs = append(errs, invalid(mountPath(container, m.volume), "%q %s", m.path, why))
+			continue
 		}
-		for _, r := range reservedPaths {
-			if r.allow != 0 && m.origin == r.allow {
-				continue
-			}
-			if Within(m.path, r.path) {
-				return &PathConflictError{Container: container, Path: m.path, Other: r.path,
-					Reason: "is inside the reserved path", Err: ErrReserved}
-			}
-			if r.above && Within(r.path, m.path) {
-				return &PathConflictError{Container: container, Path: m.path, Other: r.path,
-					Reason: "would contain the reserved path", Err: ErrReserved}
-			}
+		if err := touchesReserved(container, m, reservedPaths); err != nil {
+			// One report per mount: that it also shadows the platform's own mount there is noise.
+			errs = append(errs, err)
+			continue
 		}
 		for _, o := range mounts[:i] {
 			switch {
 			case o.path == m.path:
-				return &PathConflictError{Container: container, Path: m.path, Other: o.path,
-					Reason: "(volume " + quote(m.volume) + ") is already used by volume " + quote(o.volume) + " at",
-					Err:    ErrConflict}
+				errs = append(errs, pathConflict(mountPath(container, m.volume), false,
+					"%q is already used by volume %q", m.path, o.volume))
 			case Within(m.path, o.path) && !o.scratch:
-				return &PathConflictError{Container: container, Path: m.path, Other: o.path,
-					Reason: "would shadow part of the mount (volume " + quote(o.volume) + ") at",
-					Err:    ErrConflict}
+				errs = append(errs, pathConflict(mountPath(container, m.volume), false,
+					"%q would shadow part of the mount of volume %q at %q", m.path, o.volume, o.path))
 			case Within(o.path, m.path) && !m.scratch:
-				return &PathConflictError{Container: container, Path: o.path, Other: m.path,
-					Reason: "would shadow part of the mount (volume " + quote(m.volume) + ") at",
-					Err:    ErrConflict}
+				errs = append(errs, pathConflict(mountPath(container, o.volume), false,
+					"%q would shadow part of the mount of volume %q at %q", o.path, m.volume, m.path))
 			}
+		}
+	}
+	return errs
+}
+
+// touchesReserved reports the first reserved path m is inside or would contain, or nil.
+func touchesReserved(container string, m mount, reservedPaths []reservedPath) *field.Error {
+	for _, r := range reservedPaths {
+		if r.allow != 0 && m.origin == r.allow {
+			continue
+		}
+		if Within(m.path, r.path) {
+			return pathConflict(mountPath(container, m.volume), true, "%q is inside the reserved path %q", m.path, r.path)
+		}
+		if r.above && Within(r.path, m.path) {
+			return pathConflict(mountPath(container, m.volume), true, "%q would contain the reserved path %q", m.path, r.path)
 		}
 	}
 	return nil

@@ -3,25 +3,26 @@ package podspec
 import (
 	"time"
 
+	"github.com/kubeopencode/kubeopencode/api/contract"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
-// Shared contract values (CONTRIBUTING.md). They are duplicated on purpose in the other libraries,
-// which do not import this one; contract_test.go pins them.
+// Shared contract values: they come from api/contract, which api, credentials and policy use too.
 const (
 	// DefaultUID and DefaultGID are the agent's user and group when Spec.UID/GID are zero.
-	DefaultUID int64 = 65532
-	DefaultGID int64 = 65532
+	DefaultUID = contract.DefaultUID
+	DefaultGID = contract.DefaultGID
 
 	// ToolsDir holds the agent binary, copied there by the agent init container.
-	ToolsDir = "/tools"
+	ToolsDir = contract.ToolsDir
 	// InternalDir is operator-internal (staged credentials, contexts); only Spec.Files may use it.
-	InternalDir = "/kubeopencode"
+	InternalDir = contract.InternalDir
 	// HomeDir is HOME of the agent container: a writable emptyDir.
-	HomeDir = "/home/agent"
+	HomeDir = contract.HomeDir
 	// TmpDir is a writable emptyDir.
-	TmpDir = "/tmp"
+	TmpDir = contract.TmpDir
 	// DefaultWorkspaceDir is the workspace (a writable emptyDir) when Spec.WorkspaceDir is empty.
 	DefaultWorkspaceDir = "/workspace"
 	// TaskFile and ContextFile are relative to the workspace and written by the operator

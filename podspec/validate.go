@@ -5,7 +5,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kubeopencode/kubeopencode/api/contract"
+
 	"k8s.io/apimachinery/pkg/api/validate/content"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // maxAnnotationBytes is the API server's limit on the total size of a Pod's annotations.
@@ -23,61 +26,59 @@ func IsReservedKey(key string) bool {
 	return ok && (prefix == "kubeopencode.io" || strings.HasSuffix(prefix, ".kubeopencode.io"))
 }
 
-// IsEnvName reports whether name is a C identifier ([A-Za-z_][A-Za-z0-9_]*).
-func IsEnvName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
+// IsEnvName reports whether name is a C identifier ([A-Za-z_][A-Za-z0-9_]*), by apimachinery's
+// content.IsCIdentifier.
+func IsEnvName(name string) bool { return len(content.IsCIdentifier(name)) == 0 }
 
-func validateLabels(field string, labels map[string]string) error {
-	return firstKeyError(labels, func(k, v string) error {
+// isDNSLabel reports whether s is an RFC 1123 label. It is the contract's check, which
+// FuzzLabelSyntax proves equal to apimachinery's content.IsDNS1123Label: Build checks every volume
+// and container name, and the regular expression behind content.IsDNS1123Label made Build about
+// a third slower.
+func isDNSLabel(s string) bool { return contract.IsDNSLabel(s) }
+
+// validateLabels checks Spec.Labels; name is the field's name (its path is built only on the error
+// path: Build is a hot path).
+func validateLabels(name string, labels map[string]string) field.ErrorList {
+	p := func() *field.Path { return field.NewPath(name) }
+	return keyErrors(labels, func(k, v string) *field.Error {
 		if IsReservedKey(k) {
-			return reserved(keyField(field, k), "label key %q is reserved for the platform", k)
+			return reserved(p().Key(k), "label key %q is reserved for the platform", k)
 		}
-		if !isLabelKey(k) {
-			return invalid(keyField(field, k), "label key %q: %s", k, strings.Join(content.IsLabelKey(k), "; "))
+		if msgs := content.IsLabelKey(k); len(msgs) > 0 {
+			return invalid(p().Key(k), "label key %q: %s", k, strings.Join(msgs, "; "))
 		}
-		if !isLabelValue(v) {
-			return invalid(keyField(field, k), "label value %q: %s", v, strings.Join(content.IsLabelValue(v), "; "))
+		if msgs := content.IsLabelValue(v); len(msgs) > 0 {
+			return invalid(p().Key(k), "label value %q: %s", v, strings.Join(msgs, "; "))
 		}
 		return nil
 	})
 }
 
-func validateAnnotations(field string, annotations map[string]string) error {
-	err := firstKeyError(annotations, func(k, _ string) error {
+func validateAnnotations(name string, annotations map[string]string) field.ErrorList {
+	p := func() *field.Path { return field.NewPath(name) }
+	errs := keyErrors(annotations, func(k, _ string) *field.Error {
 		if IsReservedKey(k) {
-			return reserved(keyField(field, k), "annotation key %q is reserved for the platform", k)
+			return reserved(p().Key(k), "annotation key %q is reserved for the platform", k)
 		}
-		if lower := strings.ToLower(k); !isLabelKey(lower) {
-			return invalid(keyField(field, k), "annotation key %q: %s", k, strings.Join(content.IsLabelKey(lower), "; "))
+		// The API server checks annotation keys case-insensitively.
+		if msgs := content.IsLabelKey(strings.ToLower(k)); len(msgs) > 0 {
+			return invalid(p().Key(k), "annotation key %q: %s", k, strings.Join(msgs, "; "))
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
 	total := 0
 	for k, v := range annotations {
 		total += len(k) + len(v)
 	}
 	if total > maxAnnotationBytes {
-		return invalid(field, "annotations total %d bytes, more than %d", total, maxAnnotationBytes)
+		errs = append(errs, invalid(p(), "annotations total %d bytes, more than %d", total, maxAnnotationBytes))
 	}
-	return nil
+	return errs
 }
 
-// firstKeyError returns check's error for the first key of m, in sorted order, that has one.
-// Sorting only makes the reported error deterministic, so it is skipped while no key fails.
-func firstKeyError(m map[string]string, check func(k, v string) error) error {
+// keyErrors returns check's error for every key of m that has one, in sorted key order. Sorting
+// only makes the report deterministic, so it is skipped while no key fails.
+func keyErrors(m map[string]string, check func(k, v string) *field.Error) field.ErrorList {
 	failed := false
 	for k, v := range m {
 		if check(k, v) != nil {
@@ -88,65 +89,13 @@ func firstKeyError(m map[string]string, check func(k, v string) error) error {
 	if !failed {
 		return nil
 	}
+	var errs field.ErrorList
 	for _, k := range sortedKeys(m) {
 		if err := check(k, m[k]); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	return nil
-}
-
-// keyField is the field path of one key of a map field, e.g. Labels["team"].
-func keyField(field, key string) string { return field + "[" + quote(key) + "]" }
-
-// isLabelKey reports whether k is a valid label key, i.e. content.IsLabelKey(k) finds nothing
-// (FuzzLabelSyntax checks this against apimachinery), without its regular expressions and
-// allocations: an optional DNS subdomain prefix and "/", then a name of 1..63 characters.
-func isLabelKey(k string) bool {
-	prefix, name, ok := strings.Cut(k, "/")
-	if !ok {
-		name = prefix
-	} else if !isDNSSubdomain(prefix) {
-		return false
-	}
-	return name != "" && isLabelValue(name)
-}
-
-// isLabelValue reports whether v is a valid label value, i.e. content.IsLabelValue(v) finds nothing
-// (FuzzLabelSyntax): empty, or at most 63 characters from [-A-Za-z0-9_.] that start and end with
-// an alphanumeric character.
-func isLabelValue(v string) bool {
-	if v == "" {
-		return true
-	}
-	if len(v) > MaxNameLength || !isAlnum(v[0]) || !isAlnum(v[len(v)-1]) {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; !isAlnum(c) && c != '-' && c != '_' && c != '.' {
-			return false
-		}
-	}
-	return true
-}
-
-// isDNSSubdomain reports whether s is a lowercase RFC 1123 subdomain of at most 253 characters,
-// i.e. content.IsDNS1123Subdomain(s) finds nothing (FuzzLabelSyntax): DNS labels joined by dots,
-// where the labels themselves have no length limit.
-func isDNSSubdomain(s string) bool {
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	for label := range strings.SplitSeq(s, ".") {
-		if !isDNSLabelSyntax(label) {
-			return false
-		}
-	}
-	return true
-}
-
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	return errs
 }
 
 func sortedKeys(m map[string]string) []string {

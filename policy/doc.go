@@ -24,4 +24,14 @@
 //     allow-list that never reaches the link-local ranges or the cloud metadata addresses.
 //
 // RenderYAML renders the generated objects deterministically.
+//
+// # Errors
+//
+// Constructors that refuse their input (NewNamespacePolicy's Err, AgentEgressNetworkPolicy,
+// NewPodSecurityJudge) report every problem at once as an [*Errors] (api/contract's Errors): a
+// field.ErrorList (k8s.io/apimachinery/pkg/util/validation/field) with field paths, aggregated into
+// one message. All of them are [ErrInvalid], the category podspec and credentials share through
+// api/contract. CompilePatterns keeps its [PatternErrors] (each with the pattern's index), which
+// are ErrInvalid too and become field errors with [PatternErrors.FieldErrors]. A [PodVerdict]'s
+// Err is a judgment of a Pod, not of the input, and RenderYAML's errors name the object at fault.
 package policy

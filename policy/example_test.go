@@ -74,7 +74,7 @@ func ExampleNamespacePolicy_Err() {
 	fmt.Println(p.Err())                   // for the Agent's status
 	fmt.Println(p.Decide("agents").Reason) // fail closed, even for the own namespace
 	// Output:
-	// allowedNamespaces[1] "BAD": character 'B' at offset 0: patterns are lower-case
+	// spec.allowedNamespaces[1]: Invalid value: "BAD": character 'B' at offset 0: patterns are lower-case
 	// InvalidAgentPolicy
 }
 
@@ -88,7 +88,7 @@ func ExampleNewPodSecurityJudge() {
 	fmt.Println(err)
 	// Output:
 	// restricted:latest
-	// pod security version "1.37": must be "latest" or "v1.x"
+	// version: Invalid value: "1.37": must be "latest" or "v1.x"
 }
 
 func ExamplePodSecurityJudge_Judge() {
@@ -229,7 +229,7 @@ func ExampleAgentEgressNetworkPolicy() {
 	fmt.Println(err)
 	// Output:
 	// 0.0.0.0/0 [169.254.0.0/16 100.100.100.200/32]
-	// allow[0].cidr "169.254.169.254/32": lies inside 169.254.0.0/16 (link-local or cloud metadata), which is never allowed
+	// allow[0].cidr: Invalid value: "169.254.169.254/32": lies inside 169.254.0.0/16 (link-local or cloud metadata), which is never allowed
 }
 
 func ExamplePatternErrors_Error() {

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 func TestNamespacePolicyDecide(t *testing.T) {
@@ -47,9 +49,12 @@ func TestNamespacePolicyDecide(t *testing.T) {
 // patterns while Err (for the platform team) names them.
 func TestInvalidPolicyFailsClosed(t *testing.T) {
 	p := NewNamespacePolicy("agents", "coder", []string{"team-b", "Secret-Team-*", "*"})
-	var perrs PatternErrors
-	if !errors.As(p.Err(), &perrs) || len(perrs) != 1 || perrs[0].Index != 1 {
-		t.Fatalf("Err() = %v; want PatternErrors for index 1", p.Err())
+	var es *Errors
+	if !errors.As(p.Err(), &es) || len(es.Problems) != 1 || !errors.Is(p.Err(), ErrInvalid) {
+		t.Fatalf("Err() = %v; want one invalid field error", p.Err())
+	}
+	if fe := es.Problems[0].(*field.Error); fe.Field != "spec.allowedNamespaces[1]" {
+		t.Fatalf("Err() names %s, want spec.allowedNamespaces[1]", fe.Field)
 	}
 	want := Decision{Reason: ReasonInvalidPolicy, Message: `Agent "agents/coder" has an invalid allowedNamespaces policy and refuses every Task until it is fixed; ask the platform team that owns namespace "agents" to fix the Agent`}
 	for _, ns := range []string{"team-b", "agents", "anything"} {
@@ -61,9 +66,10 @@ func TestInvalidPolicyFailsClosed(t *testing.T) {
 
 func TestInvalidAgentIdentityFailsClosed(t *testing.T) {
 	for _, tt := range []struct{ ns, name, wantErr string }{
-		{"", "coder", `agent namespace "" is not a namespace name`},
-		{"Agents", "coder", `agent namespace "Agents" is not a namespace name`},
-		{"agents", "", "agent name is empty"},
+		{"", "coder", `metadata.namespace: Invalid value: "" is not a namespace name`},
+		{"Agents", "coder", `metadata.namespace: Invalid value: "Agents" is not a namespace name`},
+		{"agents", "", "metadata.name: Required value"},
+		{"Agents", "", `[metadata.namespace: Invalid value: "Agents" is not a namespace name, metadata.name: Required value]`},
 	} {
 		p := NewNamespacePolicy(tt.ns, tt.name, []string{"*"})
 		if p.Err() == nil || p.Err().Error() != tt.wantErr {
@@ -107,6 +113,19 @@ func BenchmarkDecide(b *testing.B) {
 			if p.Decide("payments").Allowed {
 				b.Fatal("allowed")
 			}
+		}
+	})
+}
+
+// FuzzNamespaceName: the namespace-name check Decide uses gives apimachinery's verdict on every
+// input.
+func FuzzNamespaceName(f *testing.F) {
+	for _, s := range []string{"", "a", "team-a", "-a", "a-", "A", "a.b", "a_b", strings.Repeat("a", 63), strings.Repeat("a", 64), "é"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := isNamespaceName(s), len(validation.IsDNS1123Label(s)) == 0; got != want {
+			t.Errorf("isNamespaceName(%q) = %v, validation.IsDNS1123Label says %v", s, got, want)
 		}
 	})
 }

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // Destinations an agent must never reach (threat T17): the link-local ranges, where clouds serve
@@ -102,29 +103,30 @@ type AgentEgress struct {
 //     entry whose CIDR contains them, so even 0.0.0.0/0 does not reach them; an entry that lies
 //     inside one of them is refused.
 //
-// Every invalid input is reported at once, each error naming its field and index.
+// Every invalid input is reported at once, as an [*Errors] of field errors naming the field of
+// AgentEgress and the index (e.g. allow[2].cidr).
 func AgentEgressNetworkPolicy(in AgentEgress) (*networkingv1.NetworkPolicy, error) {
-	var errs []error
+	var errs field.ErrorList
 	if !isNamespaceName(in.Namespace) {
-		errs = append(errs, fmt.Errorf("namespace %q: must be a namespace name", in.Namespace))
+		errs = append(errs, field.Invalid(field.NewPath("namespace"), omit, fmt.Sprintf("%q must be a namespace name", in.Namespace)))
 	}
 	for _, msg := range validation.IsDNS1123Subdomain(in.Name) {
-		errs = append(errs, fmt.Errorf("name %q: %s", in.Name, msg))
+		errs = append(errs, field.Invalid(field.NewPath("name"), omit, fmt.Sprintf("%q: %s", in.Name, msg)))
 	}
 	if len(in.PodSelector) == 0 {
-		errs = append(errs, errors.New("podSelector: must not be empty: it would select every Pod in the namespace"))
+		errs = append(errs, field.Required(field.NewPath("podSelector"), "must not be empty: it would select every Pod in the namespace"))
 	}
-	errs = append(errs, validateLabels("podSelector", in.PodSelector)...)
-	errs = append(errs, validateLabels("labels", in.Labels)...)
+	errs = append(errs, validateLabels(field.NewPath("podSelector"), in.PodSelector)...)
+	errs = append(errs, validateLabels(field.NewPath("labels"), in.Labels)...)
 
 	rules := []networkingv1.NetworkPolicyEgressRule{dnsRule()}
 	for i, entry := range in.Allow {
-		rule, ruleErrs := egressRule(i, entry)
+		rule, ruleErrs := egressRule(field.NewPath("allow").Index(i), entry)
 		errs = append(errs, ruleErrs...)
 		rules = append(rules, rule)
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, toError(errs)
 	}
 	return &networkingv1.NetworkPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: networkingv1.SchemeGroupVersion.String(), Kind: "NetworkPolicy"},
@@ -150,12 +152,11 @@ func dnsRule() networkingv1.NetworkPolicyEgressRule {
 	}
 }
 
-func egressRule(i int, entry EgressRule) (networkingv1.NetworkPolicyEgressRule, []error) {
-	var errs []error
-	field := fmt.Sprintf("allow[%d]", i)
+func egressRule(fp *field.Path, entry EgressRule) (networkingv1.NetworkPolicyEgressRule, field.ErrorList) {
+	var errs field.ErrorList
 	block, err := ipBlock(entry.CIDR)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("%s.cidr %q: %w", field, entry.CIDR, err))
+		errs = append(errs, field.Invalid(fp.Child("cidr"), omit, fmt.Sprintf("%q: %v", entry.CIDR, err)))
 	}
 	type key struct {
 		protocol corev1.Protocol
@@ -170,10 +171,11 @@ func egressRule(i int, entry EgressRule) (networkingv1.NetworkPolicyEgressRule, 
 		switch protocol {
 		case corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP:
 		default:
-			errs = append(errs, fmt.Errorf("%s.ports[%d].protocol %q: must be TCP, UDP or SCTP", field, j, p.Protocol))
+			errs = append(errs, field.NotSupported(fp.Child("ports").Index(j).Child("protocol"), p.Protocol,
+				[]corev1.Protocol{corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP}))
 		}
 		if p.Port < 1 || p.Port > 65535 {
-			errs = append(errs, fmt.Errorf("%s.ports[%d].port %d: must be between 1 and 65535", field, j, p.Port))
+			errs = append(errs, field.Invalid(fp.Child("ports").Index(j).Child("port"), omit, fmt.Sprintf("%d must be between 1 and 65535", p.Port)))
 		}
 		keys = append(keys, key{protocol, p.Port})
 	}
@@ -219,19 +221,19 @@ func policyPort(protocol corev1.Protocol, port int32) networkingv1.NetworkPolicy
 	return networkingv1.NetworkPolicyPort{Protocol: &protocol, Port: &p}
 }
 
-func validateLabels(field string, labels map[string]string) []error {
+func validateLabels(fp *field.Path, labels map[string]string) field.ErrorList {
 	keys := make([]string, 0, len(labels))
 	for k := range labels {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys) // deterministic error order
-	var errs []error
+	var errs field.ErrorList
 	for _, k := range keys {
 		for _, msg := range validation.IsQualifiedName(k) {
-			errs = append(errs, fmt.Errorf("%s key %q: %s", field, k, msg))
+			errs = append(errs, field.Invalid(fp.Key(k), omit, fmt.Sprintf("key %q: %s", k, msg)))
 		}
 		for _, msg := range validation.IsValidLabelValue(labels[k]) {
-			errs = append(errs, fmt.Errorf("%s[%q] value %q: %s", field, k, labels[k], msg))
+			errs = append(errs, field.Invalid(fp.Key(k), omit, fmt.Sprintf("value %q: %s", labels[k], msg)))
 		}
 	}
 	return errs

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
 	"strings"
@@ -135,29 +136,29 @@ func TestAgentEgressRejectsBadInput(t *testing.T) {
 			EgressRule{CIDR: "fd00:ec2::254/128"},
 			EgressRule{CIDR: "10.0.0.1"},
 		), []string{
-			`allow[1].cidr "not-a-cidr": not a CIDR`,
-			`allow[2].cidr "10.1.2.3/8": host bits are set; the prefix is 10.0.0.0/8`,
-			`allow[3].cidr "169.254.169.254/32": lies inside 169.254.0.0/16 (link-local or cloud metadata), which is never allowed`,
-			`allow[4].cidr "::ffff:10.0.0.0/104": IPv4-mapped IPv6 prefixes are not accepted; write the IPv4 prefix`,
-			`allow[5].cidr "fd00:ec2::254/128": lies inside fd00:ec2::254/128 (link-local or cloud metadata), which is never allowed`,
-			`allow[6].cidr "10.0.0.1": not a CIDR`,
+			`allow[1].cidr: Invalid value: "not-a-cidr": not a CIDR`,
+			`allow[2].cidr: Invalid value: "10.1.2.3/8": host bits are set; the prefix is 10.0.0.0/8`,
+			`allow[3].cidr: Invalid value: "169.254.169.254/32": lies inside 169.254.0.0/16 (link-local or cloud metadata), which is never allowed`,
+			`allow[4].cidr: Invalid value: "::ffff:10.0.0.0/104": IPv4-mapped IPv6 prefixes are not accepted; write the IPv4 prefix`,
+			`allow[5].cidr: Invalid value: "fd00:ec2::254/128": lies inside fd00:ec2::254/128 (link-local or cloud metadata), which is never allowed`,
+			`allow[6].cidr: Invalid value: "10.0.0.1": not a CIDR`,
 		}},
 		{"bad ports", agentEgress(EgressRule{CIDR: "10.0.0.0/8", Ports: []EgressPort{{Port: 0}, {Port: 443, Protocol: "ICMP"}, {Port: 65536}, {Port: 80, Protocol: "tcp"}}}), []string{
-			`allow[0].ports[0].port 0: must be between 1 and 65535`,
-			`allow[0].ports[1].protocol "ICMP": must be TCP, UDP or SCTP`,
-			`allow[0].ports[2].port 65536: must be between 1 and 65535`,
-			`allow[0].ports[3].protocol "tcp": must be TCP, UDP or SCTP`,
+			`allow[0].ports[0].port: Invalid value: 0 must be between 1 and 65535`,
+			`allow[0].ports[1].protocol: Unsupported value: "ICMP": supported values: "TCP", "UDP", "SCTP"`,
+			`allow[0].ports[2].port: Invalid value: 65536 must be between 1 and 65535`,
+			`allow[0].ports[3].protocol: Unsupported value: "tcp": supported values: "TCP", "UDP", "SCTP"`,
 		}},
 		{"bad identity", AgentEgress{Namespace: "Agents", Name: "x_y", PodSelector: map[string]string{"bad key!": "v"}}, []string{
-			`namespace "Agents": must be a namespace name`,
-			`name "x_y": a lowercase RFC 1123 subdomain must consist of`,
-			`podSelector key "bad key!": name part must consist of`,
+			`namespace: Invalid value: "Agents" must be a namespace name`,
+			`name: Invalid value: "x_y": a lowercase RFC 1123 subdomain must consist of`,
+			`podSelector[bad key!]: Invalid value: key "bad key!": name part must consist of`,
 		}},
 		{"empty selector", AgentEgress{Namespace: "agents", Name: "np"}, []string{
-			`podSelector: must not be empty: it would select every Pod in the namespace`,
+			`podSelector: Required value: must not be empty: it would select every Pod in the namespace`,
 		}},
 		{"bad label value", AgentEgress{Namespace: "agents", Name: "np", PodSelector: map[string]string{"a": "b"}, Labels: map[string]string{"k": strings.Repeat("v", 64)}}, []string{
-			`labels["k"] value "` + strings.Repeat("v", 64) + `": must be no more than 63 bytes`,
+			`labels[k]: Invalid value: value "` + strings.Repeat("v", 64) + `": must be no more than 63 bytes`,
 		}},
 	}
 	for _, tt := range tests {
@@ -166,7 +167,14 @@ func TestAgentEgressRejectsBadInput(t *testing.T) {
 			if err == nil || np != nil {
 				t.Fatalf("AgentEgressNetworkPolicy = %v, nil; want errors", np)
 			}
-			got := strings.Split(err.Error(), "\n")
+			var es *Errors
+			if !errors.As(err, &es) || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want *Errors of invalid input", err)
+			}
+			var got []string
+			for _, p := range es.Problems {
+				got = append(got, p.Error())
+			}
 			if len(got) != len(tt.want) {
 				t.Fatalf("got %d errors, want %d:\n%s", len(got), len(tt.want), err)
 			}

@@ -3,6 +3,9 @@ package policy
 import (
 	"fmt"
 	"strings"
+
+	"github.com/kubeopencode/kubeopencode/api/contract"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // MaxPatternLength is the longest allowedNamespaces pattern: a namespace name is a DNS-1123 label
@@ -24,9 +27,25 @@ func (e *PatternError) Error() string {
 	return fmt.Sprintf("allowedNamespaces[%d] %q: %s", e.Index, e.Pattern, e.Problem)
 }
 
+// Unwrap returns the category: an invalid pattern is ErrInvalid.
+func (e *PatternError) Unwrap() error { return contract.ErrInvalid }
+
 // PatternErrors is every invalid pattern in a list, in list order. It is never empty when returned
 // as an error.
 type PatternErrors []*PatternError
+
+// Is reports whether target is ErrInvalid, the category of every invalid pattern.
+func (e PatternErrors) Is(target error) bool { return target == contract.ErrInvalid }
+
+// FieldErrors returns the patterns' problems as field errors under p (e.g. the Agent's
+// spec.allowedNamespaces), each at its index.
+func (e PatternErrors) FieldErrors(p *field.Path) field.ErrorList {
+	out := make(field.ErrorList, len(e))
+	for i, pe := range e {
+		out[i] = field.Invalid(p.Index(pe.Index), omit, fmt.Sprintf("%q: %s", pe.Pattern, pe.Problem))
+	}
+	return out
+}
 
 // Error joins the individual errors with "; ".
 func (e PatternErrors) Error() string {

@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,15 +23,19 @@ type PodSecurityJudge struct {
 // NewPodSecurityJudge builds the evaluator for level ("privileged", "baseline" or "restricted")
 // and version ("latest" or "v1.N", as in the pod-security.kubernetes.io/enforce-version label).
 // A version newer than the library knows is judged by the newest checks it has, exactly as the
-// admission plugin does.
+// admission plugin does. Invalid input gives an [*Errors] naming level, version or both.
 func NewPodSecurityJudge(level, version string) (*PodSecurityJudge, error) {
+	var errs field.ErrorList
 	lvl, err := psaapi.ParseLevel(level)
 	if err != nil {
-		return nil, fmt.Errorf("pod security level %q: %w", level, err)
+		errs = append(errs, field.Invalid(field.NewPath("level"), omit, fmt.Sprintf("%q: %v", level, err)))
 	}
 	ver, err := psaapi.ParseVersion(version)
 	if err != nil {
-		return nil, fmt.Errorf("pod security version %q: %w", version, err)
+		errs = append(errs, field.Invalid(field.NewPath("version"), omit, fmt.Sprintf("%q: %v", version, err)))
+	}
+	if len(errs) > 0 {
+		return nil, toError(errs)
 	}
 	evaluator, err := psapolicy.NewEvaluator(psapolicy.DefaultChecks(), nil)
 	if err != nil {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -169,16 +170,16 @@ func TestPodSecurityVersions(t *testing.T) {
 
 func TestNewPodSecurityJudgeRejectsBadInput(t *testing.T) {
 	tests := []struct{ level, version, want string }{
-		{"strict", "latest", `pod security level "strict": must be one of privileged, baseline, restricted`},
-		{"Restricted", "latest", `pod security level "Restricted": must be one of privileged, baseline, restricted`},
-		{"", "latest", `pod security level "": must be one of privileged, baseline, restricted`},
-		{"restricted", "1.37", `pod security version "1.37": must be "latest" or "v1.x"`},
-		{"restricted", "v2.0", `pod security version "v2.0": must be "latest" or "v1.x"`},
-		{"restricted", "", `pod security version "": must be "latest" or "v1.x"`},
+		{"strict", "latest", `level: Invalid value: "strict": must be one of privileged, baseline, restricted`},
+		{"Restricted", "latest", `level: Invalid value: "Restricted": must be one of privileged, baseline, restricted`},
+		{"", "latest", `level: Invalid value: "": must be one of privileged, baseline, restricted`},
+		{"restricted", "1.37", `version: Invalid value: "1.37": must be "latest" or "v1.x"`},
+		{"restricted", "v2.0", `version: Invalid value: "v2.0": must be "latest" or "v1.x"`},
+		{"restricted", "", `version: Invalid value: "": must be "latest" or "v1.x"`},
 	}
 	for _, tt := range tests {
 		j, err := NewPodSecurityJudge(tt.level, tt.version)
-		if err == nil || err.Error() != tt.want || j != nil {
+		if err == nil || err.Error() != tt.want || j != nil || !errors.Is(err, ErrInvalid) {
 			t.Errorf("NewPodSecurityJudge(%q, %q) = %v, %v; want error %q", tt.level, tt.version, j, err, tt.want)
 		}
 	}

@@ -1,8 +1,10 @@
 package v1alpha1
 
-// This file holds the types and constants shared by Agent, Task and KubeOpenCodeConfig. Several
-// values are part of the shared contract in CONTRIBUTING.md: they are duplicated on purpose in
-// the other libraries, and a test in each place pins them.
+import "github.com/kubeopencode/kubeopencode/api/contract"
+
+// This file holds the types and constants shared by Agent, Task and KubeOpenCodeConfig. The values
+// the libraries share come from api/contract; the CEL rules below repeat some of them, because a
+// marker cannot refer to a Go constant, and api/crds tests that every rule matches the contract.
 
 // AbsolutePath is an absolute, normalized path inside the agent container.
 //
@@ -57,32 +59,33 @@ type FileMode int32
 // Reserved paths, names and keys (shared contract, see CONTRIBUTING.md).
 const (
 	// ToolsDir holds the agent binary, copied there by the init container.
-	ToolsDir = "/tools"
+	ToolsDir = contract.ToolsDir
 	// InternalDir is operator-internal: staged credentials and contexts.
-	InternalDir = "/kubeopencode"
+	InternalDir = contract.InternalDir
 	// HomeDir is the agent's HOME, a writable emptyDir.
-	HomeDir = "/home/agent"
+	HomeDir = contract.HomeDir
 	// TmpDir is a writable emptyDir.
-	TmpDir = "/tmp"
+	TmpDir = contract.TmpDir
 	// TaskFileName is written by the operator at <workspaceDir>/task.md.
 	TaskFileName = "task.md"
 	// InternalWorkspaceDir is written by the operator at <workspaceDir>/.kubeopencode
 	// (it holds context.md).
 	InternalWorkspaceDir = ".kubeopencode"
 	// DefaultAgentUID is the UID agent containers run as unless KubeOpenCodeConfig says otherwise.
-	DefaultAgentUID int64 = 65532
+	DefaultAgentUID = contract.DefaultUID
 	// DefaultAgentGID is the GID agent containers run as unless KubeOpenCodeConfig says otherwise.
-	DefaultAgentGID int64 = 65532
+	DefaultAgentGID = contract.DefaultGID
 	// DefaultCredentialFileMode is the mode of a credential file when fileMode is unset (0600).
-	DefaultCredentialFileMode int32 = 0o600
+	DefaultCredentialFileMode = contract.DefaultCredentialFileMode
 	// MaxTaskTimeout is the longest spec.timeout a Task may ask for.
 	MaxTaskTimeout = "24h"
 )
 
 // ReservedPaths are the paths no mountPath or workspaceDir may be, contain or lie under.
+// It is contract.ReservedPaths as a slice of the caller's own.
 func ReservedPaths() []string {
-	return []string{ToolsDir, InternalDir, "/proc", "/sys", "/dev",
-		"/var/run/secrets/kubernetes.io", "/run/secrets/kubernetes.io"}
+	p := contract.ReservedPaths()
+	return p[:]
 }
 
 // ReservedEnvNames are the environment variable names a credential may not set, because the
@@ -92,13 +95,15 @@ func ReservedPaths() []string {
 // name may start with one of ReservedEnvPrefixes. Other OPENCODE_* names (OPENCODE_API_KEY, ...)
 // are allowed.
 func ReservedEnvNames() []string {
-	return []string{"HOME", "PATH", "SHELL", "USER", "WORKSPACE_DIR", "OPENCODE_CONFIG_CONTENT", "AGENT", "OPENCODE", "OPENCODE_PID"}
+	n := contract.ReservedEnvNames()
+	return n[:]
 }
 
 // ReservedEnvPrefixes are the prefixes a credential env name may not start with: the operator
 // sets TASK_* and KUBEOPENCODE_* variables.
 func ReservedEnvPrefixes() []string {
-	return []string{"TASK_", "KUBEOPENCODE_"}
+	p := contract.ReservedEnvPrefixes()
+	return p[:]
 }
 
 // ReservedEnvPrefixPrefixes are the prefixes no name formed by envPrefix + a Secret key may start
@@ -106,7 +111,8 @@ func ReservedEnvPrefixes() []string {
 // the Secret, and OpenCode reads OPENCODE_* variables as its own settings (permissions, the
 // configuration path), so only an explicit env name may set one.
 func ReservedEnvPrefixPrefixes() []string {
-	return []string{"TASK_", "KUBEOPENCODE_", "OPENCODE_"}
+	p := contract.ReservedEnvPrefixPrefixes()
+	return p[:]
 }
 
 // OpenCodeConfigNames are the file and directory names OpenCode reads its project configuration

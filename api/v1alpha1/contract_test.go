@@ -15,7 +15,7 @@ func TestSharedContract(t *testing.T) {
 		{"reserved env prefixes", fmt.Sprint(ReservedEnvPrefixes()), "[TASK_ KUBEOPENCODE_]"},
 		{"reserved env prefix prefixes", fmt.Sprint(ReservedEnvPrefixPrefixes()), "[TASK_ KUBEOPENCODE_ OPENCODE_]"},
 		{"OpenCode config names", fmt.Sprint(OpenCodeConfigNames()), "[opencode.json opencode.jsonc .opencode]"},
-		{"reserved paths", fmt.Sprint(ReservedPaths()), "[/tools /kubeopencode /proc /sys /dev /var/run/secrets/kubernetes.io /run/secrets/kubernetes.io]"},
+		{"reserved paths", fmt.Sprint(ReservedPaths()), "[/dev /kubeopencode /proc /run/secrets/kubernetes.io /sys /tools /var/run/secrets/kubernetes.io]"},
 		{"home", HomeDir, "/home/agent"},
 		{"tmp", TmpDir, "/tmp"},
 		{"task file", TaskFileName, "task.md"},
@@ -38,7 +38,7 @@ func TestReservedListsAreFreshCopies(t *testing.T) {
 	ReservedPaths()[0] = "/changed"
 	ReservedEnvNames()[0] = "CHANGED"
 	ReservedEnvPrefixes()[0] = "CHANGED_"
-	if ReservedPaths()[0] != "/tools" || ReservedEnvNames()[0] != "HOME" || ReservedEnvPrefixes()[0] != "TASK_" {
+	if ReservedPaths()[0] != "/dev" || ReservedEnvNames()[0] != "HOME" || ReservedEnvPrefixes()[0] != "TASK_" {
 		t.Error("a caller changed the reserved lists for everyone")
 	}
 }

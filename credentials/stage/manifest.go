@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/kubeopencode/kubeopencode/api/contract"
 )
 
 // ManifestEnv is the environment variable through which the staging container receives its
@@ -79,7 +81,7 @@ func (m Manifest) Validate() error {
 			return bad(field, "%q is not a clean absolute directory other than /", p)
 		}
 	}
-	if within(m.Source, m.Dest) || within(m.Dest, m.Source) {
+	if contract.Overlaps(m.Source, m.Dest) {
 		return bad("dest", "%q and source %q overlap", m.Dest, m.Source)
 	}
 	if len(m.Items) == 0 {
@@ -126,8 +128,4 @@ func CheckName(name string) string {
 		return `must be a single path element (no "/", "\" or NUL)`
 	}
 	return ""
-}
-
-func within(p, dir string) bool {
-	return p == dir || strings.HasPrefix(p, dir+"/")
 }

@@ -114,7 +114,9 @@ func TestComposition(t *testing.T) {
 		if !errors.As(err, &ce) || !errors.Is(err, credentials.ErrConflict) {
 			t.Fatalf("Build = %v, want a credentials conflict", err)
 		}
-		want := `podspec: Projections[0]: credentials: PodSpec.securityContext.fsGroup: is 2000, but file credentials need the agent GID 65532`
+		// Both mismatches are reported at once.
+		want := `podspec: Projections[0]: credentials: [PodSpec.securityContext.fsGroup: Duplicate value: is 2000, but file credentials need the agent GID 65532, ` +
+			`PodSpec.containers[agent].runAsUser: Duplicate value: is 1000, but staged credential files are owned by UID 65532 and readable by no other]`
 		if err.Error() != want {
 			t.Errorf("err = %q, want %q", err, want)
 		}
@@ -129,7 +131,7 @@ func TestComposition(t *testing.T) {
 		s.Projections = []podspec.Projection{p}
 		_, err = podspec.Build(s)
 		var ce *credentials.Error
-		if !errors.As(err, &ce) || ce.Credential != "ssh-dir" || ce.Field != "mountPath" {
+		if !errors.As(err, &ce) || ce.Field != "credentials[ssh-dir].mountPath" {
 			t.Fatalf("Build = %v, want the credential and field named", err)
 		}
 	})

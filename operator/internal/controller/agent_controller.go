@@ -109,7 +109,7 @@ func (r *AgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 // team: it may quote patterns, Secret names and paths).
 func validateAgent(agent *v1alpha1.Agent, cfg *v1alpha1.KubeOpenCodeConfig, opts Options) string {
 	if err := policy.NewNamespacePolicy(agent.Namespace, agent.Name, agent.Spec.AllowedNamespaces).Err(); err != nil {
-		return "spec.allowedNamespaces: " + err.Error()
+		return err.Error() // field paths of the Agent: spec.allowedNamespaces[i], ...
 	}
 	pod, _, err := buildPod(validationTask(agent), podInputs{agent: agent, config: cfg, opts: opts})
 	if err != nil {

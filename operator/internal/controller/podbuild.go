@@ -228,11 +228,11 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 	pod, err := podspec.Build(s)
 	if err != nil {
 		reason := v1alpha1.ReasonInvalidConfiguration
-		var pc *podspec.PathConflictError
-		if errors.Is(err, podspec.ErrConflict) || errors.Is(err, credentials.ErrConflict) || errors.As(err, &pc) {
+		pathConflict := podspec.IsPathConflict(err)
+		if errors.Is(err, podspec.ErrConflict) || pathConflict {
 			reason = v1alpha1.ReasonPathConflict
 		}
-		if pc != nil && len(task.Spec.Contexts) > 0 {
+		if pathConflict && len(task.Spec.Contexts) > 0 {
 			// The Task's own paths may be involved: its author gets both paths (T11).
 			return nil, nil, &taskError{reason: reason, message: "contexts: " + err.Error()}
 		}
