@@ -68,11 +68,14 @@ type mountKey struct{ volume, path string }
 func newBuilder(s *Spec) (*builder, error) {
 	b := &builder{relax: s.Relax, uid: s.UID, gid: s.GID, workspace: s.WorkspaceDir}
 	id := s.Identity
-	if id.TaskUID == "" {
-		return nil, invalid("Identity.TaskUID", "is required")
+	if id.OwnerUID == "" {
+		return nil, invalid("Identity.OwnerUID", "is required")
 	}
-	if id.TaskName == "" {
-		return nil, invalid("Identity.TaskName", "is required")
+	if id.OwnerName == "" {
+		return nil, invalid("Identity.OwnerName", "is required")
+	}
+	if err := s.LabelScheme.Validate(); err != nil {
+		return nil, err
 	}
 	if !isDNSLabel(s.Namespace) {
 		return nil, invalid("Namespace", "%q is not a DNS label", s.Namespace)
@@ -128,10 +131,10 @@ func newBuilder(s *Spec) (*builder, error) {
 			return nil, invalid(q.field, "%s must be greater than zero", q.limit)
 		}
 	}
-	if err := validateLabels("Labels", s.Labels); err != nil {
+	if err := validateLabels("Labels", s.Labels, s.LabelScheme); err != nil {
 		return nil, err
 	}
-	if err := validateAnnotations("Annotations", s.Annotations); err != nil {
+	if err := validateAnnotations("Annotations", s.Annotations, s.LabelScheme); err != nil {
 		return nil, err
 	}
 	// Field paths such as Files[2] are formatted only on the error path: Build is a hot path.
@@ -169,24 +172,28 @@ func newBuilder(s *Spec) (*builder, error) {
 			return nil, invalid(indexField("Files", i)+".Mode", "%#o is outside 0..0777", f.Mode)
 		}
 	}
-	b.name = DNSLabel(id.TaskName, id.TaskUID)
-	taskNamespace := id.TaskNamespace
-	if taskNamespace == "" {
-		taskNamespace = s.Namespace
+	b.name = DNSLabel(id.OwnerName, id.OwnerUID)
+	ownerNamespace := id.OwnerNamespace
+	if ownerNamespace == "" {
+		ownerNamespace = s.Namespace
+	}
+	managedBy, keys := s.LabelScheme.ManagedBy, s.LabelScheme.Keys()
+	if managedBy == "" {
+		managedBy = DefaultManagedBy
 	}
 	b.labels = make(map[string]string, len(s.Labels)+6)
 	for k, v := range s.Labels {
 		b.labels[k] = v
 	}
-	b.labels[LabelManagedBy] = ManagedByValue
-	b.labels[LabelTaskUID] = LabelValue(id.TaskUID)
-	b.labels[LabelTaskName] = LabelValue(id.TaskName)
-	b.labels[LabelTaskNamespace] = LabelValue(taskNamespace)
-	if id.AgentName != "" {
-		b.labels[LabelAgent] = LabelValue(id.AgentName)
+	b.labels[LabelManagedBy] = managedBy
+	b.labels[keys.OwnerUID] = LabelValue(id.OwnerUID)
+	b.labels[keys.OwnerName] = LabelValue(id.OwnerName)
+	b.labels[keys.OwnerNamespace] = LabelValue(ownerNamespace)
+	if id.GroupName != "" {
+		b.labels[keys.Group] = LabelValue(id.GroupName)
 	}
-	if id.AgentUID != "" {
-		b.labels[LabelAgentUID] = LabelValue(id.AgentUID)
+	if id.GroupUID != "" {
+		b.labels[keys.GroupUID] = LabelValue(id.GroupUID)
 	}
 	callers := make(map[string]bool, len(s.InitContainers)+len(s.Sidecars))
 	for _, c := range s.InitContainers {

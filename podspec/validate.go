@@ -11,17 +11,11 @@ import (
 // maxAnnotationBytes is the API server's limit on the total size of a Pod's annotations.
 const maxAnnotationBytes = 256 * 1024
 
-// IsReservedKey reports whether a label or annotation key is reserved for the platform: any key
-// whose prefix is kubeopencode.io or a subdomain of it, and app.kubernetes.io/managed-by. The
-// comparison ignores case, because the API server validates annotation keys case-insensitively.
-func IsReservedKey(key string) bool {
-	key = strings.ToLower(key)
-	if key == LabelManagedBy {
-		return true
-	}
-	prefix, _, ok := strings.Cut(key, "/")
-	return ok && (prefix == "kubeopencode.io" || strings.HasSuffix(prefix, ".kubeopencode.io"))
-}
+// IsReservedKey reports whether a label or annotation key is reserved under the default
+// [LabelScheme] (KubeOpenCode's): any key whose prefix is kubeopencode.io or a subdomain of it,
+// and app.kubernetes.io/managed-by. The comparison ignores case, because the API server validates
+// annotation keys case-insensitively. [LabelScheme.IsReserved] answers for another scheme.
+func IsReservedKey(key string) bool { return LabelScheme{}.IsReserved(key) }
 
 // IsEnvName reports whether name is a C identifier ([A-Za-z_][A-Za-z0-9_]*).
 func IsEnvName(name string) bool {
@@ -37,9 +31,9 @@ func IsEnvName(name string) bool {
 	return true
 }
 
-func validateLabels(field string, labels map[string]string) error {
+func validateLabels(field string, labels map[string]string, scheme LabelScheme) error {
 	return firstKeyError(labels, func(k, v string) error {
-		if IsReservedKey(k) {
+		if scheme.IsReserved(k) {
 			return reserved(keyField(field, k), "label key %q is reserved for the platform", k)
 		}
 		if !isLabelKey(k) {
@@ -52,9 +46,9 @@ func validateLabels(field string, labels map[string]string) error {
 	})
 }
 
-func validateAnnotations(field string, annotations map[string]string) error {
+func validateAnnotations(field string, annotations map[string]string, scheme LabelScheme) error {
 	err := firstKeyError(annotations, func(k, _ string) error {
-		if IsReservedKey(k) {
+		if scheme.IsReserved(k) {
 			return reserved(keyField(field, k), "annotation key %q is reserved for the platform", k)
 		}
 		if lower := strings.ToLower(k); !isLabelKey(lower) {

@@ -77,8 +77,8 @@ func BuildPod(sb *v1alpha1.Sandbox, tmpl *v1alpha1.SandboxTemplate, opts Options
 		return nil, fmt.Errorf("template %s/%s: %w", tmpl.Namespace, tmpl.Name, err)
 	}
 	pod, err := podspec.Build(podspec.Spec{
-		Identity: podspec.Identity{TaskUID: string(sb.UID), TaskName: sb.Name, TaskNamespace: sb.Namespace,
-			AgentName: tmpl.Name},
+		Identity: podspec.Identity{OwnerUID: string(sb.UID), OwnerName: sb.Name, OwnerNamespace: sb.Namespace,
+			GroupName: tmpl.Name},
 		Namespace:          tmpl.Namespace,
 		AgentImage:         tmpl.Spec.ToolsImage,
 		ExecutorImage:      tmpl.Spec.Image,

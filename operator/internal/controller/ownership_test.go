@@ -421,7 +421,7 @@ func TestT18LeavesPodsItDidNotCreate(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(ctx, t)
 	pod, err := podspec.Build(podspec.Spec{
-		Identity:   podspec.Identity{TaskUID: string(uuid.NewUUID()), TaskName: "sandbox", AgentName: "agent"},
+		Identity:   podspec.Identity{OwnerUID: string(uuid.NewUUID()), OwnerName: "sandbox", GroupName: "agent"},
 		Namespace:  ns,
 		AgentImage: "example.com/agent:1", ExecutorImage: "example.com/executor:1",
 		Command: []string{"/tools/opencode", "run", "hello"},
