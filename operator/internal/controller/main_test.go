@@ -41,7 +41,14 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(testenv.Run(m, testenv.Options{KubeOpenCodeAPI: true}, &env, func(*testenv.Env) error {
+	// The sandbox example's CRDs too: TestSandboxPodsAreNotOurs runs that third-party controller
+	// next to the operator.
+	sandboxCRDs, err := sandboxCRDs()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(testenv.Run(m, testenv.Options{KubeOpenCodeAPI: true, CRDs: sandboxCRDs}, &env, func(*testenv.Env) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := installOperatorIdentity(ctx); err != nil {
