@@ -224,7 +224,7 @@ func TestAgentRoleIsReadOnlyByName(t *testing.T) {
 }
 
 // TestAgentUserMatchesPolicyModule pins the shared contract with the policy module, which emits
-// the same ClusterRole for the admission policy of T2 (policy.AgentUserClusterRole).
+// the same ClusterRole for the admission policy of T2 (policy/kubeopencode.AgentUserClusterRole).
 func TestAgentUserMatchesPolicyModule(t *testing.T) {
 	role := must[*rbacv1.ClusterRole](t)(PersonaClusterRole(PersonaAgentUser))
 	if role.Name != "kubeopencode-agent-user" {

@@ -34,6 +34,7 @@ import (
 	"github.com/kubeopencode/kubeopencode/operator/internal/testenv"
 	"github.com/kubeopencode/kubeopencode/podspec"
 	"github.com/kubeopencode/kubeopencode/policy"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 	"github.com/kubeopencode/kubeopencode/rbac"
 )
 
@@ -64,8 +65,8 @@ func setUp(ctx context.Context) error {
 		}
 	}
 	// The admission policy of T2 (it also emits the agent-user ClusterRole).
-	manifest, err := policy.RenderYAML(policy.AgentUsePolicy(policy.AdmissionPolicyOptions{}),
-		policy.AgentUsePolicyBinding(policy.AdmissionPolicyOptions{}), policy.AgentUserClusterRole(policy.AgentUserRoleOptions{}))
+	manifest, err := policy.RenderYAML(kocpolicy.AgentUsePolicy(kocpolicy.AdmissionPolicyOptions{}),
+		kocpolicy.AgentUsePolicyBinding(kocpolicy.AdmissionPolicyOptions{}), kocpolicy.AgentUserClusterRole(kocpolicy.AgentUserRoleOptions{}))
 	if err != nil {
 		return err
 	}

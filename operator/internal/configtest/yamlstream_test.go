@@ -11,6 +11,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/kubeopencode/kubeopencode/policy"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 	"github.com/kubeopencode/kubeopencode/rbac"
 )
 
@@ -28,7 +29,7 @@ func TestConcatenatedYAMLKeepsEveryObject(t *testing.T) {
 	if err := rbac.WriteYAML(&rb, roles); err != nil {
 		t.Fatal(err)
 	}
-	pols := policy.PolicyObjects(policy.PoliciesOptions{})
+	pols := kocpolicy.PolicyObjects(kocpolicy.PoliciesOptions{})
 	pb, err := policy.RenderYAML(pols...)
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ import (
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	"github.com/kubeopencode/kubeopencode/podspec"
-	"github.com/kubeopencode/kubeopencode/policy"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 	"github.com/kubeopencode/kubeopencode/rbac"
 )
 
@@ -42,7 +42,7 @@ func withoutFinalizerGuard(t *testing.T, c client.Client, probe **v1alpha1.Task)
 	t.Helper()
 	ctx := context.Background()
 	b := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
-	if err := env.Client.Get(ctx, client.ObjectKey{Name: policy.DefaultFinalizerGuardPolicyName}, b); err != nil {
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: kocpolicy.DefaultFinalizerGuardPolicyName}, b); err != nil {
 		t.Fatalf("reading the finalizer guard's binding: %v", err)
 	}
 	if err := env.Client.Delete(ctx, b); err != nil {
@@ -59,7 +59,7 @@ func withoutFinalizerGuard(t *testing.T, c client.Client, probe **v1alpha1.Task)
 		err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 			tk := *probe
 			err := c.Patch(ctx, &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: tk.Namespace, Name: tk.Name}}, strip, client.DryRunAll)
-			return err != nil && strings.Contains(err.Error(), policy.DefaultFinalizerGuardPolicyName), nil
+			return err != nil && strings.Contains(err.Error(), kocpolicy.DefaultFinalizerGuardPolicyName), nil
 		})
 		if err != nil {
 			t.Errorf("the restored finalizer guard is not enforced: %v", err)
