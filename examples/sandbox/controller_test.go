@@ -25,6 +25,7 @@ import (
 	"github.com/kubeopencode/kubeopencode/podspec"
 	"github.com/kubeopencode/kubeopencode/policy"
 	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // The sample's template (config/samples/sandbox.yaml): it invites "team-*".
@@ -304,7 +305,7 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 	}
 	// Creating Pods is what the controller is for (rbac flags it: a Pod may run as any
 	// ServiceAccount of its namespace); nothing else may be dangerous.
-	if found := rbac.WithoutAccepted(rbac.FindDangerous(role.Rules), map[string]string{"pods:create": "creates sandbox Pods"}); len(found) > 0 {
+	if found := kocrbac.WithoutAccepted(rbac.FindDangerous(role.Rules), map[string]string{"pods:create": "creates sandbox Pods"}); len(found) > 0 {
 		t.Errorf("dangerous grants: %v", found)
 	}
 	cases := map[string]struct {

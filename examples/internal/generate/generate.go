@@ -18,6 +18,7 @@ import (
 	"github.com/kubeopencode/kubeopencode/policy"
 	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // Names the generated examples share with the hand-written ones.
@@ -61,8 +62,8 @@ func Files(root string) (map[string][]byte, error) {
 		path, about string
 		render      func() ([]byte, error)
 	}{
-		{"common/agent-rbac.yaml", "What an agent Pod's ServiceAccount may do in platform-agents: get its own Task and Agent by name.\nSource: rbac.AgentObjects.", agentRBAC(PlatformNamespace)},
-		{"restricted-namespace/agent-rbac.yaml", "What an agent Pod's ServiceAccount may do in agents-restricted.\nSource: rbac.AgentObjects.", agentRBAC(RestrictedNamespace)},
+		{"common/agent-rbac.yaml", "What an agent Pod's ServiceAccount may do in platform-agents: get its own Task and Agent by name.\nSource: rbac/kubeopencode.AgentObjects.", agentRBAC(PlatformNamespace)},
+		{"restricted-namespace/agent-rbac.yaml", "What an agent Pod's ServiceAccount may do in agents-restricted.\nSource: rbac/kubeopencode.AgentObjects.", agentRBAC(RestrictedNamespace)},
 		{"secure-agent/networkpolicy.yaml", "Default-deny egress for Pods labelled network-policy=agent-restricted (secure-agent's podSpec.labels):\nDNS and HTTPS only, never the cloud metadata address. Source: policy.AgentEgressNetworkPolicy.", secureAgentNetworkPolicy},
 		{"network-policy/networkpolicy.yaml", "The egress NetworkPolicy for isolated-agent, from its spec.networkPolicy in agent.yaml.\nSource: policy.AgentEgressNetworkPolicy.", func() ([]byte, error) { return agentNetworkPolicy(filepath.Join(root, NetworkPolicyAgentFile)) }},
 		{"tenancy/admission-policy.yaml", "Every admission policy the operator requires (it starts no Task without them, T22): a Task's creator\nmay \"use\" its Agent (T2) and read what it names (T19); an Agent's author may create its Pods and read\nits Secrets (T21); the cleanup finalizer guard (T18); and the ClusterRole granting \"use\".\nSource: policy/kubeopencode.PolicyObjects, policy/kubeopencode.AgentUserClusterRole.", admissionPolicy},
@@ -83,7 +84,7 @@ func Files(root string) (map[string][]byte, error) {
 
 func agentRBAC(namespace string) func() ([]byte, error) {
 	return func() ([]byte, error) {
-		objs, err := rbac.AgentObjects(rbac.AgentOptions{Namespace: namespace})
+		objs, err := kocrbac.AgentObjects(kocrbac.AgentOptions{Namespace: namespace})
 		if err != nil {
 			return nil, err
 		}
@@ -159,7 +160,7 @@ func admissionPolicy() ([]byte, error) {
 }
 
 func personas() ([]byte, error) {
-	taskAuthor, err := rbac.PersonaClusterRole(rbac.PersonaTaskAuthor)
+	taskAuthor, err := kocrbac.PersonaClusterRole(kocrbac.PersonaTaskAuthor)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +168,7 @@ func personas() ([]byte, error) {
 		Name: kocpolicy.DefaultAgentUserRoleName + "-" + GrantedAgent, AgentNames: []string{GrantedAgent}})
 	writeVerbs := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
 	agentAdmin, err := rbac.Role(rbac.RoleSpec{Name: "kubeopencode-agent-admin", Namespace: PlatformNamespace, Rules: []rbac.Rule{
-		{Group: rbac.APIGroup, Resources: []string{"agents"}, Verbs: writeVerbs},
+		{Group: kocrbac.APIGroup, Resources: []string{"agents"}, Verbs: writeVerbs},
 		{Group: "", Resources: []string{"secrets"}, Verbs: writeVerbs},
 		// Writing an Agent makes the operator create Pods as its ServiceAccount with its
 		// Secrets: admission lets only an author who could create them do it (T21).

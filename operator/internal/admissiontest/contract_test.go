@@ -6,7 +6,7 @@ import (
 	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
 	"github.com/kubeopencode/kubeopencode/operator/internal/testenv"
 	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
-	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // TestPolicyContract pins the values the policy module duplicates from the api, rbac and operator
@@ -20,10 +20,10 @@ func TestPolicyContract(t *testing.T) {
 		}
 	}
 	eq("finalizer", kocpolicy.CleanupFinalizer, controller.Finalizer)
-	eq("escape-hatch role", kocpolicy.DefaultFinalizerRemoverRoleName, rbac.FinalizerRemoverRoleName)
-	eq("escape-hatch verb", kocpolicy.VerbRemoveFinalizer, rbac.VerbRemoveFinalizer)
-	eq("operator user", kocpolicy.DefaultOperatorUsername, "system:serviceaccount:"+rbac.DefaultOperatorNamespace+":"+rbac.DefaultOperatorServiceAccount)
-	eq("agent-user role", kocpolicy.DefaultAgentUserRoleName, rbac.AgentUserRoleName)
+	eq("escape-hatch role", kocpolicy.DefaultFinalizerRemoverRoleName, kocrbac.FinalizerRemoverRoleName)
+	eq("escape-hatch verb", kocpolicy.VerbRemoveFinalizer, kocrbac.VerbRemoveFinalizer)
+	eq("operator user", kocpolicy.DefaultOperatorUsername, "system:serviceaccount:"+kocrbac.DefaultOperatorNamespace+":"+kocrbac.DefaultOperatorServiceAccount)
+	eq("agent-user role", kocpolicy.DefaultAgentUserRoleName, kocrbac.AgentUserRoleName)
 
 	crds, err := testenv.KubeOpenCodeCRDs()
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
-	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // finalizedTask creates, as the cluster admin, a Task carrying the operator's cleanup finalizer
@@ -32,13 +32,13 @@ func TestT18TaskAuthorCannotStripTheCleanupFinalizer(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(ctx, t)
 	const user = "mallory"
-	bindPersona(ctx, t, ns, user, rbac.PersonaTaskAuthor)
+	bindPersona(ctx, t, ns, user, kocrbac.PersonaTaskAuthor)
 	c := impersonate(t, user)
 	tk := finalizedTask(ctx, t, ns, "long-runner")
 
 	want := fmt.Sprintf(`metadata.finalizers: user %q may not remove %s`, user, kocpolicy.CleanupFinalizer)
 	err := pastRBAC(ctx, func(ctx context.Context) error { return patchTask(ctx, c, tk, `{"metadata":{"finalizers":null}}`) })
-	if got := refusedBy(t, err, kocpolicy.DefaultFinalizerGuardPolicyName); !strings.Contains(got, want) || !strings.Contains(got, rbac.FinalizerRemoverRoleName) {
+	if got := refusedBy(t, err, kocpolicy.DefaultFinalizerGuardPolicyName); !strings.Contains(got, want) || !strings.Contains(got, kocrbac.FinalizerRemoverRoleName) {
 		t.Errorf("refusal %q, want it to contain %q and name the escape hatch", got, want)
 	}
 	// A JSON patch removing just that entry, after the delete, is refused too.
@@ -84,7 +84,7 @@ func TestT18OperatorAndEscapeHatchMayRemoveIt(t *testing.T) {
 	}
 
 	const admin = "namespace-janitor"
-	bindPersona(ctx, t, ns, admin, rbac.PersonaFinalizerRemover)
+	bindPersona(ctx, t, ns, admin, kocrbac.PersonaFinalizerRemover)
 	byAdmin := finalizedTask(ctx, t, ns, "by-janitor")
 	janitor := impersonate(t, admin)
 	if err := untilAdmitted(ctx, func(ctx context.Context) error {

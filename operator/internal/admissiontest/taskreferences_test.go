@@ -13,15 +13,15 @@ import (
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
-	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // taskAuthor binds user to exactly the generated personas a task author gets: task-author in
 // namespace and agent-user there (the Agent lives in the Task's namespace).
 func taskAuthor(ctx context.Context, t *testing.T, namespace, user string) client.Client {
 	t.Helper()
-	bindPersona(ctx, t, namespace, user, rbac.PersonaTaskAuthor)
-	bindPersona(ctx, t, namespace, user, rbac.PersonaAgentUser)
+	bindPersona(ctx, t, namespace, user, kocrbac.PersonaTaskAuthor)
+	bindPersona(ctx, t, namespace, user, kocrbac.PersonaAgentUser)
 	return impersonate(t, user)
 }
 
@@ -139,8 +139,8 @@ func TestT19CrossNamespaceConfigMapIsCheckedInTheTaskNamespace(t *testing.T) {
 	taskNS := env.Namespace(ctx, t)
 	agentNS := env.Namespace(ctx, t)
 	const user = "carol"
-	bindPersona(ctx, t, taskNS, user, rbac.PersonaTaskAuthor)
-	bindPersona(ctx, t, agentNS, user, rbac.PersonaAgentUser)
+	bindPersona(ctx, t, taskNS, user, kocrbac.PersonaTaskAuthor)
+	bindPersona(ctx, t, agentNS, user, kocrbac.PersonaAgentUser)
 	// Readable in the Agent's namespace does not count.
 	grant(ctx, t, agentNS, "read-configmaps", user, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get"}})
 	c := impersonate(t, user)

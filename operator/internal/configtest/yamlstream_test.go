@@ -13,6 +13,7 @@ import (
 	"github.com/kubeopencode/kubeopencode/policy"
 	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // TestConcatenatedYAMLKeepsEveryObject: the rbac and policy modules write YAML through the one
@@ -21,7 +22,7 @@ import (
 // object of both. (Before, rbac started each document with "---" and policy only separated them:
 // rbac's output followed by policy's merged two documents into one.)
 func TestConcatenatedYAMLKeepsEveryObject(t *testing.T) {
-	roles, err := rbac.Manifest(rbac.ManifestOptions{Personas: rbac.Personas(), AgentNamespaces: []string{"team-a"}})
+	roles, err := kocrbac.Manifest(kocrbac.ManifestOptions{Personas: kocrbac.Personas(), AgentNamespaces: []string{"team-a"}})
 	if err != nil {
 		t.Fatal(err)
 	}

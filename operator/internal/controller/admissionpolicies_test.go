@@ -19,7 +19,7 @@ import (
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
 	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
-	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // TestT22NoTaskStartsWithoutThePolicies: with the Task-references binding deleted, a task author
@@ -50,7 +50,7 @@ func TestT22NoTaskStartsWithoutThePolicies(t *testing.T) {
 	// The attacker: task-author and agent-user personas only, naming a Secret they cannot read.
 	const user = "mallory"
 	ensurePersonas(t)
-	for _, p := range []rbac.Persona{rbac.PersonaTaskAuthor, rbac.PersonaAgentUser} {
+	for _, p := range []kocrbac.Persona{kocrbac.PersonaTaskAuthor, kocrbac.PersonaAgentUser} {
 		create(t, &rbacv1.RoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: p.RoleName() + "-" + user},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: p.RoleName()},
@@ -153,8 +153,8 @@ func restorePolicies(t *testing.T) {
 // ensurePersonas creates the generated persona ClusterRoles once.
 func ensurePersonas(t *testing.T) {
 	t.Helper()
-	for _, p := range rbac.Personas() {
-		role, err := rbac.PersonaClusterRole(p)
+	for _, p := range kocrbac.Personas() {
+		role, err := kocrbac.PersonaClusterRole(p)
 		if err != nil {
 			t.Fatal(err)
 		}

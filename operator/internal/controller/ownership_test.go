@@ -24,6 +24,7 @@ import (
 	"github.com/kubeopencode/kubeopencode/podspec"
 	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // The tests in this file are the escapes of threat T18, each tried with nothing but what a
@@ -87,8 +88,8 @@ func stripFinalizer(t *testing.T, c client.Client, tk *v1alpha1.Task) {
 func taskAuthor(t *testing.T, user, team, agentNS string) client.Client {
 	t.Helper()
 	ctx := context.Background()
-	for _, p := range []rbac.Persona{rbac.PersonaTaskAuthor, rbac.PersonaAgentUser} {
-		role, err := rbac.PersonaClusterRole(p)
+	for _, p := range []kocrbac.Persona{kocrbac.PersonaTaskAuthor, kocrbac.PersonaAgentUser} {
+		role, err := kocrbac.PersonaClusterRole(p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +97,7 @@ func taskAuthor(t *testing.T, user, team, agentNS string) client.Client {
 			t.Fatal(err)
 		}
 	}
-	bind := func(ns string, p rbac.Persona) {
+	bind := func(ns string, p kocrbac.Persona) {
 		b, err := rbac.RoleBinding(rbac.BindingSpec{Name: string(p) + "-" + user, Namespace: ns,
 			RoleRef: rbac.RoleRefToClusterRole(p.RoleName()), Subjects: []rbacv1.Subject{rbac.UserSubject(user)}})
 		if err != nil {
@@ -104,8 +105,8 @@ func taskAuthor(t *testing.T, user, team, agentNS string) client.Client {
 		}
 		create(t, b)
 	}
-	bind(team, rbac.PersonaTaskAuthor)
-	bind(agentNS, rbac.PersonaAgentUser)
+	bind(team, kocrbac.PersonaTaskAuthor)
+	bind(agentNS, kocrbac.PersonaAgentUser)
 	return impersonate(t, user)
 }
 
