@@ -24,6 +24,7 @@ import (
 	"github.com/kubeopencode/kubeopencode/examples/sandbox"
 	sandboxv1alpha1 "github.com/kubeopencode/kubeopencode/examples/sandbox/v1alpha1"
 	"github.com/kubeopencode/kubeopencode/policy"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 )
 
 // waitFor polls cond until it reports done, for at most 30 seconds, never sleeping blindly:
@@ -69,7 +70,7 @@ func devTask(name, agent string) *unstructured.Unstructured {
 }
 
 func isPolicyRefusal(err error) bool {
-	return apierrors.IsForbidden(err) && strings.Contains(err.Error(), "ValidatingAdmissionPolicy '"+policy.DefaultAdmissionPolicyName+"'")
+	return apierrors.IsForbidden(err) && strings.Contains(err.Error(), "ValidatingAdmissionPolicy '"+kocpolicy.DefaultAdmissionPolicyName+"'")
 }
 
 func describe(err error) string {

@@ -52,7 +52,7 @@ func agentPod(a *v1alpha1.Agent) (*corev1.Pod, error) {
 		return nil, err
 	}
 	spec := podspec.Spec{
-		Identity:           podspec.Identity{TaskUID: "0f6c3a52-6a0e-4d3c-9d5e-2b7f1e9a4c11", TaskName: "example", TaskNamespace: "prod-web", AgentName: a.Name},
+		Identity:           podspec.Identity{OwnerUID: "0f6c3a52-6a0e-4d3c-9d5e-2b7f1e9a4c11", OwnerName: "example", OwnerNamespace: "prod-web", GroupName: a.Name},
 		Namespace:          a.Namespace,
 		AgentImage:         a.Spec.AgentImage,
 		ExecutorImage:      a.Spec.ExecutorImage,

@@ -88,6 +88,7 @@ require (
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/kevinburke/ssh_config v1.2.0 // indirect
 	github.com/kubeopencode/kubeopencode/credentials v0.0.0-00010101000000-000000000000
+	github.com/kubeopencode/kubeopencode/examples v0.0.0-00010101000000-000000000000
 	github.com/kubeopencode/kubeopencode/podspec v0.0.0-00010101000000-000000000000
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.3-0.20250322232337-35a7c28c31ee // indirect
@@ -136,6 +137,7 @@ require (
 replace (
 	github.com/kubeopencode/kubeopencode/api => ../api
 	github.com/kubeopencode/kubeopencode/credentials => ../credentials
+	github.com/kubeopencode/kubeopencode/examples => ../examples
 	github.com/kubeopencode/kubeopencode/hack/testbed => ../hack/testbed
 	github.com/kubeopencode/kubeopencode/podspec => ../podspec
 	github.com/kubeopencode/kubeopencode/policy => ../policy

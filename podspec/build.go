@@ -74,12 +74,13 @@ func newBuilder(s *Spec) (*builder, field.ErrorList) {
 	b := &builder{relax: s.Relax, uid: s.UID, gid: s.GID, workspace: s.WorkspaceDir}
 	var errs field.ErrorList
 	id := s.Identity
-	if id.TaskUID == "" {
-		errs = append(errs, required(field.NewPath("Identity", "TaskUID"), ""))
+	if id.OwnerUID == "" {
+		errs = append(errs, required(field.NewPath("Identity", "OwnerUID"), ""))
 	}
-	if id.TaskName == "" {
-		errs = append(errs, required(field.NewPath("Identity", "TaskName"), ""))
+	if id.OwnerName == "" {
+		errs = append(errs, required(field.NewPath("Identity", "OwnerName"), ""))
 	}
+	errs = append(errs, s.LabelScheme.validate()...)
 	if !isDNSLabel(s.Namespace) {
 		errs = append(errs, invalid(field.NewPath("Namespace"), "%q is not a DNS label", s.Namespace))
 	}
@@ -139,8 +140,8 @@ func newBuilder(s *Spec) (*builder, field.ErrorList) {
 			errs = append(errs, invalid(field.NewPath(q.field), "%s must be greater than zero", q.limit))
 		}
 	}
-	errs = append(errs, validateLabels("Labels", s.Labels)...)
-	errs = append(errs, validateAnnotations("Annotations", s.Annotations)...)
+	errs = append(errs, validateLabels("Labels", s.Labels, s.LabelScheme)...)
+	errs = append(errs, validateAnnotations("Annotations", s.Annotations, s.LabelScheme)...)
 	for i, e := range s.Env {
 		switch {
 		case !IsEnvName(e.Name):
@@ -181,24 +182,28 @@ func newBuilder(s *Spec) (*builder, field.ErrorList) {
 			errs = append(errs, required(field.NewPath("Projections").Index(i), "is nil"))
 		}
 	}
-	b.name = DNSLabel(id.TaskName, id.TaskUID)
-	taskNamespace := id.TaskNamespace
-	if taskNamespace == "" {
-		taskNamespace = s.Namespace
+	b.name = DNSLabel(id.OwnerName, id.OwnerUID)
+	ownerNamespace := id.OwnerNamespace
+	if ownerNamespace == "" {
+		ownerNamespace = s.Namespace
+	}
+	managedBy, keys := s.LabelScheme.ManagedBy, s.LabelScheme.Keys()
+	if managedBy == "" {
+		managedBy = DefaultManagedBy
 	}
 	b.labels = make(map[string]string, len(s.Labels)+6)
 	for k, v := range s.Labels {
 		b.labels[k] = v
 	}
-	b.labels[LabelManagedBy] = ManagedByValue
-	b.labels[LabelTaskUID] = LabelValue(id.TaskUID)
-	b.labels[LabelTaskName] = LabelValue(id.TaskName)
-	b.labels[LabelTaskNamespace] = LabelValue(taskNamespace)
-	if id.AgentName != "" {
-		b.labels[LabelAgent] = LabelValue(id.AgentName)
+	b.labels[LabelManagedBy] = managedBy
+	b.labels[keys.OwnerUID] = LabelValue(id.OwnerUID)
+	b.labels[keys.OwnerName] = LabelValue(id.OwnerName)
+	b.labels[keys.OwnerNamespace] = LabelValue(ownerNamespace)
+	if id.GroupName != "" {
+		b.labels[keys.Group] = LabelValue(id.GroupName)
 	}
-	if id.AgentUID != "" {
-		b.labels[LabelAgentUID] = LabelValue(id.AgentUID)
+	if id.GroupUID != "" {
+		b.labels[keys.GroupUID] = LabelValue(id.GroupUID)
 	}
 	callers := make(map[string]bool, len(s.InitContainers)+len(s.Sidecars))
 	for _, c := range s.InitContainers {

@@ -41,10 +41,10 @@ func TestBuildRefuses(t *testing.T) {
 		is     error
 		want   string
 	}{
-		{"no task uid", func(s *Spec) { s.Identity.TaskUID = "" }, ErrInvalid,
-			`podspec: Identity.TaskUID: Required value`},
-		{"no task name", func(s *Spec) { s.Identity.TaskName = "" }, ErrInvalid,
-			`podspec: Identity.TaskName: Required value`},
+		{"no owner uid", func(s *Spec) { s.Identity.OwnerUID = "" }, ErrInvalid,
+			`podspec: Identity.OwnerUID: Required value`},
+		{"no owner name", func(s *Spec) { s.Identity.OwnerName = "" }, ErrInvalid,
+			`podspec: Identity.OwnerName: Required value`},
 		{"bad namespace", func(s *Spec) { s.Namespace = "Team_A" }, ErrInvalid,
 			`podspec: Namespace: Invalid value: "Team_A" is not a DNS label`},
 		{"no agent image", func(s *Spec) { s.AgentImage = "" }, ErrInvalid,

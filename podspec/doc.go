@@ -49,12 +49,19 @@
 // # Names and labels
 //
 // Names are DNS labels of at most 63 characters made of a readable prefix and a 60-bit hash of the
-// whole identity ([DNSLabel]): the Pod name derives from the Task name and UID, so two tenants'
-// Tasks with the same name never collide; volume names for files derive from their paths, dots and
-// underscores included. Reserved labels (app.kubernetes.io/managed-by and kubeopencode.io/*) are
-// set by Build; Spec.Labels and Spec.Annotations may not use reserved keys ([IsReservedKey]) —
-// they are refused, never silently overwritten. Values longer than 63 characters become a readable
-// prefix plus a hash ([LabelValue]).
+// whole identity ([DNSLabel]): the Pod name derives from the owner's name and UID
+// ([Identity]; for KubeOpenCode the Task), so two tenants' owners with the same name never
+// collide; volume names for files derive from their paths, dots and underscores included.
+//
+// Build sets the reserved labels of Spec.LabelScheme ([LabelScheme]): app.kubernetes.io/managed-by
+// and the owner and group labels under the scheme's domain. The zero scheme is KubeOpenCode's
+// (domain kubeopencode.io, managed-by kubeopencode, keys kubeopencode.io/task-uid, -name,
+// -namespace, kubeopencode.io/agent and agent-uid); another controller sets its own domain and
+// managed-by value, so that KubeOpenCode's operator, which caches, counts and selects Pods by
+// these labels, never takes its Pods for its own. Spec.Labels and Spec.Annotations may not use
+// app.kubernetes.io/managed-by nor any key under the scheme's domain or a subdomain of it
+// ([LabelScheme.IsReserved]) — they are refused, never silently overwritten. Values longer than
+// 63 characters become a readable prefix plus a hash ([LabelValue]).
 //
 // # Path hygiene
 //

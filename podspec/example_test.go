@@ -14,9 +14,9 @@ import (
 func ExampleBuild() {
 	pod, err := podspec.Build(podspec.Spec{
 		Identity: podspec.Identity{
-			TaskUID:   "0f6c3a52-6a0e-4d3c-9d5e-2b7f1e9a4c11",
-			TaskName:  "fix-login-bug",
-			AgentName: "opencode",
+			OwnerUID:  "0f6c3a52-6a0e-4d3c-9d5e-2b7f1e9a4c11",
+			OwnerName: "fix-login-bug",
+			GroupName: "opencode",
 		},
 		Namespace:     "team-a",
 		AgentImage:    "ghcr.io/kubeopencode/agent-opencode:v1.2.3",
@@ -49,7 +49,7 @@ func ExampleBuild() {
 // Only the fields of Relax weaken a default, and each says what it switches off.
 func ExampleRelax() {
 	pod, err := podspec.Build(podspec.Spec{
-		Identity:      podspec.Identity{TaskUID: "uid-1", TaskName: "needs-api-access"},
+		Identity:      podspec.Identity{OwnerUID: "uid-1", OwnerName: "needs-api-access"},
 		Namespace:     "team-a",
 		AgentImage:    "example.com/agent:v1",
 		ExecutorImage: "example.com/devbox:v1",
@@ -70,7 +70,7 @@ func ExampleRelax() {
 // Mounts that collide or shadow each other are refused with both paths named.
 func ExampleBuild_pathConflict() {
 	_, err := podspec.Build(podspec.Spec{
-		Identity:      podspec.Identity{TaskUID: "uid-1", TaskName: "t"},
+		Identity:      podspec.Identity{OwnerUID: "uid-1", OwnerName: "t"},
 		Namespace:     "team-a",
 		AgentImage:    "example.com/agent:v1",
 		ExecutorImage: "example.com/devbox:v1",
@@ -91,7 +91,7 @@ func ExampleBuild_pathConflict() {
 // tells the categories.
 func ExampleBuild_errors() {
 	_, err := podspec.Build(podspec.Spec{
-		Identity:      podspec.Identity{TaskUID: "uid-1", TaskName: "t"},
+		Identity:      podspec.Identity{OwnerUID: "uid-1", OwnerName: "t"},
 		Namespace:     "Team_A",
 		AgentImage:    "example.com/agent:v1",
 		ExecutorImage: "example.com/devbox:v1",
@@ -144,4 +144,34 @@ func ExampleIsReservedKey() {
 	// tenant.kubeopencode.io/x true
 	// app.kubernetes.io/managed-by true
 	// team false
+}
+
+// A controller other than KubeOpenCode labels its Pods under its own domain and managed-by value,
+// so KubeOpenCode's operator never takes them for its own; the keys under that domain are
+// reserved instead of kubeopencode.io's.
+func ExampleLabelScheme() {
+	scheme := podspec.LabelScheme{Domain: "sandbox.example.com", ManagedBy: "sandbox-controller",
+		OwnerKind: "sandbox", GroupKind: "template"}
+	pod, err := podspec.Build(podspec.Spec{
+		Identity:      podspec.Identity{OwnerUID: "uid-1", OwnerName: "hello", GroupName: "python"},
+		LabelScheme:   scheme,
+		Namespace:     "team-a",
+		AgentImage:    "example.com/tools:v1",
+		ExecutorImage: "example.com/python:v1",
+		Command:       []string{"/tools/run"},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	keys := scheme.Keys()
+	fmt.Println(podspec.LabelManagedBy+":", pod.Labels[podspec.LabelManagedBy])
+	fmt.Println(keys.OwnerUID+":", pod.Labels[keys.OwnerUID])
+	fmt.Println(keys.Group+":", pod.Labels[keys.Group])
+	fmt.Println("reserved:", scheme.IsReserved("sandbox.example.com/anything"), scheme.IsReserved("kubeopencode.io/agent"))
+	// Output:
+	// app.kubernetes.io/managed-by: sandbox-controller
+	// sandbox.example.com/sandbox-uid: uid-1
+	// sandbox.example.com/template: python
+	// reserved: true false
 }

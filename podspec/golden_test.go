@@ -21,10 +21,10 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 func baseSpec() Spec {
 	return Spec{
 		Identity: Identity{
-			TaskUID:       "0f6c3a52-6a0e-4d3c-9d5e-2b7f1e9a4c11",
-			TaskName:      "fix-login-bug",
-			TaskNamespace: "team-a",
-			AgentName:     "opencode",
+			OwnerUID:       "0f6c3a52-6a0e-4d3c-9d5e-2b7f1e9a4c11",
+			OwnerName:      "fix-login-bug",
+			OwnerNamespace: "team-a",
+			GroupName:      "opencode",
 		},
 		Namespace:     "team-a",
 		AgentImage:    "ghcr.io/kubeopencode/agent-opencode:v1.2.3",
@@ -64,7 +64,7 @@ func (fakeProjection) Apply(ps *corev1.PodSpec, names ...string) error {
 
 func fullSpec() Spec {
 	s := baseSpec()
-	s.Identity.TaskNamespace = "team-b"
+	s.Identity.OwnerNamespace = "team-b"
 	s.Labels = map[string]string{"team": "a", "example.com/cost-center": "42"}
 	s.Annotations = map[string]string{"example.com/owner": "alice@example.com"}
 	s.AgentInitCommand = []string{"/copy-agent", "--to", "/tools"}
@@ -136,10 +136,16 @@ func goldenScenarios() []struct {
 		{"long-names", "253-character names: the Pod name and label values become prefix plus hash", func() Spec {
 			s := baseSpec()
 			long := strings.Repeat("very-long-task-name.", 13) + "end-of-name"
-			s.Identity.TaskName = long[:253]
-			s.Identity.TaskNamespace = strings.Repeat("n", 63)
-			s.Identity.AgentName = "Agent_With.Underscores_and.dots_" + strings.Repeat("x", 60)
+			s.Identity.OwnerName = long[:253]
+			s.Identity.OwnerNamespace = strings.Repeat("n", 63)
+			s.Identity.GroupName = "Agent_With.Underscores_and.dots_" + strings.Repeat("x", 60)
 			s.Files = []File{{Path: "/home/agent/.config/My_Tool/settings.v2.json", ConfigMap: "cfg", Key: "settings"}}
+			return s
+		}},
+		{"custom-label-domain", "another controller's label scheme: no kubeopencode.io label, its own managed-by", func() Spec {
+			s := baseSpec()
+			s.LabelScheme = LabelScheme{Domain: "sandbox.example.com", ManagedBy: "sandbox-controller", OwnerKind: "sandbox", GroupKind: "template"}
+			s.Labels = map[string]string{"kubeopencode.io/agent": "not-reserved-under-this-scheme"}
 			return s
 		}},
 		{"projection-hardened", "a projection that adds a privileged root init container and host networking is hardened", func() Spec {

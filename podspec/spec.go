@@ -60,11 +60,13 @@ const (
 	EnvWorkspaceDir = "WORKSPACE_DIR"
 )
 
-// Labels podspec puts on every Pod. Spec.Labels may not set these keys, nor any other key with a
-// kubeopencode.io prefix (or a subdomain of it).
+// Labels podspec puts on every Pod under the default [LabelScheme] (KubeOpenCode's). Spec.Labels
+// may not set these keys, nor any other key with a kubeopencode.io prefix (or a subdomain of it).
+// A custom Spec.LabelScheme replaces every key but LabelManagedBy, and ManagedByValue; its
+// Keys method returns them.
 const (
 	LabelManagedBy     = "app.kubernetes.io/managed-by"
-	ManagedByValue     = "kubeopencode"
+	ManagedByValue     = DefaultManagedBy
 	LabelTaskUID       = "kubeopencode.io/task-uid"
 	LabelTaskName      = "kubeopencode.io/task-name"
 	LabelTaskNamespace = "kubeopencode.io/task-namespace"
@@ -80,9 +82,13 @@ const (
 type Spec struct {
 	// Identity names the run; the Pod name and the reserved labels derive from it. Required.
 	Identity Identity
-	// Namespace of the Pod (a DNS label). Required. It may differ from Identity.TaskNamespace.
+	// LabelScheme names the reserved labels (domain, managed-by value). The zero value is
+	// KubeOpenCode's: another controller sets its own, so its Pods never look like KubeOpenCode's.
+	LabelScheme LabelScheme
+	// Namespace of the Pod (a DNS label). Required. It may differ from Identity.OwnerNamespace.
 	Namespace string
-	// Labels and Annotations are added to the Pod. Reserved keys are refused, never overwritten.
+	// Labels and Annotations are added to the Pod. Keys reserved by the LabelScheme are refused,
+	// never overwritten.
 	Labels      map[string]string
 	Annotations map[string]string
 
@@ -154,18 +160,21 @@ type Spec struct {
 	Relax Relax
 }
 
-// Identity is what the Pod name and the reserved labels derive from.
+// Identity is what the Pod name and the reserved labels derive from: the object that owns the run
+// (for KubeOpenCode a Task; for another controller e.g. its Sandbox) and, optionally, the group or
+// profile it runs on (for KubeOpenCode an Agent). The label keys come from Spec.LabelScheme.
 type Identity struct {
-	// TaskUID makes the names collision-resistant across tenants. Required.
-	TaskUID string
-	// TaskName is the readable part of the Pod name. Required.
-	TaskName string
-	// TaskNamespace is the Task's namespace (label only); empty means Spec.Namespace.
-	TaskNamespace string
-	// AgentName is the Agent's name (label only); empty omits the label.
-	AgentName string
-	// AgentUID is the Agent's UID (label only); empty omits the label.
-	AgentUID string
+	// OwnerUID makes the names collision-resistant across tenants. Required.
+	OwnerUID string
+	// OwnerName is the readable part of the Pod name. Required.
+	OwnerName string
+	// OwnerNamespace is the owner's namespace (label only); empty means Spec.Namespace.
+	OwnerNamespace string
+	// GroupName names the group (label only); empty omits the label.
+	GroupName string
+	// GroupUID is the group's UID (label only); empty omits the label. Unlike the name label,
+	// whose value is hashed for names longer than 63 characters, it cannot collide.
+	GroupUID string
 }
 
 // File is one file placed read-only into the agent container, through a subPath mount, from a key

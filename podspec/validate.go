@@ -14,17 +14,11 @@ import (
 // maxAnnotationBytes is the API server's limit on the total size of a Pod's annotations.
 const maxAnnotationBytes = 256 * 1024
 
-// IsReservedKey reports whether a label or annotation key is reserved for the platform: any key
-// whose prefix is kubeopencode.io or a subdomain of it, and app.kubernetes.io/managed-by. The
-// comparison ignores case, because the API server validates annotation keys case-insensitively.
-func IsReservedKey(key string) bool {
-	key = strings.ToLower(key)
-	if key == LabelManagedBy {
-		return true
-	}
-	prefix, _, ok := strings.Cut(key, "/")
-	return ok && (prefix == "kubeopencode.io" || strings.HasSuffix(prefix, ".kubeopencode.io"))
-}
+// IsReservedKey reports whether a label or annotation key is reserved under the default
+// [LabelScheme] (KubeOpenCode's): any key whose prefix is kubeopencode.io or a subdomain of it,
+// and app.kubernetes.io/managed-by. The comparison ignores case, because the API server validates
+// annotation keys case-insensitively. [LabelScheme.IsReserved] answers for another scheme.
+func IsReservedKey(key string) bool { return LabelScheme{}.IsReserved(key) }
 
 // IsEnvName reports whether name is a C identifier ([A-Za-z_][A-Za-z0-9_]*), by apimachinery's
 // content.IsCIdentifier.
@@ -38,10 +32,10 @@ func isDNSLabel(s string) bool { return contract.IsDNSLabel(s) }
 
 // validateLabels checks Spec.Labels; name is the field's name (its path is built only on the error
 // path: Build is a hot path).
-func validateLabels(name string, labels map[string]string) field.ErrorList {
+func validateLabels(name string, labels map[string]string, scheme LabelScheme) field.ErrorList {
 	p := func() *field.Path { return field.NewPath(name) }
 	return keyErrors(labels, func(k, v string) *field.Error {
-		if IsReservedKey(k) {
+		if scheme.IsReserved(k) {
 			return reserved(p().Key(k), "label key %q is reserved for the platform", k)
 		}
 		if msgs := content.IsLabelKey(k); len(msgs) > 0 {
@@ -54,10 +48,10 @@ func validateLabels(name string, labels map[string]string) field.ErrorList {
 	})
 }
 
-func validateAnnotations(name string, annotations map[string]string) field.ErrorList {
+func validateAnnotations(name string, annotations map[string]string, scheme LabelScheme) field.ErrorList {
 	p := func() *field.Path { return field.NewPath(name) }
 	errs := keyErrors(annotations, func(k, _ string) *field.Error {
-		if IsReservedKey(k) {
+		if scheme.IsReserved(k) {
 			return reserved(p().Key(k), "annotation key %q is reserved for the platform", k)
 		}
 		// The API server checks annotation keys case-insensitively.

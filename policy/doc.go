@@ -1,27 +1,19 @@
-// Package policy decides who may use which Agent and judges Pods against Pod Security Standards.
-// It does no I/O and depends on neither controller-runtime nor the other KubeOpenCode modules:
-// inputs are plain Go values, outputs are decisions and typed Kubernetes objects.
+// Package policy decides who may use which agent configuration and judges Pods against Pod
+// Security Standards. It does no I/O and depends on neither controller-runtime nor the other
+// KubeOpenCode modules (only the shared contract): inputs are plain Go values, outputs are
+// decisions and typed Kubernetes objects. Nothing here names KubeOpenCode's API; the artefacts
+// that do (its admission policies and the agent-user ClusterRole) are in package
+// policy/kubeopencode.
 //
-//   - Namespace policy (threat T1, T16): CompilePatterns and NewNamespacePolicy implement the
-//     Agent's allowedNamespaces list with the grammar of the shared contract (CONTRIBUTING.md).
+//   - Namespace policy (threat T1, T16): CompilePatterns and NewNamespacePolicy implement an
+//     allowedNamespaces list with the grammar of the shared contract (CONTRIBUTING.md).
 //     Matching is linear-time; an invalid policy refuses everything.
 //   - Pod security (T8): PodSecurityJudge runs k8s.io/pod-security-admission's own checks and
 //     returns the reasons in the admission plugin's words. The operator refuses to create a Pod
 //     that fails it.
-//   - Requester authorization (T2): AgentUsePolicy, AgentUsePolicyBinding and
-//     AgentUserClusterRole generate a ValidatingAdmissionPolicy that refuses a Task unless its
-//     creator may "use" the Agent, and the ClusterRole that grants it.
-//   - References as the requester (T19, T21): TaskReferencesPolicy refuses a Task unless its
-//     creator may "get" every Secret and ConfigMap it names; AgentReferencesPolicy refuses an
-//     Agent (create, spec change) unless its author may create Pods in its namespace and "get"
-//     every Secret it names. One expression per list index keeps each within the API server's
-//     CEL cost limits and lets its message name the field.
-//   - The cleanup finalizer (T18): FinalizerGuardPolicy refuses its removal from a Task by
-//     anyone but the operator, or a holder of the verb "removefinalizer" (the escape hatch).
-//   - Policies lists them all with their bindings (PolicyObjects for RenderYAML): what
-//     operator/config/policy ships and what the operator requires before a Task starts (T22).
 //   - Egress (T17): AgentEgressNetworkPolicy generates a default-deny egress NetworkPolicy with an
 //     allow-list that never reaches the link-local ranges or the cloud metadata addresses.
+//   - PolicyBinding binds a ValidatingAdmissionPolicy cluster-wide with validationActions [Deny].
 //
 // RenderYAML renders the generated objects deterministically.
 //

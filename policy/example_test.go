@@ -135,46 +135,9 @@ func ExamplePodVerdict_Err() {
 	// Output: create the Pod
 }
 
-func ExampleAgentUsePolicy() {
-	p := policy.AgentUsePolicy(policy.AdmissionPolicyOptions{})
-	fmt.Println(p.Name, *p.Spec.FailurePolicy)
-	fmt.Println(p.Spec.Validations[1].Expression)
-	// Output:
-	// kubeopencode-task-agent-use Fail
-	// authorizer.group('kubeopencode.io').resource('agents').namespace(variables.agentNamespace).name(variables.agentName).check('use').allowed()
-}
-
-func ExampleAgentUsePolicyBinding() {
-	b := policy.AgentUsePolicyBinding(policy.AdmissionPolicyOptions{Name: "agent-use"})
-	fmt.Println(b.Name, b.Spec.PolicyName, b.Spec.ValidationActions)
-	// Output: agent-use agent-use [Deny]
-}
-
-func ExampleAgentUserClusterRole() {
-	role := policy.AgentUserClusterRole(policy.AgentUserRoleOptions{AgentNames: []string{"coder"}})
-	out, _ := policy.RenderYAML(role)
-	fmt.Print(string(out))
-	// Output:
-	// ---
-	// apiVersion: rbac.authorization.k8s.io/v1
-	// kind: ClusterRole
-	// metadata:
-	//   name: kubeopencode-agent-user
-	// rules:
-	// - apiGroups:
-	//   - kubeopencode.io
-	//   resourceNames:
-	//   - coder
-	//   resources:
-	//   - agents
-	//   verbs:
-	//   - use
-}
-
 func ExampleRenderYAML() {
-	opts := policy.AdmissionPolicyOptions{Labels: map[string]string{"app.kubernetes.io/managed-by": "kubeopencode"}}
-	// Usually the policy, its binding and the ClusterRole together, ready for `kubectl apply -f -`.
-	out, err := policy.RenderYAML(policy.AgentUsePolicyBinding(opts), policy.AgentUserClusterRole(policy.AgentUserRoleOptions{}))
+	// Objects from any generator, as one stream ready for `kubectl apply -f -`.
+	out, err := policy.RenderYAML(policy.PolicyBinding("example-policy", map[string]string{"team": "a"}))
 	if err != nil {
 		panic(err)
 	}
@@ -185,24 +148,12 @@ func ExampleRenderYAML() {
 	// kind: ValidatingAdmissionPolicyBinding
 	// metadata:
 	//   labels:
-	//     app.kubernetes.io/managed-by: kubeopencode
-	//   name: kubeopencode-task-agent-use
+	//     team: a
+	//   name: example-policy
 	// spec:
-	//   policyName: kubeopencode-task-agent-use
+	//   policyName: example-policy
 	//   validationActions:
 	//   - Deny
-	// ---
-	// apiVersion: rbac.authorization.k8s.io/v1
-	// kind: ClusterRole
-	// metadata:
-	//   name: kubeopencode-agent-user
-	// rules:
-	// - apiGroups:
-	//   - kubeopencode.io
-	//   resources:
-	//   - agents
-	//   verbs:
-	//   - use
 }
 
 func ExampleAgentEgressNetworkPolicy() {
@@ -242,22 +193,4 @@ func ExamplePatternError_Error() {
 	err := &policy.PatternError{Index: 3, Pattern: "a_b", Problem: "bad"}
 	fmt.Println(err)
 	// Output: allowedNamespaces[3] "a_b": bad
-}
-
-func ExamplePolicies() {
-	for _, p := range policy.Policies(policy.PoliciesOptions{}) {
-		fmt.Println(p.Threat, p.Policy.Name, p.Binding.Spec.ValidationActions)
-	}
-	// Output:
-	// T2 kubeopencode-task-agent-use [Deny]
-	// T19 kubeopencode-task-references [Deny]
-	// T21 kubeopencode-agent-references [Deny]
-	// T18 kubeopencode-task-cleanup-finalizer [Deny]
-}
-
-func ExampleTaskReferencesPolicy() {
-	p := policy.TaskReferencesPolicy(policy.AdmissionPolicyOptions{})
-	// One bound check, then one validation per context index (the CRD allows 16).
-	fmt.Println(len(p.Spec.Validations), p.Spec.Validations[0].Expression)
-	// Output: 17 size(variables.contexts) <= 16
 }

@@ -99,13 +99,3 @@ func names(gs []DangerousGrant) []string {
 	}
 	return out
 }
-
-func BenchmarkFindDangerous(b *testing.B) {
-	role, err := OperatorClusterRole(OperatorOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		FindDangerous(role.Rules)
-	}
-}

@@ -1,5 +1,5 @@
-// Package rbac builds least-privilege RBAC roles in Go, and ships the roles KubeOpenCode itself
-// uses.
+// Package rbac builds least-privilege RBAC roles in Go. It names no API of KubeOpenCode's: the
+// roles KubeOpenCode itself uses are in package rbac/kubeopencode, built with this one.
 //
 // Rules are declared as [Rule] values (one API group, resources with optional subresources,
 // optional resource names, verbs) and turned into rbacv1 objects by [ClusterRole], [Role],

@@ -75,7 +75,7 @@ func ExampleRoleBinding() {
 	b, err := rbac.RoleBinding(rbac.BindingSpec{
 		Name:      "data-team-uses-agents",
 		Namespace: "agents",
-		RoleRef:   rbac.RoleRefToClusterRole(rbac.AgentUserRoleName),
+		RoleRef:   rbac.RoleRefToClusterRole("kubeopencode-agent-user"),
 		Subjects:  []rbacv1.Subject{rbac.GroupSubject("data-team")},
 	})
 	if err != nil {
@@ -91,37 +91,8 @@ func ExampleFindDangerous() {
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"list"}},
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"*"}},
 	}))
-	// The operator creates Pods and patches them, which FindDangerous reports; they are the
-	// accepted grants.
-	role, _ := rbac.OperatorClusterRole(rbac.OperatorOptions{})
-	found := rbac.FindDangerous(role.Rules)
-	fmt.Println(found, rbac.WithoutAccepted(found, rbac.AcceptedOperatorGrants()))
 	// Output:
 	// [secrets:list pods:create pods:update pods:patch wildcard:verbs]
-	// [pods:create pods:patch] []
-}
-
-func ExampleManifest() {
-	objs, err := rbac.Manifest(rbac.ManifestOptions{
-		AgentNamespaces: []string{"team-a"},
-		Personas:        []rbac.Persona{rbac.PersonaAgentUser},
-	})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	for _, o := range objs {
-		fmt.Println(o.GetObjectKind().GroupVersionKind().Kind)
-	}
-	// Output:
-	// ClusterRole
-	// ClusterRole
-	// ClusterRole
-	// ClusterRoleBinding
-	// Role
-	// Role
-	// RoleBinding
-	// RoleBinding
 }
 
 func ExampleNormalize() {

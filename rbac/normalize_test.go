@@ -201,13 +201,3 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
-
-func BenchmarkNormalize(b *testing.B) {
-	rules := make([]rbacv1.PolicyRule, 0, 64)
-	for _, r := range OperatorRules(OperatorOptions{}) {
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{r.Group}, Resources: r.Resources, Verbs: r.Verbs})
-	}
-	for b.Loop() {
-		Normalize(rules)
-	}
-}

@@ -35,7 +35,7 @@ func TestPolicyRulesRefusesMistakes(t *testing.T) {
 		{name: "empty verbs", rules: []Rule{{Resources: []string{"pods"}}}, wantErr: []string{"rules[0].verbs: Required value"}},
 		{name: "empty verb string", rules: []Rule{{Resources: []string{"pods"}, Verbs: []string{""}}}, wantErr: []string{"rules[0].verbs[0]"}},
 		{name: "uppercase verb", rules: []Rule{{Resources: []string{"pods"}, Verbs: []string{"Get"}}}, wantErr: []string{"rules[0].verbs[0]"}},
-		{name: "custom and impersonation verbs", rules: []Rule{{Group: APIGroup, Resources: []string{"agents"}, Verbs: []string{"use", "impersonate:user-info"}}}},
+		{name: "custom and impersonation verbs", rules: []Rule{{Group: "example.com", Resources: []string{"agents"}, Verbs: []string{"use", "impersonate:user-info"}}}},
 		{name: "create by name never matches", rules: []Rule{{Resources: []string{"configmaps"}, ResourceNames: []string{"a"}, Verbs: []string{"get", "create"}}},
 			wantErr: []string{"rules[0].verbs[1]", "grant nothing"}},
 		{name: "deletecollection by name never matches", rules: []Rule{{Resources: []string{"configmaps"}, ResourceNames: []string{"a"}, Verbs: []string{"deletecollection"}}},

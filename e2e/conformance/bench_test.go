@@ -24,7 +24,7 @@ func BenchmarkTypicalAgentPod(b *testing.B) {
 	}
 	opts := credentials.Options{StagingImage: "example.com/stage:v1", StagingCommand: []string{"/stage-credentials"}}
 	spec := podspec.Spec{
-		Identity:      podspec.Identity{TaskUID: "0f6c3a52-6a0e-4d3c-9d5e-2b7f1e9a4c11", TaskName: "fix-login-bug", TaskNamespace: "team-a", AgentName: "opencode"},
+		Identity:      podspec.Identity{OwnerUID: "0f6c3a52-6a0e-4d3c-9d5e-2b7f1e9a4c11", OwnerName: "fix-login-bug", OwnerNamespace: "team-a", GroupName: "opencode"},
 		Namespace:     "team-a",
 		Labels:        map[string]string{"team": "a"},
 		AgentImage:    "example.com/agent-opencode:v1",

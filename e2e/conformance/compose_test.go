@@ -24,7 +24,7 @@ func Example_thirdPartyController() {
 		return
 	}
 	pod, err := podspec.Build(podspec.Spec{
-		Identity:      podspec.Identity{TaskUID: "0f6c3a52-6a0e-4d3c-9d5e-2b7f1e9a4c11", TaskName: "fix-login-bug"},
+		Identity:      podspec.Identity{OwnerUID: "0f6c3a52-6a0e-4d3c-9d5e-2b7f1e9a4c11", OwnerName: "fix-login-bug"},
 		Namespace:     "team-a",
 		AgentImage:    "example.com/agent-opencode:v1",
 		ExecutorImage: "example.com/devbox:v1",
@@ -78,7 +78,7 @@ func TestComposition(t *testing.T) {
 	opts := credentials.Options{StagingImage: "example.com/stage:v1", StagingCommand: []string{"/stage-credentials"}}
 	spec := func() podspec.Spec {
 		return podspec.Spec{
-			Identity: podspec.Identity{TaskUID: "uid", TaskName: "t"}, Namespace: "ns",
+			Identity: podspec.Identity{OwnerUID: "uid", OwnerName: "t"}, Namespace: "ns",
 			AgentImage: "example.com/agent:v1", ExecutorImage: "example.com/devbox:v1", Command: []string{"/tools/opencode"},
 		}
 	}

@@ -52,7 +52,7 @@ func TestT9CredentialFilesOnRealNode(t *testing.T) {
 				t.Fatal(err)
 			}
 			pod, err := podspec.Build(podspec.Spec{
-				Identity:  podspec.Identity{TaskUID: string(uuid.NewUUID()), TaskName: "t9", AgentName: "secure-agent"},
+				Identity:  podspec.Identity{OwnerUID: string(uuid.NewUUID()), OwnerName: "t9", GroupName: "secure-agent"},
 				Namespace: ns,
 				// The probe image plays both parts: its init run stands in for copying the agent
 				// binary, its main run reports what the agent container sees.

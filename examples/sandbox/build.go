@@ -31,6 +31,21 @@ type Options struct {
 	Deadline time.Duration
 }
 
+// The sandbox controller's own labels: its Pods carry app.kubernetes.io/managed-by=ManagedBy and
+// keys under LabelDomain (see Labels), never KubeOpenCode's kubeopencode.io keys nor
+// managed-by=kubeopencode, so that a KubeOpenCode operator in the same cluster does not cache,
+// count, select or clean up a sandbox's Pod (an Agent and a SandboxTemplate may share a name).
+const (
+	LabelDomain = "sandbox.example.com"
+	ManagedBy   = "sandbox-controller"
+)
+
+// Labels is the podspec label scheme of sandbox Pods: <LabelDomain>/sandbox-uid, sandbox-name,
+// sandbox-namespace and template.
+func Labels() podspec.LabelScheme {
+	return podspec.LabelScheme{Domain: LabelDomain, ManagedBy: ManagedBy, OwnerKind: "sandbox", GroupKind: "template"}
+}
+
 // PodNamespace is where a Sandbox's Pod runs: its template's namespace, which holds the Secrets.
 // It is computed from the (immutable) spec, never read from status.
 func PodNamespace(sb *v1alpha1.Sandbox) string {
@@ -61,7 +76,8 @@ func Decide(sb *v1alpha1.Sandbox, tmpl *v1alpha1.SandboxTemplate) policy.Decisio
 // BuildPod builds the Sandbox's Pod on the template, in the template's namespace. It does no I/O
 // and does not decide namespace access (see Decide). The Pod runs as UID/GID 65532, non-root,
 // without capabilities or privilege escalation, with a read-only root filesystem, RuntimeDefault
-// seccomp and no service-account token; its name and labels derive from the Sandbox UID.
+// seccomp and no service-account token; its name and labels derive from the Sandbox UID, its
+// labels follow Labels.
 func BuildPod(sb *v1alpha1.Sandbox, tmpl *v1alpha1.SandboxTemplate, opts Options) (*corev1.Pod, error) {
 	creds := make([]credentials.Credential, 0, len(tmpl.Spec.Credentials))
 	for _, c := range tmpl.Spec.Credentials {
@@ -77,8 +93,9 @@ func BuildPod(sb *v1alpha1.Sandbox, tmpl *v1alpha1.SandboxTemplate, opts Options
 		return nil, fmt.Errorf("template %s/%s: %w", tmpl.Namespace, tmpl.Name, err)
 	}
 	pod, err := podspec.Build(podspec.Spec{
-		Identity: podspec.Identity{TaskUID: string(sb.UID), TaskName: sb.Name, TaskNamespace: sb.Namespace,
-			AgentName: tmpl.Name},
+		Identity: podspec.Identity{OwnerUID: string(sb.UID), OwnerName: sb.Name, OwnerNamespace: sb.Namespace,
+			GroupName: tmpl.Name},
+		LabelScheme:        Labels(),
 		Namespace:          tmpl.Namespace,
 		AgentImage:         tmpl.Spec.ToolsImage,
 		ExecutorImage:      tmpl.Spec.Image,

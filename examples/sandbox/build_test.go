@@ -73,10 +73,11 @@ func TestBuildPod(t *testing.T) {
 			if v := judge.Judge(pod); !v.Allowed {
 				t.Error(v.Message())
 			}
-			got := map[string]string{"namespace": pod.Namespace, "task-namespace": pod.Labels[podspec.LabelTaskNamespace],
-				"template": pod.Labels[podspec.LabelAgent], "uid": pod.Labels[podspec.LabelTaskUID]}
-			want := map[string]string{"namespace": "sandbox-platform", "task-namespace": "team-a", "template": "python",
-				"uid": "7e57a1b2-0000-4000-8000-000000000001"}
+			keys := sandbox.Labels().Keys()
+			got := map[string]string{"namespace": pod.Namespace, "sandbox-namespace": pod.Labels[keys.OwnerNamespace],
+				"template": pod.Labels[keys.Group], "uid": pod.Labels[keys.OwnerUID], "managed-by": pod.Labels[podspec.LabelManagedBy]}
+			want := map[string]string{"namespace": "sandbox-platform", "sandbox-namespace": "team-a", "template": "python",
+				"uid": "7e57a1b2-0000-4000-8000-000000000001", "managed-by": "sandbox-controller"}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("placement (-want +got):\n%s", diff)
 			}

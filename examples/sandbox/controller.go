@@ -121,8 +121,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 func (r *Reconciler) pods(ctx context.Context, sb *v1alpha1.Sandbox) ([]corev1.Pod, error) {
 	list := &corev1.PodList{}
 	err := r.client.List(ctx, list, client.InNamespace(PodNamespace(sb)), client.MatchingLabels{
-		podspec.LabelManagedBy: podspec.ManagedByValue,
-		podspec.LabelTaskUID:   podspec.LabelValue(string(sb.UID)),
+		podspec.LabelManagedBy:   ManagedBy,
+		Labels().Keys().OwnerUID: podspec.LabelValue(string(sb.UID)),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing the sandbox's Pods: %w", err)

@@ -25,6 +25,7 @@ import (
 	"github.com/kubeopencode/kubeopencode/podspec"
 	"github.com/kubeopencode/kubeopencode/policy"
 	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // The sample's template (config/samples/sandbox.yaml): it invites "team-*".
@@ -66,7 +67,7 @@ func readyCondition(ctx context.Context, t *testing.T, namespace, name string) (
 func podsOf(ctx context.Context, t *testing.T, sb *v1alpha1.Sandbox) []corev1.Pod {
 	t.Helper()
 	list := &corev1.PodList{}
-	if err := env.Client.List(ctx, list, client.MatchingLabels{podspec.LabelTaskUID: string(sb.UID)}); err != nil {
+	if err := env.Client.List(ctx, list, client.MatchingLabels{sandbox.Labels().Keys().OwnerUID: string(sb.UID)}); err != nil {
 		t.Fatal(err)
 	}
 	return list.Items
@@ -141,7 +142,8 @@ func TestSampleSandboxRunsHardened(t *testing.T) {
 	}, received(t, pod)); diff != "" {
 		t.Errorf("credentials (-want +got):\n%s", diff)
 	}
-	wantLabels := map[string]string{podspec.LabelTaskNamespace: "team-a", podspec.LabelTaskName: "hello", podspec.LabelAgent: templateName}
+	wantLabels := map[string]string{podspec.LabelManagedBy: sandbox.ManagedBy, "sandbox.example.com/sandbox-namespace": "team-a",
+		"sandbox.example.com/sandbox-name": "hello", "sandbox.example.com/template": templateName}
 	for k, v := range wantLabels {
 		if pod.Labels[k] != v {
 			t.Errorf("label %s = %q, want %q", k, pod.Labels[k], v)
@@ -269,7 +271,8 @@ func TestDeletingASandboxDeletesOnlyItsPod(t *testing.T) {
 	}
 	bystander := podsOf(ctx, t, sb)[0].DeepCopy()
 	bystander.ObjectMeta = metav1.ObjectMeta{Namespace: platformNS, Name: "bystander", Labels: map[string]string{
-		podspec.LabelManagedBy: podspec.ManagedByValue, podspec.LabelTaskName: "short-lived", podspec.LabelTaskUID: "another-uid"}}
+		podspec.LabelManagedBy: sandbox.ManagedBy, "sandbox.example.com/sandbox-name": "short-lived",
+		"sandbox.example.com/sandbox-uid": "another-uid"}}
 	if err := env.Client.Create(ctx, bystander); err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +305,7 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 	}
 	// Creating Pods is what the controller is for (rbac flags it: a Pod may run as any
 	// ServiceAccount of its namespace); nothing else may be dangerous.
-	if found := rbac.WithoutAccepted(rbac.FindDangerous(role.Rules), map[string]string{"pods:create": "creates sandbox Pods"}); len(found) > 0 {
+	if found := kocrbac.WithoutAccepted(rbac.FindDangerous(role.Rules), map[string]string{"pods:create": "creates sandbox Pods"}); len(found) > 0 {
 		t.Errorf("dangerous grants: %v", found)
 	}
 	cases := map[string]struct {

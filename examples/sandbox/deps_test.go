@@ -12,7 +12,8 @@ import (
 // TestImportsOnlyTheLibraries: the controller, its API and its command depend on KubeOpenCode's
 // libraries podspec, credentials, policy and rbac (and, through them, the shared contract
 // api/contract, standard library only), and on nothing else of KubeOpenCode: not the
-// kubeopencode.io API types, not the operator. That is what makes it a third-party controller.
+// kubeopencode.io API types, not the operator, not the KubeOpenCode-only packages
+// policy/kubeopencode and rbac/kubeopencode. That is what makes it a third-party controller.
 func TestImportsOnlyTheLibraries(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "./...").Output()
 	if err != nil {
@@ -30,6 +31,9 @@ func TestImportsOnlyTheLibraries(t *testing.T) {
 		}
 		module, _, _ := strings.Cut(rest, "/")
 		used[module] = true
+		if rest == "policy/kubeopencode" || rest == "rbac/kubeopencode" {
+			t.Errorf("the Sandbox controller imports %s, which holds KubeOpenCode's own artefacts", pkg)
+		}
 		if module != "podspec" && module != "credentials" && module != "policy" && module != "rbac" {
 			t.Errorf("the Sandbox controller imports %s", pkg)
 		}

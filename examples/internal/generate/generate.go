@@ -16,7 +16,9 @@ import (
 	"github.com/kubeopencode/kubeopencode/examples/sandbox"
 	"github.com/kubeopencode/kubeopencode/podspec"
 	"github.com/kubeopencode/kubeopencode/policy"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // Names the generated examples share with the hand-written ones.
@@ -60,11 +62,11 @@ func Files(root string) (map[string][]byte, error) {
 		path, about string
 		render      func() ([]byte, error)
 	}{
-		{"common/agent-rbac.yaml", "What an agent Pod's ServiceAccount may do in platform-agents: get its own Task and Agent by name.\nSource: rbac.AgentObjects.", agentRBAC(PlatformNamespace)},
-		{"restricted-namespace/agent-rbac.yaml", "What an agent Pod's ServiceAccount may do in agents-restricted.\nSource: rbac.AgentObjects.", agentRBAC(RestrictedNamespace)},
+		{"common/agent-rbac.yaml", "What an agent Pod's ServiceAccount may do in platform-agents: get its own Task and Agent by name.\nSource: rbac/kubeopencode.AgentObjects.", agentRBAC(PlatformNamespace)},
+		{"restricted-namespace/agent-rbac.yaml", "What an agent Pod's ServiceAccount may do in agents-restricted.\nSource: rbac/kubeopencode.AgentObjects.", agentRBAC(RestrictedNamespace)},
 		{"secure-agent/networkpolicy.yaml", "Default-deny egress for Pods labelled network-policy=agent-restricted (secure-agent's podSpec.labels):\nDNS and HTTPS only, never the cloud metadata address. Source: policy.AgentEgressNetworkPolicy.", secureAgentNetworkPolicy},
 		{"network-policy/networkpolicy.yaml", "The egress NetworkPolicy for isolated-agent, from its spec.networkPolicy in agent.yaml.\nSource: policy.AgentEgressNetworkPolicy.", func() ([]byte, error) { return agentNetworkPolicy(filepath.Join(root, NetworkPolicyAgentFile)) }},
-		{"tenancy/admission-policy.yaml", "Every admission policy the operator requires (it starts no Task without them, T22): a Task's creator\nmay \"use\" its Agent (T2) and read what it names (T19); an Agent's author may create its Pods and read\nits Secrets (T21); the cleanup finalizer guard (T18); and the ClusterRole granting \"use\".\nSource: policy.PolicyObjects, policy.AgentUserClusterRole.", admissionPolicy},
+		{"tenancy/admission-policy.yaml", "Every admission policy the operator requires (it starts no Task without them, T22): a Task's creator\nmay \"use\" its Agent (T2) and read what it names (T19); an Agent's author may create its Pods and read\nits Secrets (T21); the cleanup finalizer guard (T18); and the ClusterRole granting \"use\".\nSource: policy/kubeopencode.PolicyObjects, policy/kubeopencode.AgentUserClusterRole.", admissionPolicy},
 		{"tenancy/personas.yaml", "The platform team manages Agents and Secrets in platform-agents; the web developers write Tasks in\nprod-web and may use production-agent only. Source: rbac and policy builders.", personas},
 		{"sandbox/config/rbac.yaml", "The Sandbox controller's RBAC: no Secrets, no pods/exec, no wildcards.\nSource: sandbox.WriteRBAC (also: sandbox-controller --print-rbac).", func() ([]byte, error) {
 			var b bytes.Buffer
@@ -82,7 +84,7 @@ func Files(root string) (map[string][]byte, error) {
 
 func agentRBAC(namespace string) func() ([]byte, error) {
 	return func() ([]byte, error) {
-		objs, err := rbac.AgentObjects(rbac.AgentOptions{Namespace: namespace})
+		objs, err := kocrbac.AgentObjects(kocrbac.AgentOptions{Namespace: namespace})
 		if err != nil {
 			return nil, err
 		}
@@ -153,20 +155,20 @@ func agentNetworkPolicy(path string) ([]byte, error) {
 }
 
 func admissionPolicy() ([]byte, error) {
-	objs := append(policy.PolicyObjects(policy.PoliciesOptions{}), policy.AgentUserClusterRole(policy.AgentUserRoleOptions{}))
+	objs := append(kocpolicy.PolicyObjects(kocpolicy.PoliciesOptions{}), kocpolicy.AgentUserClusterRole(kocpolicy.AgentUserRoleOptions{}))
 	return policy.RenderYAML(objs...)
 }
 
 func personas() ([]byte, error) {
-	taskAuthor, err := rbac.PersonaClusterRole(rbac.PersonaTaskAuthor)
+	taskAuthor, err := kocrbac.PersonaClusterRole(kocrbac.PersonaTaskAuthor)
 	if err != nil {
 		return nil, err
 	}
-	useOne := policy.AgentUserClusterRole(policy.AgentUserRoleOptions{
-		Name: policy.DefaultAgentUserRoleName + "-" + GrantedAgent, AgentNames: []string{GrantedAgent}})
+	useOne := kocpolicy.AgentUserClusterRole(kocpolicy.AgentUserRoleOptions{
+		Name: kocpolicy.DefaultAgentUserRoleName + "-" + GrantedAgent, AgentNames: []string{GrantedAgent}})
 	writeVerbs := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
 	agentAdmin, err := rbac.Role(rbac.RoleSpec{Name: "kubeopencode-agent-admin", Namespace: PlatformNamespace, Rules: []rbac.Rule{
-		{Group: rbac.APIGroup, Resources: []string{"agents"}, Verbs: writeVerbs},
+		{Group: kocrbac.APIGroup, Resources: []string{"agents"}, Verbs: writeVerbs},
 		{Group: "", Resources: []string{"secrets"}, Verbs: writeVerbs},
 		// Writing an Agent makes the operator create Pods as its ServiceAccount with its
 		// Secrets: admission lets only an author who could create them do it (T21).
@@ -179,7 +181,7 @@ func personas() ([]byte, error) {
 	for _, b := range []rbac.BindingSpec{
 		{Name: "platform-team-agent-admin", Namespace: PlatformNamespace, RoleRef: rbac.RoleRefToRole(agentAdmin.Name),
 			Subjects: []rbacv1.Subject{rbac.GroupSubject(PlatformTeamGroup)}},
-		{Name: "platform-team-agent-user", Namespace: PlatformNamespace, RoleRef: rbac.RoleRefToClusterRole(policy.DefaultAgentUserRoleName),
+		{Name: "platform-team-agent-user", Namespace: PlatformNamespace, RoleRef: rbac.RoleRefToClusterRole(kocpolicy.DefaultAgentUserRoleName),
 			Subjects: []rbacv1.Subject{rbac.GroupSubject(PlatformTeamGroup)}},
 		{Name: "web-developers-task-author", Namespace: DevNamespace, RoleRef: rbac.RoleRefToClusterRole(taskAuthor.Name),
 			Subjects: []rbacv1.Subject{rbac.GroupSubject(DevTeamGroup)}},

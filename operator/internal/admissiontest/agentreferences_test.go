@@ -11,12 +11,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
-	"github.com/kubeopencode/kubeopencode/policy"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 )
 
 // agentWriter may write Agents in its namespace and nothing else: what a namespace editor gets
 // when Agents are added to its role. (No generated persona writes Agents: the platform team does.)
-var agentWriter = rbacv1.PolicyRule{APIGroups: []string{policy.APIGroup}, Resources: []string{"agents"}, Verbs: []string{"create", "get", "update", "patch"}}
+var agentWriter = rbacv1.PolicyRule{APIGroups: []string{kocpolicy.APIGroup}, Resources: []string{"agents"}, Verbs: []string{"create", "get", "update", "patch"}}
 
 func refAgent(namespace, name string, credentialSecrets ...string) *v1alpha1.Agent {
 	a := &v1alpha1.Agent{
@@ -49,7 +49,7 @@ func TestT21AgentAuthorWhoCannotCreatePodsIsRefused(t *testing.T) {
 
 	a := refAgent(ns, "stealer", "prod-api-key")
 	err := pastRBAC(ctx, func(ctx context.Context) error { return c.Create(ctx, a.DeepCopy()) })
-	got := refusedBy(t, err, policy.DefaultAgentReferencesPolicyName)
+	got := refusedBy(t, err, kocpolicy.DefaultAgentReferencesPolicyName)
 	want := fmt.Sprintf(`user %q may not create pods in namespace %q: an Agent makes the operator create Pods there as its ServiceAccount "powerful-sa" with its Secrets, so its author needs RBAC create on pods in that namespace`, user, ns)
 	if !strings.HasSuffix(got, want) {
 		t.Errorf("refusal:\n got %s\nwant suffix %s", got, want)
@@ -58,7 +58,7 @@ func TestT21AgentAuthorWhoCannotCreatePodsIsRefused(t *testing.T) {
 	// Allowed to create Pods, but not to read the Secret: refused, naming the credential.
 	grant(ctx, t, ns, "pod-creator", user, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"create"}})
 	err = untilRefusalChanges(ctx, t, c, a, want)
-	got = refusedBy(t, err, policy.DefaultAgentReferencesPolicyName)
+	got = refusedBy(t, err, kocpolicy.DefaultAgentReferencesPolicyName)
 	if want := agentRefRefusal("spec.credentials[0].secretRef.name", user, "prod-api-key", ns); !strings.HasSuffix(got, want) {
 		t.Errorf("refusal:\n got %s\nwant suffix %s", got, want)
 	}
@@ -71,7 +71,7 @@ func TestT21AgentAuthorWhoCannotCreatePodsIsRefused(t *testing.T) {
 			Repository: "https://git.example/app.git", SecretRef: &v1alpha1.LocalSecretReference{Name: "deploy-key"}}},
 	}
 	err = untilRefusalChanges(ctx, t, c, a, agentRefRefusal("spec.credentials[0].secretRef.name", user, "prod-api-key", ns))
-	got = refusedBy(t, err, policy.DefaultAgentReferencesPolicyName)
+	got = refusedBy(t, err, kocpolicy.DefaultAgentReferencesPolicyName)
 	if want := agentRefRefusal("spec.contexts[1].git.secretRef.name", user, "deploy-key", ns); !strings.HasSuffix(got, want) {
 		t.Errorf("refusal:\n got %s\nwant suffix %s", got, want)
 	}
@@ -88,7 +88,7 @@ func TestT21AgentAuthorWhoCannotCreatePodsIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	cur.Spec.Credentials[0].SecretRef.Name = "admin-kubeconfig"
-	got = refusedBy(t, c.Update(ctx, cur), policy.DefaultAgentReferencesPolicyName)
+	got = refusedBy(t, c.Update(ctx, cur), kocpolicy.DefaultAgentReferencesPolicyName)
 	if want := agentRefRefusal("spec.credentials[0].secretRef.name", user, "admin-kubeconfig", ns); !strings.HasSuffix(got, want) {
 		t.Errorf("update refusal:\n got %s\nwant suffix %s", got, want)
 	}
@@ -135,7 +135,7 @@ func TestT21MetadataUpdatesAndOperatorStatusAreNotBlocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	cur.Spec.Profile = "now with more power"
-	refusedBy(t, c.Update(ctx, cur), policy.DefaultAgentReferencesPolicyName)
+	refusedBy(t, c.Update(ctx, cur), kocpolicy.DefaultAgentReferencesPolicyName)
 
 	// The operator (generated roles: no Secret at all) writes the Ready condition.
 	op := impersonate(t, operatorUser)

@@ -17,7 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/kubeopencode/kubeopencode/policy"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 )
 
 // taskCreatorRole prefixes the Role that lets a user create Tasks.
@@ -32,7 +32,7 @@ func task(namespace, name, agentNamespace, agentName string) *unstructured.Unstr
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"spec": map[string]any{"description": "fix the flaky test", "agentRef": ref},
 	}}
-	u.SetAPIVersion(policy.APIGroup + "/v1alpha1")
+	u.SetAPIVersion(kocpolicy.APIGroup + "/v1alpha1")
 	u.SetKind("Task")
 	u.SetNamespace(namespace)
 	u.SetName(name)
@@ -76,7 +76,7 @@ func taskCreateGrant(namespace, user string) []client.Object {
 	return []client.Object{
 		&rbacv1.Role{
 			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: taskCreatorRole + "-" + user},
-			Rules:      []rbacv1.PolicyRule{{APIGroups: []string{policy.APIGroup}, Resources: []string{policy.TaskResource}, Verbs: []string{"create"}}},
+			Rules:      []rbacv1.PolicyRule{{APIGroups: []string{kocpolicy.APIGroup}, Resources: []string{kocpolicy.TaskResource}, Verbs: []string{"create"}}},
 		},
 		roleBinding(namespace, taskCreatorRole+"-"+user, rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: taskCreatorRole + "-" + user}, user),
 	}
@@ -118,7 +118,7 @@ func isRBACDenial(err error) bool {
 }
 
 func isPolicyRefusal(err error) bool {
-	return apierrors.IsForbidden(err) && strings.Contains(err.Error(), "ValidatingAdmissionPolicy '"+policy.DefaultAdmissionPolicyName+"'")
+	return apierrors.IsForbidden(err) && strings.Contains(err.Error(), "ValidatingAdmissionPolicy '"+kocpolicy.DefaultAdmissionPolicyName+"'")
 }
 
 // policyRefusal returns the message of a refusal by the agent-use policy, or fails the test.
@@ -126,7 +126,7 @@ func policyRefusal(t testing.TB, err error) string {
 	t.Helper()
 	var status apierrors.APIStatus
 	if !errors.As(err, &status) || !isPolicyRefusal(err) {
-		t.Fatalf("got %v; want a Forbidden refusal by ValidatingAdmissionPolicy %s", err, policy.DefaultAdmissionPolicyName)
+		t.Fatalf("got %v; want a Forbidden refusal by ValidatingAdmissionPolicy %s", err, kocpolicy.DefaultAdmissionPolicyName)
 	}
 	return status.Status().Message
 }
@@ -160,7 +160,7 @@ func waitForPolicyEnforced(ctx context.Context) error {
 // wantRefusal is the full API error text for a Task refused by the policy.
 func wantRefusal(taskName, user, agentNamespace, agentName string) string {
 	return fmt.Sprintf(`tasks.kubeopencode.io %q is forbidden: ValidatingAdmissionPolicy '%s' with binding '%s' denied request: %s`,
-		taskName, policy.DefaultAdmissionPolicyName, policy.DefaultAdmissionPolicyName, refusal(user, agentNamespace, agentName))
+		taskName, kocpolicy.DefaultAdmissionPolicyName, kocpolicy.DefaultAdmissionPolicyName, refusal(user, agentNamespace, agentName))
 }
 
 // TestT2TaskCreatorWithoutUseIsRefused: Task create rights alone do not let a user run an Agent.
@@ -187,7 +187,7 @@ func TestT2UseGrantAdmitsTask(t *testing.T) {
 	c := mustUserClient(t, user)
 	policyRefusal(t, createPastRBAC(ctx, c, task(ns, "before", "", "coder"), client.DryRunAll))
 
-	mustCreate(ctx, t, useGrant(ns, user, policy.DefaultAgentUserRoleName))
+	mustCreate(ctx, t, useGrant(ns, user, kocpolicy.DefaultAgentUserRoleName))
 	// The binding reaches the authorizer asynchronously: wait until the refusal stops, bounded.
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
@@ -209,7 +209,7 @@ func TestT2UseOnAnotherAgentIsRefused(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(ctx, t)
 	const user = "bob"
-	onlyReviewer := policy.AgentUserClusterRole(policy.AgentUserRoleOptions{Name: "use-reviewer-only-" + ns, AgentNames: []string{"reviewer"}})
+	onlyReviewer := kocpolicy.AgentUserClusterRole(kocpolicy.AgentUserRoleOptions{Name: "use-reviewer-only-" + ns, AgentNames: []string{"reviewer"}})
 	mustCreate(ctx, t, onlyReviewer)
 	mustCreate(ctx, t, taskCreateGrant(ns, user)...)
 	mustCreate(ctx, t, useGrant(ns, user, onlyReviewer.Name))
@@ -240,7 +240,7 @@ func TestT2CrossNamespaceUseIsCheckedInAgentNamespace(t *testing.T) {
 	agentNS := env.Namespace(ctx, t)
 	const user = "carol"
 	mustCreate(ctx, t, taskCreateGrant(taskNS, user)...)
-	mustCreate(ctx, t, useGrant(taskNS, user, policy.DefaultAgentUserRoleName)) // the wrong namespace
+	mustCreate(ctx, t, useGrant(taskNS, user, kocpolicy.DefaultAgentUserRoleName)) // the wrong namespace
 	c := mustUserClient(t, user)
 
 	// The grant in taskNS is effective (a same-namespace Agent is admitted, dry run)...
@@ -260,7 +260,7 @@ func TestT2CrossNamespaceUseIsCheckedInAgentNamespace(t *testing.T) {
 	assertNoTask(ctx, t, taskNS, "remote")
 
 	// Granting use in agentNS admits it.
-	mustCreate(ctx, t, useGrant(agentNS, user, policy.DefaultAgentUserRoleName))
+	mustCreate(ctx, t, useGrant(agentNS, user, kocpolicy.DefaultAgentUserRoleName))
 	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		last = c.Create(ctx, task(taskNS, "remote", agentNS, "coder"))
 		return !isPolicyRefusal(last), nil
@@ -278,7 +278,7 @@ func TestT2TaskWithoutAgentRefIsRefused(t *testing.T) {
 	ns := env.Namespace(ctx, t)
 	const user = "dave"
 	mustCreate(ctx, t, taskCreateGrant(ns, user)...)
-	mustCreate(ctx, t, useGrant(ns, user, policy.DefaultAgentUserRoleName))
+	mustCreate(ctx, t, useGrant(ns, user, kocpolicy.DefaultAgentUserRoleName))
 	noRef := task(ns, "no-ref", "", "")
 	unstructured.RemoveNestedField(noRef.Object, "spec", "agentRef")
 

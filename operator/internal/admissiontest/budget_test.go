@@ -8,7 +8,7 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
-	"github.com/kubeopencode/kubeopencode/policy"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 )
 
 // TestT21SecretBudget pins the limit docs/security.md states: each distinct Secret costs one
@@ -34,13 +34,13 @@ func TestT21SecretBudget(t *testing.T) {
 	create := func(name string, names []string) error {
 		a := refAgent(ns, name, names...)
 		return untilAdmittedOr(ctx, func(ctx context.Context) error { return c.Create(ctx, a) }, func(err error) bool {
-			return err == nil || strings.Contains(err.Error(), policy.DefaultAgentReferencesPolicyName)
+			return err == nil || strings.Contains(err.Error(), kocpolicy.DefaultAgentReferencesPolicyName)
 		})
 	}
 	if err := create("distinct-27", secrets(27, 27)); err != nil {
 		t.Errorf("27 distinct Secrets: %v", err)
 	}
-	if err := create("repeated-32", secrets(policy.MaxAgentCredentials, 4)); err != nil {
+	if err := create("repeated-32", secrets(kocpolicy.MaxAgentCredentials, 4)); err != nil {
 		t.Errorf("32 credentials naming 4 Secrets: %v", err)
 	}
 	err := create("distinct-28", secrets(28, 28))

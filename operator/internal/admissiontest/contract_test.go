@@ -5,8 +5,8 @@ import (
 
 	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
 	"github.com/kubeopencode/kubeopencode/operator/internal/testenv"
-	"github.com/kubeopencode/kubeopencode/policy"
-	"github.com/kubeopencode/kubeopencode/rbac"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // TestPolicyContract pins the values the policy module duplicates from the api, rbac and operator
@@ -19,11 +19,11 @@ func TestPolicyContract(t *testing.T) {
 			t.Errorf("%s: policy has %v, want %v", what, got, want)
 		}
 	}
-	eq("finalizer", policy.CleanupFinalizer, controller.Finalizer)
-	eq("escape-hatch role", policy.DefaultFinalizerRemoverRoleName, rbac.FinalizerRemoverRoleName)
-	eq("escape-hatch verb", policy.VerbRemoveFinalizer, rbac.VerbRemoveFinalizer)
-	eq("operator user", policy.DefaultOperatorUsername, "system:serviceaccount:"+rbac.DefaultOperatorNamespace+":"+rbac.DefaultOperatorServiceAccount)
-	eq("agent-user role", policy.DefaultAgentUserRoleName, rbac.AgentUserRoleName)
+	eq("finalizer", kocpolicy.CleanupFinalizer, controller.Finalizer)
+	eq("escape-hatch role", kocpolicy.DefaultFinalizerRemoverRoleName, kocrbac.FinalizerRemoverRoleName)
+	eq("escape-hatch verb", kocpolicy.VerbRemoveFinalizer, kocrbac.VerbRemoveFinalizer)
+	eq("operator user", kocpolicy.DefaultOperatorUsername, "system:serviceaccount:"+kocrbac.DefaultOperatorNamespace+":"+kocrbac.DefaultOperatorServiceAccount)
+	eq("agent-user role", kocpolicy.DefaultAgentUserRoleName, kocrbac.AgentUserRoleName)
 
 	crds, err := testenv.KubeOpenCodeCRDs()
 	if err != nil {
@@ -50,7 +50,7 @@ func TestPolicyContract(t *testing.T) {
 		t.Fatalf("no CRD of kind %s", kind)
 		return 0
 	}
-	eq("Task spec.contexts maxItems", int64(policy.MaxTaskContexts), maxItems("Task", "spec", "contexts"))
-	eq("Agent spec.contexts maxItems", int64(policy.MaxAgentContexts), maxItems("Agent", "spec", "contexts"))
-	eq("Agent spec.credentials maxItems", int64(policy.MaxAgentCredentials), maxItems("Agent", "spec", "credentials"))
+	eq("Task spec.contexts maxItems", int64(kocpolicy.MaxTaskContexts), maxItems("Task", "spec", "contexts"))
+	eq("Agent spec.contexts maxItems", int64(kocpolicy.MaxAgentContexts), maxItems("Agent", "spec", "contexts"))
+	eq("Agent spec.credentials maxItems", int64(kocpolicy.MaxAgentCredentials), maxItems("Agent", "spec", "credentials"))
 }

@@ -10,8 +10,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
-	"github.com/kubeopencode/kubeopencode/policy"
-	"github.com/kubeopencode/kubeopencode/rbac"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // finalizedTask creates, as the cluster admin, a Task carrying the operator's cleanup finalizer
@@ -19,7 +19,7 @@ import (
 func finalizedTask(ctx context.Context, t *testing.T, ns, name string) *v1alpha1.Task {
 	t.Helper()
 	tk := refTask(ns, name)
-	tk.Finalizers = []string{"example.com/other", policy.CleanupFinalizer}
+	tk.Finalizers = []string{"example.com/other", kocpolicy.CleanupFinalizer}
 	mustCreate(ctx, t, tk)
 	return tk
 }
@@ -32,13 +32,13 @@ func TestT18TaskAuthorCannotStripTheCleanupFinalizer(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(ctx, t)
 	const user = "mallory"
-	bindPersona(ctx, t, ns, user, rbac.PersonaTaskAuthor)
+	bindPersona(ctx, t, ns, user, kocrbac.PersonaTaskAuthor)
 	c := impersonate(t, user)
 	tk := finalizedTask(ctx, t, ns, "long-runner")
 
-	want := fmt.Sprintf(`metadata.finalizers: user %q may not remove %s`, user, policy.CleanupFinalizer)
+	want := fmt.Sprintf(`metadata.finalizers: user %q may not remove %s`, user, kocpolicy.CleanupFinalizer)
 	err := pastRBAC(ctx, func(ctx context.Context) error { return patchTask(ctx, c, tk, `{"metadata":{"finalizers":null}}`) })
-	if got := refusedBy(t, err, policy.DefaultFinalizerGuardPolicyName); !strings.Contains(got, want) || !strings.Contains(got, rbac.FinalizerRemoverRoleName) {
+	if got := refusedBy(t, err, kocpolicy.DefaultFinalizerGuardPolicyName); !strings.Contains(got, want) || !strings.Contains(got, kocrbac.FinalizerRemoverRoleName) {
 		t.Errorf("refusal %q, want it to contain %q and name the escape hatch", got, want)
 	}
 	// A JSON patch removing just that entry, after the delete, is refused too.
@@ -46,13 +46,13 @@ func TestT18TaskAuthorCannotStripTheCleanupFinalizer(t *testing.T) {
 		t.Fatalf("delete: %v", err)
 	}
 	err = c.Patch(ctx, tk.DeepCopy(), client.RawPatch(types.JSONPatchType, []byte(`[{"op":"remove","path":"/metadata/finalizers/1"}]`)))
-	refusedBy(t, err, policy.DefaultFinalizerGuardPolicyName)
+	refusedBy(t, err, kocpolicy.DefaultFinalizerGuardPolicyName)
 	got := &v1alpha1.Task{}
 	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(tk), got); err != nil {
 		t.Fatalf("the Task must still exist (being deleted): %v", err)
 	}
-	if got.DeletionTimestamp == nil || !contains(got.Finalizers, policy.CleanupFinalizer) {
-		t.Errorf("Task deletionTimestamp %v finalizers %v, want deleting with %s", got.DeletionTimestamp, got.Finalizers, policy.CleanupFinalizer)
+	if got.DeletionTimestamp == nil || !contains(got.Finalizers, kocpolicy.CleanupFinalizer) {
+		t.Errorf("Task deletionTimestamp %v finalizers %v, want deleting with %s", got.DeletionTimestamp, got.Finalizers, kocpolicy.CleanupFinalizer)
 	}
 	// Removing another finalizer, and setting the stop annotation, are not the guard's business.
 	if err := patchTask(ctx, c, tk, `{"metadata":{"annotations":{"kubeopencode.io/stop":"true"}}}`); err != nil {
@@ -84,7 +84,7 @@ func TestT18OperatorAndEscapeHatchMayRemoveIt(t *testing.T) {
 	}
 
 	const admin = "namespace-janitor"
-	bindPersona(ctx, t, ns, admin, rbac.PersonaFinalizerRemover)
+	bindPersona(ctx, t, ns, admin, kocrbac.PersonaFinalizerRemover)
 	byAdmin := finalizedTask(ctx, t, ns, "by-janitor")
 	janitor := impersonate(t, admin)
 	if err := untilAdmitted(ctx, func(ctx context.Context) error {

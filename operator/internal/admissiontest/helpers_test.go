@@ -16,18 +16,18 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // operatorUser is the operator's ServiceAccount as the API server names it; it is bound to
 // exactly the generated operator roles (installPersonasAndOperator).
-const operatorUser = "system:serviceaccount:" + rbac.DefaultOperatorNamespace + ":" + rbac.DefaultOperatorServiceAccount
+const operatorUser = "system:serviceaccount:" + kocrbac.DefaultOperatorNamespace + ":" + kocrbac.DefaultOperatorServiceAccount
 
 // installPersonasAndOperator creates the generated persona ClusterRoles (unbound) and the
 // operator's namespace, ServiceAccount and generated roles with their bindings.
 func installPersonasAndOperator(ctx context.Context) error {
-	for _, p := range []rbac.Persona{rbac.PersonaTaskAuthor, rbac.PersonaViewer, rbac.PersonaFinalizerRemover} {
-		role, err := rbac.PersonaClusterRole(p)
+	for _, p := range []kocrbac.Persona{kocrbac.PersonaTaskAuthor, kocrbac.PersonaViewer, kocrbac.PersonaFinalizerRemover} {
+		role, err := kocrbac.PersonaClusterRole(p)
 		if err != nil {
 			return err
 		}
@@ -36,10 +36,10 @@ func installPersonasAndOperator(ctx context.Context) error {
 		}
 	}
 	objs := []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: rbac.DefaultOperatorNamespace}},
-		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: rbac.DefaultOperatorNamespace, Name: rbac.DefaultOperatorServiceAccount}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: kocrbac.DefaultOperatorNamespace}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: kocrbac.DefaultOperatorNamespace, Name: kocrbac.DefaultOperatorServiceAccount}},
 	}
-	ops, err := rbac.OperatorObjects(rbac.OperatorOptions{})
+	ops, err := kocrbac.OperatorObjects(kocrbac.OperatorOptions{})
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func impersonate(t testing.TB, user string) client.Client {
 }
 
 // bindPersona binds a generated persona ClusterRole to user in namespace, as a platform team does.
-func bindPersona(ctx context.Context, t testing.TB, namespace, user string, p rbac.Persona) {
+func bindPersona(ctx context.Context, t testing.TB, namespace, user string, p kocrbac.Persona) {
 	t.Helper()
 	mustCreate(ctx, t, roleBinding(namespace, p.RoleName()+"-"+user,
 		rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: p.RoleName()}, user))

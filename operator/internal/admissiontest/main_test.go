@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/kubeopencode/kubeopencode/operator/internal/testenv"
-	"github.com/kubeopencode/kubeopencode/policy"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 )
 
 var env *testenv.Env
@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 // (the artefact platform teams apply) and the ClusterRole granting "use", and waits until the API
 // server enforces the agent-use policy.
 func installAdmissionPolicy(ctx context.Context) error {
-	if err := env.Client.Create(ctx, policy.AgentUserClusterRole(policy.AgentUserRoleOptions{})); err != nil {
+	if err := env.Client.Create(ctx, kocpolicy.AgentUserClusterRole(kocpolicy.AgentUserRoleOptions{})); err != nil {
 		return err
 	}
 	if err := installPersonasAndOperator(ctx); err != nil {

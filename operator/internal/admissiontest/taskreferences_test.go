@@ -12,16 +12,16 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
-	"github.com/kubeopencode/kubeopencode/policy"
-	"github.com/kubeopencode/kubeopencode/rbac"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // taskAuthor binds user to exactly the generated personas a task author gets: task-author in
 // namespace and agent-user there (the Agent lives in the Task's namespace).
 func taskAuthor(ctx context.Context, t *testing.T, namespace, user string) client.Client {
 	t.Helper()
-	bindPersona(ctx, t, namespace, user, rbac.PersonaTaskAuthor)
-	bindPersona(ctx, t, namespace, user, rbac.PersonaAgentUser)
+	bindPersona(ctx, t, namespace, user, kocrbac.PersonaTaskAuthor)
+	bindPersona(ctx, t, namespace, user, kocrbac.PersonaAgentUser)
 	return impersonate(t, user)
 }
 
@@ -65,7 +65,7 @@ func TestT19GitSecretRefTheAuthorCannotReadIsRefused(t *testing.T) {
 
 	tk := refTask(ns, "exfiltrate", textCtx("a"), textCtx("b"), gitCtx("deploy-key"))
 	err := pastRBAC(ctx, func(ctx context.Context) error { return c.Create(ctx, tk.DeepCopy()) })
-	got := refusedBy(t, err, policy.DefaultTaskReferencesPolicyName)
+	got := refusedBy(t, err, kocpolicy.DefaultTaskReferencesPolicyName)
 	if want := taskRefRefusal("spec.contexts[2].git.secretRef.name", user, "secrets", "deploy-key", ns, "Secrets"); !strings.HasSuffix(got, want) {
 		t.Errorf("refusal:\n got %s\nwant suffix %s", got, want)
 	}
@@ -90,7 +90,7 @@ func TestT19ConfigMapContextTheAuthorCannotReadIsRefused(t *testing.T) {
 
 	tk := refTask(ns, "read-payroll", configMapCtx("payroll"))
 	err := pastRBAC(ctx, func(ctx context.Context) error { return c.Create(ctx, tk.DeepCopy()) })
-	got := refusedBy(t, err, policy.DefaultTaskReferencesPolicyName)
+	got := refusedBy(t, err, kocpolicy.DefaultTaskReferencesPolicyName)
 	if want := taskRefRefusal("spec.contexts[0].configMap.name", user, "configmaps", "payroll", ns, "ConfigMaps"); !strings.HasSuffix(got, want) {
 		t.Errorf("refusal:\n got %s\nwant suffix %s", got, want)
 	}
@@ -112,7 +112,7 @@ func TestT19EveryContextIsChecked(t *testing.T) {
 	c := taskAuthor(ctx, t, ns, user)
 	var names []string
 	var contexts []v1alpha1.ContextItem
-	for i := range policy.MaxTaskContexts {
+	for i := range kocpolicy.MaxTaskContexts {
 		names = append(names, fmt.Sprintf("key-%d", i))
 		item := gitCtx(names[i])
 		item.MountPath = v1alpha1.ContextPath(fmt.Sprintf("/workspace/repo-%d", i))
@@ -126,7 +126,7 @@ func TestT19EveryContextIsChecked(t *testing.T) {
 	contexts[15] = gitCtx("not-granted")
 	contexts[15].MountPath = "/workspace/repo-15"
 	err := c.Create(ctx, refTask(ns, "last-one-unreadable", contexts...))
-	got := refusedBy(t, err, policy.DefaultTaskReferencesPolicyName)
+	got := refusedBy(t, err, kocpolicy.DefaultTaskReferencesPolicyName)
 	if want := taskRefRefusal("spec.contexts[15].git.secretRef.name", user, "secrets", "not-granted", ns, "Secrets"); !strings.HasSuffix(got, want) {
 		t.Errorf("refusal:\n got %s\nwant suffix %s", got, want)
 	}
@@ -139,15 +139,15 @@ func TestT19CrossNamespaceConfigMapIsCheckedInTheTaskNamespace(t *testing.T) {
 	taskNS := env.Namespace(ctx, t)
 	agentNS := env.Namespace(ctx, t)
 	const user = "carol"
-	bindPersona(ctx, t, taskNS, user, rbac.PersonaTaskAuthor)
-	bindPersona(ctx, t, agentNS, user, rbac.PersonaAgentUser)
+	bindPersona(ctx, t, taskNS, user, kocrbac.PersonaTaskAuthor)
+	bindPersona(ctx, t, agentNS, user, kocrbac.PersonaAgentUser)
 	// Readable in the Agent's namespace does not count.
 	grant(ctx, t, agentNS, "read-configmaps", user, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get"}})
 	c := impersonate(t, user)
 	tk := refTask(taskNS, "remote", configMapCtx("notes"))
 	tk.Spec.AgentRef.Namespace = agentNS
 	err := pastRBAC(ctx, func(ctx context.Context) error { return c.Create(ctx, tk.DeepCopy()) })
-	got := refusedBy(t, err, policy.DefaultTaskReferencesPolicyName)
+	got := refusedBy(t, err, kocpolicy.DefaultTaskReferencesPolicyName)
 	if want := taskRefRefusal("spec.contexts[0].configMap.name", user, "configmaps", "notes", taskNS, "ConfigMaps"); !strings.HasSuffix(got, want) {
 		t.Errorf("refusal:\n got %s\nwant suffix %s", got, want)
 	}

@@ -14,14 +14,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
-	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // taskAuthor returns a client for a user bound, in ns only, to the generated task-author
-// persona (rbac.PersonaTaskAuthor): the least-privileged writer of Tasks.
+// persona (kocrbac.PersonaTaskAuthor): the least-privileged writer of Tasks.
 func taskAuthor(ctx context.Context, t *testing.T, ns string) client.Client {
 	t.Helper()
-	role, err := rbac.PersonaClusterRole(rbac.PersonaTaskAuthor)
+	role, err := kocrbac.PersonaClusterRole(kocrbac.PersonaTaskAuthor)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,9 @@ import (
 	"github.com/kubeopencode/kubeopencode/operator/internal/testenv"
 	"github.com/kubeopencode/kubeopencode/podspec"
 	"github.com/kubeopencode/kubeopencode/policy"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 var env *testenv.Env
@@ -64,8 +66,8 @@ func setUp(ctx context.Context) error {
 		}
 	}
 	// The admission policy of T2 (it also emits the agent-user ClusterRole).
-	manifest, err := policy.RenderYAML(policy.AgentUsePolicy(policy.AdmissionPolicyOptions{}),
-		policy.AgentUsePolicyBinding(policy.AdmissionPolicyOptions{}), policy.AgentUserClusterRole(policy.AgentUserRoleOptions{}))
+	manifest, err := policy.RenderYAML(kocpolicy.AgentUsePolicy(kocpolicy.AdmissionPolicyOptions{}),
+		kocpolicy.AgentUsePolicyBinding(kocpolicy.AdmissionPolicyOptions{}), kocpolicy.AgentUserClusterRole(kocpolicy.AgentUserRoleOptions{}))
 	if err != nil {
 		return err
 	}
@@ -80,14 +82,14 @@ func setUp(ctx context.Context) error {
 		}
 		objs = append(objs, u)
 	}
-	for _, p := range []rbac.Persona{rbac.PersonaTaskAuthor, rbac.PersonaViewer} {
-		r, err := rbac.PersonaClusterRole(p)
+	for _, p := range []kocrbac.Persona{kocrbac.PersonaTaskAuthor, kocrbac.PersonaViewer} {
+		r, err := kocrbac.PersonaClusterRole(p)
 		if err != nil {
 			return err
 		}
 		objs = append(objs, r)
 	}
-	lr, err := rbac.LogReaderObjects(rbac.LogReaderOptions{Namespace: serverNS, AgentNamespaces: []string{agentsNS}})
+	lr, err := kocrbac.LogReaderObjects(kocrbac.LogReaderOptions{Namespace: serverNS, AgentNamespaces: []string{agentsNS}})
 	if err != nil {
 		return err
 	}
@@ -100,9 +102,9 @@ func setUp(ctx context.Context) error {
 		return b
 	}
 	objs = append(objs,
-		bind(teamA, rbac.TaskAuthorRoleName, teamA, "alice"), bind(agentsNS, rbac.AgentUserRoleName, teamA, "alice"),
-		bind(teamM, rbac.TaskAuthorRoleName, teamM, "mallory"), bind(agentsNS, rbac.AgentUserRoleName, teamM, "mallory"),
-		bind(teamA, rbac.TaskAuthorRoleName, teamA, "eve"),
+		bind(teamA, kocrbac.TaskAuthorRoleName, teamA, "alice"), bind(agentsNS, kocrbac.AgentUserRoleName, teamA, "alice"),
+		bind(teamM, kocrbac.TaskAuthorRoleName, teamM, "mallory"), bind(agentsNS, kocrbac.AgentUserRoleName, teamM, "mallory"),
+		bind(teamA, kocrbac.TaskAuthorRoleName, teamA, "eve"),
 		&v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: agentsNS, Name: "coder"},
 			Spec: v1alpha1.AgentSpec{WorkspaceDir: "/workspace", ServiceAccountName: "agent", AllowedNamespaces: []string{teamA, teamM}}},
 	)
@@ -300,7 +302,7 @@ func TestAPIServerErrorsAsTheyAre(t *testing.T) {
 // the log server's 403 as it is, and an http:// log server is refused (it would get the token).
 func TestLogs(t *testing.T) {
 	ctx := context.Background()
-	reader, err := tokenConfig(ctx, serverNS, rbac.DefaultLogReaderServiceAccount)
+	reader, err := tokenConfig(ctx, serverNS, kocrbac.DefaultLogReaderServiceAccount)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubeopencode/kubeopencode/hack/testbed"
 	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 const chartDir = "../../../charts/kubeopencode"
@@ -257,7 +258,7 @@ func TestChartWatchNamespaces(t *testing.T) {
 	if !slices.Contains(args, "--namespaces=team-a,team-b") {
 		t.Errorf("operator args %v, want --namespaces=team-a,team-b", args)
 	}
-	generated, err := rbac.Manifest(rbac.ManifestOptions{Operator: rbac.OperatorOptions{Namespaces: []string{"team-a", "team-b"}}, Personas: rbac.Personas()})
+	generated, err := kocrbac.Manifest(kocrbac.ManifestOptions{Operator: kocrbac.OperatorOptions{Namespaces: []string{"team-a", "team-b"}}, Personas: kocrbac.Personas()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,9 +284,9 @@ func TestChartWatchNamespaces(t *testing.T) {
 		}
 	}
 	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("the chart's roles with watchNamespaces differ from rbac.Manifest with Namespaces (-rbac +chart):\n%s", d)
+		t.Errorf("the chart's roles with watchNamespaces differ from kocrbac.Manifest with Namespaces (-rbac +chart):\n%s", d)
 	}
-	op := decode[rbacv1.ClusterRole](t, objs["ClusterRole//"+rbac.OperatorRoleName])
+	op := decode[rbacv1.ClusterRole](t, objs["ClusterRole//"+kocrbac.OperatorRoleName])
 	if found := rbac.FindDangerous(op.Rules); len(found) != 0 {
 		t.Errorf("with watchNamespaces the operator's ClusterRole still grants %v cluster-wide", found)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubeopencode/kubeopencode/policy"
 	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 const defaultConfig = "../../config/default"
@@ -151,9 +152,9 @@ func TestOperatorPodIsRestricted(t *testing.T) {
 			t.Errorf("container %s: liveness and readiness probes are required", c.Name)
 		}
 	}
-	if pod.Spec.ServiceAccountName != rbac.DefaultOperatorServiceAccount || dep.Namespace != rbac.DefaultOperatorNamespace {
+	if pod.Spec.ServiceAccountName != kocrbac.DefaultOperatorServiceAccount || dep.Namespace != kocrbac.DefaultOperatorNamespace {
 		t.Errorf("Deployment runs as %s/%s; the generated roles bind %s/%s", dep.Namespace, pod.Spec.ServiceAccountName,
-			rbac.DefaultOperatorNamespace, rbac.DefaultOperatorServiceAccount)
+			kocrbac.DefaultOperatorNamespace, kocrbac.DefaultOperatorServiceAccount)
 	}
 }
 
@@ -209,9 +210,9 @@ func TestConfigRolesGrantNothingDangerous(t *testing.T) {
 		n++
 		role := decode[rbacv1.ClusterRole](t, m) // a Role has the same rules field
 		found := rbac.FindDangerous(role.Rules)
-		if key == "ClusterRole//"+rbac.OperatorRoleName {
+		if key == "ClusterRole//"+kocrbac.OperatorRoleName {
 			// The operator creates agent Pods: the one accepted dangerous grant, with its reason.
-			found = rbac.WithoutAccepted(found, rbac.AcceptedOperatorGrants())
+			found = kocrbac.WithoutAccepted(found, kocrbac.AcceptedOperatorGrants())
 		}
 		if len(found) > 0 {
 			t.Errorf("%s grants %v", key, found)

@@ -11,7 +11,9 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/kubeopencode/kubeopencode/policy"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // TestConcatenatedYAMLKeepsEveryObject: the rbac and policy modules write YAML through the one
@@ -20,7 +22,7 @@ import (
 // object of both. (Before, rbac started each document with "---" and policy only separated them:
 // rbac's output followed by policy's merged two documents into one.)
 func TestConcatenatedYAMLKeepsEveryObject(t *testing.T) {
-	roles, err := rbac.Manifest(rbac.ManifestOptions{Personas: rbac.Personas(), AgentNamespaces: []string{"team-a"}})
+	roles, err := kocrbac.Manifest(kocrbac.ManifestOptions{Personas: kocrbac.Personas(), AgentNamespaces: []string{"team-a"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +30,7 @@ func TestConcatenatedYAMLKeepsEveryObject(t *testing.T) {
 	if err := rbac.WriteYAML(&rb, roles); err != nil {
 		t.Fatal(err)
 	}
-	pols := policy.PolicyObjects(policy.PoliciesOptions{})
+	pols := kocpolicy.PolicyObjects(kocpolicy.PoliciesOptions{})
 	pb, err := policy.RenderYAML(pols...)
 	if err != nil {
 		t.Fatal(err)

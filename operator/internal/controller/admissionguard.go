@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
-	"github.com/kubeopencode/kubeopencode/policy"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 )
 
 // PolicyLoadGrace is how long after a policy or binding is created the API server may still be
@@ -40,7 +40,7 @@ const PolicyLoadGrace = 5 * time.Second
 // the API server, and makes its absence loud.
 type admissionGuard struct {
 	reader client.Reader
-	want   []policy.GeneratedPolicy
+	want   []kocpolicy.GeneratedPolicy
 
 	// diffs remembers the comparison of each installed object by name, UID and resourceVersion: every
 	// Task start checks eight objects, and the comparison of a large policy is not free.
@@ -48,9 +48,9 @@ type admissionGuard struct {
 	diffs map[string]string
 }
 
-func newAdmissionGuard(reader client.Reader, opts policy.PoliciesOptions) *admissionGuard {
-	var want []policy.GeneratedPolicy
-	for _, p := range policy.Policies(opts) {
+func newAdmissionGuard(reader client.Reader, opts kocpolicy.PoliciesOptions) *admissionGuard {
+	var want []kocpolicy.GeneratedPolicy
+	for _, p := range kocpolicy.Policies(opts) {
 		// The finalizer guard is defense in depth: the ownership controller keeps T18 without
 		// it (TestT18FinalizerStrippedPodStillGoes runs without it), so its absence takes no
 		// promise away and stops nothing.

@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/kubeopencode/kubeopencode/policy"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 )
 
 // installed is a client.Reader over an in-memory set of policies and bindings, keyed by kind and
@@ -43,7 +43,7 @@ func (in installed) List(context.Context, client.ObjectList, ...client.ListOptio
 // a creation time.
 func asServed(created time.Time) installed {
 	in := installed{}
-	for _, g := range policy.Policies(policy.PoliciesOptions{}) {
+	for _, g := range kocpolicy.Policies(kocpolicy.PoliciesOptions{}) {
 		p := g.Policy.DeepCopy()
 		p.CreationTimestamp = metav1.NewTime(created)
 		m := p.Spec.MatchConstraints
@@ -73,14 +73,14 @@ func TestAdmissionGuardCheck(t *testing.T) {
 	}{
 		{name: "as generated", change: func(installed) {}, created: later},
 		{name: "any time for an Agent", change: func(installed) {}, created: time.Time{}},
-		{name: "binding missing", change: func(in installed) { delete(in, "binding/"+policy.DefaultTaskReferencesPolicyName) }, created: later,
+		{name: "binding missing", change: func(in installed) { delete(in, "binding/"+kocpolicy.DefaultTaskReferencesPolicyName) }, created: later,
 			want: []string{"ValidatingAdmissionPolicyBinding kubeopencode-task-references (T19) is missing"}},
-		{name: "policy missing", change: func(in installed) { delete(in, "policy/"+policy.DefaultAgentReferencesPolicyName) }, created: later,
+		{name: "policy missing", change: func(in installed) { delete(in, "policy/"+kocpolicy.DefaultAgentReferencesPolicyName) }, created: later,
 			want: []string{"ValidatingAdmissionPolicy kubeopencode-agent-references (T21) is missing"}},
 		// The finalizer guard is defense in depth: the operator keeps T18 without it.
 		{name: "finalizer guard missing is no problem", change: func(in installed) {
-			delete(in, "policy/"+policy.DefaultFinalizerGuardPolicyName)
-			delete(in, "binding/"+policy.DefaultFinalizerGuardPolicyName)
+			delete(in, "policy/"+kocpolicy.DefaultFinalizerGuardPolicyName)
+			delete(in, "binding/"+kocpolicy.DefaultFinalizerGuardPolicyName)
 		}, created: later},
 		{name: "everything missing", change: func(in installed) {
 			for k := range in {
@@ -88,26 +88,26 @@ func TestAdmissionGuardCheck(t *testing.T) {
 			}
 		}, created: later, want: []string{"kubeopencode-task-agent-use (T2) is missing", "kubeopencode-agent-references (T21) is missing"}},
 		{name: "validation weakened", change: func(in installed) {
-			in["policy/"+policy.DefaultAdmissionPolicyName].(*admissionregistrationv1.ValidatingAdmissionPolicy).Spec.Validations[1].Expression = "true"
+			in["policy/"+kocpolicy.DefaultAdmissionPolicyName].(*admissionregistrationv1.ValidatingAdmissionPolicy).Spec.Validations[1].Expression = "true"
 		}, created: later, want: []string{"kubeopencode-task-agent-use (T2) differs from the generated one in spec.validations"}},
 		{name: "failure policy Ignore", change: func(in installed) {
 			ignore := admissionregistrationv1.Ignore
-			in["policy/"+policy.DefaultAgentReferencesPolicyName].(*admissionregistrationv1.ValidatingAdmissionPolicy).Spec.FailurePolicy = &ignore
+			in["policy/"+kocpolicy.DefaultAgentReferencesPolicyName].(*admissionregistrationv1.ValidatingAdmissionPolicy).Spec.FailurePolicy = &ignore
 		}, created: later, want: []string{"kubeopencode-agent-references (T21) differs from the generated one in spec.failurePolicy"}},
 		{name: "match condition exempting everyone", change: func(in installed) {
-			p := in["policy/"+policy.DefaultTaskReferencesPolicyName].(*admissionregistrationv1.ValidatingAdmissionPolicy)
+			p := in["policy/"+kocpolicy.DefaultTaskReferencesPolicyName].(*admissionregistrationv1.ValidatingAdmissionPolicy)
 			p.Spec.MatchConditions = []admissionregistrationv1.MatchCondition{{Name: "never", Expression: "false"}}
 		}, created: later, want: []string{"kubeopencode-task-references (T19) differs from the generated one in spec.matchConditions"}},
 		{name: "binding only warns", change: func(in installed) {
-			in["binding/"+policy.DefaultAdmissionPolicyName].(*admissionregistrationv1.ValidatingAdmissionPolicyBinding).Spec.ValidationActions = []admissionregistrationv1.ValidationAction{admissionregistrationv1.Warn}
+			in["binding/"+kocpolicy.DefaultAdmissionPolicyName].(*admissionregistrationv1.ValidatingAdmissionPolicyBinding).Spec.ValidationActions = []admissionregistrationv1.ValidationAction{admissionregistrationv1.Warn}
 		}, created: later, want: []string{"ValidatingAdmissionPolicyBinding kubeopencode-task-agent-use (T2) differs from the generated one in spec.validationActions"}},
 		{name: "binding excludes namespaces", change: func(in installed) {
-			in["binding/"+policy.DefaultTaskReferencesPolicyName].(*admissionregistrationv1.ValidatingAdmissionPolicyBinding).Spec.MatchResources = &admissionregistrationv1.MatchResources{
+			in["binding/"+kocpolicy.DefaultTaskReferencesPolicyName].(*admissionregistrationv1.ValidatingAdmissionPolicyBinding).Spec.MatchResources = &admissionregistrationv1.MatchResources{
 				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"checked": "yes"}}}
 		}, created: later, want: []string{"ValidatingAdmissionPolicyBinding kubeopencode-task-references (T19) differs from the generated one in spec.matchResources"}},
 		{name: "being deleted", change: func(in installed) {
 			now := metav1.Now()
-			in["binding/"+policy.DefaultAgentReferencesPolicyName].(*admissionregistrationv1.ValidatingAdmissionPolicyBinding).DeletionTimestamp = &now
+			in["binding/"+kocpolicy.DefaultAgentReferencesPolicyName].(*admissionregistrationv1.ValidatingAdmissionPolicyBinding).DeletionTimestamp = &now
 		}, created: later, want: []string{"kubeopencode-agent-references (T21) is being deleted"}},
 		{name: "Task created before the policies", change: func(installed) {}, created: installedAt.Add(-time.Hour),
 			want: []string{"ValidatingAdmissionPolicy kubeopencode-task-agent-use (T2) was created at 2026-01-01T12:00:00Z", "so it may not have checked the Task"}},
@@ -118,7 +118,7 @@ func TestAdmissionGuardCheck(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			in := asServed(installedAt)
 			tt.change(in)
-			got, err := newAdmissionGuard(in, policy.PoliciesOptions{}).check(context.Background(), tt.created)
+			got, err := newAdmissionGuard(in, kocpolicy.PoliciesOptions{}).check(context.Background(), tt.created)
 			if err != nil {
 				t.Fatal(err)
 			}

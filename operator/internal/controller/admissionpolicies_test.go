@@ -18,8 +18,8 @@ import (
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
-	"github.com/kubeopencode/kubeopencode/policy"
-	"github.com/kubeopencode/kubeopencode/rbac"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // TestT22NoTaskStartsWithoutThePolicies: with the Task-references binding deleted, a task author
@@ -35,22 +35,22 @@ func TestT22NoTaskStartsWithoutThePolicies(t *testing.T) {
 	create(t, ag)
 	waitAgentReady(t, ag, metav1.ConditionTrue, v1alpha1.ReasonValid, "")
 
-	generated := policy.Policies(policy.PoliciesOptions{})
+	generated := kocpolicy.Policies(kocpolicy.PoliciesOptions{})
 	refs := generated[1]
-	if refs.Binding.Name != policy.DefaultTaskReferencesPolicyName {
+	if refs.Binding.Name != kocpolicy.DefaultTaskReferencesPolicyName {
 		t.Fatalf("policy order changed: %s", refs.Binding.Name)
 	}
 	t.Cleanup(func() { restorePolicies(t) })
 	if err := env.Client.Delete(ctx, refs.Binding.DeepCopy()); err != nil {
 		t.Fatal(err)
 	}
-	wantMissing := "ValidatingAdmissionPolicyBinding " + policy.DefaultTaskReferencesPolicyName + " (T19) is missing"
+	wantMissing := "ValidatingAdmissionPolicyBinding " + kocpolicy.DefaultTaskReferencesPolicyName + " (T19) is missing"
 	waitAgentReady(t, ag, metav1.ConditionFalse, v1alpha1.ReasonAdmissionPoliciesMissing, wantMissing)
 
 	// The attacker: task-author and agent-user personas only, naming a Secret they cannot read.
 	const user = "mallory"
 	ensurePersonas(t)
-	for _, p := range []rbac.Persona{rbac.PersonaTaskAuthor, rbac.PersonaAgentUser} {
+	for _, p := range []kocrbac.Persona{kocrbac.PersonaTaskAuthor, kocrbac.PersonaAgentUser} {
 		create(t, &rbacv1.RoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: p.RoleName() + "-" + user},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: p.RoleName()},
@@ -93,7 +93,7 @@ func TestT22NoTaskStartsWithoutThePolicies(t *testing.T) {
 	mutate(t, weakened, func(p *admissionregistrationv1.ValidatingAdmissionPolicy) {
 		p.Spec.Validations[1].Expression = "true"
 	})
-	wantDiffers := "ValidatingAdmissionPolicy " + policy.DefaultAdmissionPolicyName + " (T2) differs from the generated one in spec.validations"
+	wantDiffers := "ValidatingAdmissionPolicy " + kocpolicy.DefaultAdmissionPolicyName + " (T2) differs from the generated one in spec.validations"
 	waitAgentReady(t, ag, metav1.ConditionFalse, v1alpha1.ReasonAdmissionPoliciesMissing, wantDiffers)
 	tk2 := task(ns, "after-weakening", ns, ag.Name)
 	create(t, tk2)
@@ -117,7 +117,7 @@ func restorePolicies(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
 	var newest time.Time
-	for _, g := range policy.Policies(policy.PoliciesOptions{}) {
+	for _, g := range kocpolicy.Policies(kocpolicy.PoliciesOptions{}) {
 		for _, want := range []client.Object{g.Policy, g.Binding} {
 			have := want.DeepCopyObject().(client.Object)
 			err := env.Client.Get(ctx, client.ObjectKeyFromObject(want), have)
@@ -153,8 +153,8 @@ func restorePolicies(t *testing.T) {
 // ensurePersonas creates the generated persona ClusterRoles once.
 func ensurePersonas(t *testing.T) {
 	t.Helper()
-	for _, p := range rbac.Personas() {
-		role, err := rbac.PersonaClusterRole(p)
+	for _, p := range kocrbac.Personas() {
+		role, err := kocrbac.PersonaClusterRole(p)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,20 +28,27 @@ import (
 	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
 	"github.com/kubeopencode/kubeopencode/operator/internal/setup"
 	"github.com/kubeopencode/kubeopencode/operator/internal/testenv"
-	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 var (
 	env *testenv.Env
 	// operatorConfig authenticates as the operator's ServiceAccount, bound to exactly the roles
-	// rbac.OperatorObjects generates (T14): every manager in these tests runs with it.
+	// kocrbac.OperatorObjects generates (T14): every manager in these tests runs with it.
 	operatorConfig *rest.Config
 	// operatorNS holds the operator's ServiceAccount and its leader-election Lease.
 	operatorNS string
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(testenv.Run(m, testenv.Options{KubeOpenCodeAPI: true}, &env, func(*testenv.Env) error {
+	// The sandbox example's CRDs too: TestSandboxPodsAreNotOurs runs that third-party controller
+	// next to the operator.
+	sandboxCRDs, err := sandboxCRDs()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(testenv.Run(m, testenv.Options{KubeOpenCodeAPI: true, CRDs: sandboxCRDs}, &env, func(*testenv.Env) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := installOperatorIdentity(ctx); err != nil {
@@ -55,15 +62,15 @@ func TestMain(m *testing.M) {
 // installOperatorIdentity creates the operator's namespace, ServiceAccount and generated roles,
 // and a token for that ServiceAccount from the TokenRequest API.
 func installOperatorIdentity(ctx context.Context) error {
-	operatorNS = rbac.DefaultOperatorNamespace
+	operatorNS = kocrbac.DefaultOperatorNamespace
 	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNS}}); err != nil {
 		return err
 	}
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNS, Name: rbac.DefaultOperatorServiceAccount}}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNS, Name: kocrbac.DefaultOperatorServiceAccount}}
 	if err := env.Client.Create(ctx, sa); err != nil {
 		return err
 	}
-	objs, err := rbac.OperatorObjects(rbac.OperatorOptions{Namespace: operatorNS})
+	objs, err := kocrbac.OperatorObjects(kocrbac.OperatorOptions{Namespace: operatorNS})
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ import (
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	"github.com/kubeopencode/kubeopencode/operator/internal/setup"
-	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // TestMetricsEndpointAuthenticates: the metrics endpoint, run under the operator's generated
@@ -157,7 +157,7 @@ func TestTaskMetrics(t *testing.T) {
 	if _, err := admin.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "prometheus"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	reader := rbac.MetricsReaderClusterRole()
+	reader := kocrbac.MetricsReaderClusterRole()
 	if err := env.Client.Create(ctx, reader); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}

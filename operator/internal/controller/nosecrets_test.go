@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
-	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // TestT14NoSecrets: the manager in every test runs as a ServiceAccount bound to exactly the
@@ -38,7 +38,7 @@ func TestT14NoSecrets(t *testing.T) {
 			t.Errorf("%s as the operator: got %v, want Forbidden", name, err)
 		}
 	}
-	role, err := rbac.OperatorClusterRole(rbac.OperatorOptions{Namespace: operatorNS})
+	role, err := kocrbac.OperatorClusterRole(kocrbac.OperatorOptions{Namespace: operatorNS})
 	if err != nil {
 		t.Fatal(err)
 	}

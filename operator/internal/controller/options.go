@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubeopencode/kubeopencode/policy"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 )
 
 // Defaults of Options.
@@ -64,9 +65,9 @@ type Options struct {
 	// latest). Required.
 	Judge *policy.PodSecurityJudge
 	// AdmissionPolicies says which admission policies the operator requires before a Task
-	// starts (T22): policy.Policies with these options. The zero value is the shipped
+	// starts (T22): kocpolicy.Policies with these options. The zero value is the shipped
 	// operator/config/policy (the operator running as kubeopencode-system/kubeopencode-operator).
-	AdmissionPolicies policy.PoliciesOptions
+	AdmissionPolicies kocpolicy.PoliciesOptions
 	// MutatePod, when set, changes each built Pod before it is judged. It exists for tests that
 	// prove an unsafe Pod is refused rather than created (T8); production leaves it nil.
 	MutatePod func(*corev1.Pod)

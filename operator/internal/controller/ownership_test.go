@@ -22,8 +22,9 @@ import (
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	"github.com/kubeopencode/kubeopencode/podspec"
-	"github.com/kubeopencode/kubeopencode/policy"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // The tests in this file are the escapes of threat T18, each tried with nothing but what a
@@ -42,7 +43,7 @@ func withoutFinalizerGuard(t *testing.T, c client.Client, probe **v1alpha1.Task)
 	t.Helper()
 	ctx := context.Background()
 	b := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
-	if err := env.Client.Get(ctx, client.ObjectKey{Name: policy.DefaultFinalizerGuardPolicyName}, b); err != nil {
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: kocpolicy.DefaultFinalizerGuardPolicyName}, b); err != nil {
 		t.Fatalf("reading the finalizer guard's binding: %v", err)
 	}
 	if err := env.Client.Delete(ctx, b); err != nil {
@@ -59,7 +60,7 @@ func withoutFinalizerGuard(t *testing.T, c client.Client, probe **v1alpha1.Task)
 		err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 			tk := *probe
 			err := c.Patch(ctx, &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: tk.Namespace, Name: tk.Name}}, strip, client.DryRunAll)
-			return err != nil && strings.Contains(err.Error(), policy.DefaultFinalizerGuardPolicyName), nil
+			return err != nil && strings.Contains(err.Error(), kocpolicy.DefaultFinalizerGuardPolicyName), nil
 		})
 		if err != nil {
 			t.Errorf("the restored finalizer guard is not enforced: %v", err)
@@ -87,8 +88,8 @@ func stripFinalizer(t *testing.T, c client.Client, tk *v1alpha1.Task) {
 func taskAuthor(t *testing.T, user, team, agentNS string) client.Client {
 	t.Helper()
 	ctx := context.Background()
-	for _, p := range []rbac.Persona{rbac.PersonaTaskAuthor, rbac.PersonaAgentUser} {
-		role, err := rbac.PersonaClusterRole(p)
+	for _, p := range []kocrbac.Persona{kocrbac.PersonaTaskAuthor, kocrbac.PersonaAgentUser} {
+		role, err := kocrbac.PersonaClusterRole(p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +97,7 @@ func taskAuthor(t *testing.T, user, team, agentNS string) client.Client {
 			t.Fatal(err)
 		}
 	}
-	bind := func(ns string, p rbac.Persona) {
+	bind := func(ns string, p kocrbac.Persona) {
 		b, err := rbac.RoleBinding(rbac.BindingSpec{Name: string(p) + "-" + user, Namespace: ns,
 			RoleRef: rbac.RoleRefToClusterRole(p.RoleName()), Subjects: []rbacv1.Subject{rbac.UserSubject(user)}})
 		if err != nil {
@@ -104,8 +105,8 @@ func taskAuthor(t *testing.T, user, team, agentNS string) client.Client {
 		}
 		create(t, b)
 	}
-	bind(team, rbac.PersonaTaskAuthor)
-	bind(agentNS, rbac.PersonaAgentUser)
+	bind(team, kocrbac.PersonaTaskAuthor)
+	bind(agentNS, kocrbac.PersonaAgentUser)
 	return impersonate(t, user)
 }
 
@@ -421,7 +422,7 @@ func TestT18LeavesPodsItDidNotCreate(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(ctx, t)
 	pod, err := podspec.Build(podspec.Spec{
-		Identity:   podspec.Identity{TaskUID: string(uuid.NewUUID()), TaskName: "sandbox", AgentName: "agent"},
+		Identity:   podspec.Identity{OwnerUID: string(uuid.NewUUID()), OwnerName: "sandbox", GroupName: "agent"},
 		Namespace:  ns,
 		AgentImage: "example.com/agent:1", ExecutorImage: "example.com/executor:1",
 		Command: []string{"/tools/opencode", "run", "hello"},

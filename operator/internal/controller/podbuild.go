@@ -150,8 +150,8 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 
 	s := podspec.Spec{
 		Identity: podspec.Identity{
-			TaskUID: string(task.UID), TaskName: task.Name, TaskNamespace: task.Namespace, AgentName: agent.Name,
-			AgentUID: string(agent.UID),
+			OwnerUID: string(task.UID), OwnerName: task.Name, OwnerNamespace: task.Namespace, GroupName: agent.Name,
+			GroupUID: string(agent.UID),
 		},
 		Namespace:          agent.Namespace,
 		AgentImage:         orDefault(spec.AgentImage, opts.DefaultAgentImage),

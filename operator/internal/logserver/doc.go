@@ -20,7 +20,7 @@
 //     nowhere (T15).
 //  4. Stream the agent container's log through the API server (pods/log), with the server's
 //     own ServiceAccount, which holds get on pods/log and list on pods in the Agent namespaces
-//     only (rbac.LogReaderObjects).
+//     only (rbac/kubeopencode.LogReaderObjects).
 //
 // Errors are Kubernetes Status objects, so clients show them like API server errors.
 package logserver

@@ -174,7 +174,7 @@ func (s *Server) findPod(ctx context.Context, task *v1alpha1.Task) (*corev1.Pod,
 	sel := labels.SelectorFromSet(labels.Set{v1alpha1.ManagedByLabel: v1alpha1.ManagedByValue, v1alpha1.TaskUIDLabel: string(task.UID)})
 	pods, err := s.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if apierrors.IsForbidden(err) {
-		// Not an Agent namespace this server was bound in (rbac.LogReaderObjects).
+		// Not an Agent namespace this server was bound in (rbac/kubeopencode.LogReaderObjects).
 		return nil, &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusNotFound,
 			Reason: metav1.StatusReasonNotFound, Message: fmt.Sprintf("the log server does not serve Agent namespace %s (ask the platform team to bind its role there)", ns)}}
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/kubeopencode/kubeopencode/operator/internal/testenv"
 	"github.com/kubeopencode/kubeopencode/podspec"
 	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 var env *testenv.Env
@@ -121,33 +122,33 @@ func TestT23LogsForExactlyTheTaskReaders(t *testing.T) {
 
 	// The generated roles: personas, and the log reader bound in agentsNS only.
 	var objs []runtime.Object
-	for _, p := range rbac.Personas() {
-		r, err := rbac.PersonaClusterRole(p)
+	for _, p := range kocrbac.Personas() {
+		r, err := kocrbac.PersonaClusterRole(p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		objs = append(objs, r)
 	}
-	lr, err := rbac.LogReaderObjects(rbac.LogReaderOptions{Namespace: serverNS, AgentNamespaces: []string{agentsNS}})
+	lr, err := kocrbac.LogReaderObjects(kocrbac.LogReaderOptions{Namespace: serverNS, AgentNamespaces: []string{agentsNS}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	objs = append(objs, lr...)
-	getTasksOnly, err := rbac.ClusterRole(rbac.RoleSpec{Name: "get-tasks-only", Rules: []rbac.Rule{{Group: rbac.APIGroup, Resources: []string{"tasks"}, Verbs: []string{"get"}}}})
+	getTasksOnly, err := rbac.ClusterRole(rbac.RoleSpec{Name: "get-tasks-only", Rules: []rbac.Rule{{Group: kocrbac.APIGroup, Resources: []string{"tasks"}, Verbs: []string{"get"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	objs = append(objs, getTasksOnly,
-		bindSA(t, teamA, rbac.TaskAuthorRoleName, teamA, "alice"),
-		bindSA(t, agentsNS, rbac.AgentUserRoleName, teamA, "alice"),
-		bindSA(t, teamM, rbac.TaskAuthorRoleName, teamM, "mallory"),
-		bindSA(t, agentsNS, rbac.AgentUserRoleName, teamM, "mallory"),
+		bindSA(t, teamA, kocrbac.TaskAuthorRoleName, teamA, "alice"),
+		bindSA(t, agentsNS, kocrbac.AgentUserRoleName, teamA, "alice"),
+		bindSA(t, teamM, kocrbac.TaskAuthorRoleName, teamM, "mallory"),
+		bindSA(t, agentsNS, kocrbac.AgentUserRoleName, teamM, "mallory"),
 		bindSA(t, teamA, "get-tasks-only", teamA, "dave"),
-		bindSA(t, teamA, rbac.ViewerRoleName, teamA, "carol"),
+		bindSA(t, teamA, kocrbac.ViewerRoleName, teamA, "carol"),
 	)
 	apply(ctx, t, objs...)
 	alice, mallory, dave, carol := token(ctx, t, teamA, "alice"), token(ctx, t, teamM, "mallory"), token(ctx, t, teamA, "dave"), token(ctx, t, teamA, "carol")
-	readerTok := token(ctx, t, serverNS, rbac.DefaultLogReaderServiceAccount)
+	readerTok := token(ctx, t, serverNS, kocrbac.DefaultLogReaderServiceAccount)
 
 	// The server runs with the log reader's token only.
 	readerCfg := rest.AnonymousClientConfig(env.Config)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // TestAgentServiceAccount proves the agent Role: its ServiceAccount can get a Task or Agent by
@@ -25,19 +26,19 @@ func TestAgentServiceAccount(t *testing.T) {
 	ctx := context.Background()
 	agentNS := env.Namespace(ctx, t)
 	otherNS := env.Namespace(ctx, t)
-	objs, err := rbac.AgentObjects(rbac.AgentOptions{Namespace: agentNS})
+	objs, err := kocrbac.AgentObjects(kocrbac.AgentOptions{Namespace: agentNS})
 	if err != nil {
 		t.Fatal(err)
 	}
 	apply(ctx, t, objs)
-	cfg := serviceAccountConfig(ctx, t, agentNS, rbac.DefaultAgentServiceAccount)
+	cfg := serviceAccountConfig(ctx, t, agentNS, kocrbac.DefaultAgentServiceAccount)
 	ag := newClient(t, cfg)
 	cs := kubernetes.NewForConfigOrDie(cfg)
 
 	var tasks []*v1alpha1.Task
 	for _, ns := range []string{agentNS, otherNS} {
 		agent := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Name: "agent", Namespace: ns},
-			Spec: v1alpha1.AgentSpec{AgentImage: "example.com/agent:1", WorkspaceDir: "/workspace", ServiceAccountName: rbac.DefaultAgentServiceAccount}}
+			Spec: v1alpha1.AgentSpec{AgentImage: "example.com/agent:1", WorkspaceDir: "/workspace", ServiceAccountName: kocrbac.DefaultAgentServiceAccount}}
 		task := &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Name: "task", Namespace: ns},
 			Spec: v1alpha1.TaskSpec{Description: "fix the bug", AgentRef: v1alpha1.AgentReference{Name: "agent"}}}
 		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "api-key", Namespace: ns}, StringData: map[string]string{"key": "s3cr3t"}}
@@ -68,13 +69,13 @@ func TestAgentServiceAccount(t *testing.T) {
 		"list secrets":                    ag.List(ctx, &corev1.SecretList{}, client.InNamespace(agentNS)),
 		"list configmaps":                 ag.List(ctx, &corev1.ConfigMapList{}, client.InNamespace(agentNS)),
 		"list pods":                       ag.List(ctx, &corev1.PodList{}, client.InNamespace(agentNS)),
-		"serviceaccounts/token":           createToken(ctx, cs, agentNS, rbac.DefaultAgentServiceAccount),
+		"serviceaccounts/token":           createToken(ctx, cs, agentNS, kocrbac.DefaultAgentServiceAccount),
 	} {
 		if !apierrors.IsForbidden(err) {
 			t.Errorf("agent %s: got %v, want 403 Forbidden", name, err)
 		}
 	}
-	role, err := rbac.Role(rbac.RoleSpec{Name: "x", Namespace: agentNS, Rules: rbac.AgentRules()})
+	role, err := rbac.Role(rbac.RoleSpec{Name: "x", Namespace: agentNS, Rules: kocrbac.AgentRules()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,14 +90,14 @@ func TestPersonas(t *testing.T) {
 	teamNS := env.Namespace(ctx, t)   // where the task author works
 	agentsNS := env.Namespace(ctx, t) // the platform team's Agents
 	var objs []runtime.Object
-	for _, p := range rbac.Personas() {
-		role, err := rbac.PersonaClusterRole(p)
+	for _, p := range kocrbac.Personas() {
+		role, err := kocrbac.PersonaClusterRole(p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		objs = append(objs, role)
 	}
-	bind := func(ns, user string, p rbac.Persona) runtime.Object {
+	bind := func(ns, user string, p kocrbac.Persona) runtime.Object {
 		b, err := rbac.RoleBinding(rbac.BindingSpec{Name: string(p) + "-" + user, Namespace: ns,
 			RoleRef: rbac.RoleRefToClusterRole(p.RoleName()), Subjects: []rbacv1.Subject{rbac.UserSubject(user)}})
 		if err != nil {
@@ -105,14 +106,14 @@ func TestPersonas(t *testing.T) {
 		return b
 	}
 	objs = append(objs,
-		bind(teamNS, "alice", rbac.PersonaTaskAuthor),
-		bind(agentsNS, "alice", rbac.PersonaAgentUser),
-		bind(teamNS, "carol", rbac.PersonaViewer),
-		bind(agentsNS, "carol", rbac.PersonaViewer),
+		bind(teamNS, "alice", kocrbac.PersonaTaskAuthor),
+		bind(agentsNS, "alice", kocrbac.PersonaAgentUser),
+		bind(teamNS, "carol", kocrbac.PersonaViewer),
+		bind(agentsNS, "carol", kocrbac.PersonaViewer),
 	)
 	apply(ctx, t, objs)
 	agent := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Name: "agent", Namespace: agentsNS},
-		Spec: v1alpha1.AgentSpec{AgentImage: "example.com/agent:1", WorkspaceDir: "/workspace", ServiceAccountName: rbac.DefaultAgentServiceAccount,
+		Spec: v1alpha1.AgentSpec{AgentImage: "example.com/agent:1", WorkspaceDir: "/workspace", ServiceAccountName: kocrbac.DefaultAgentServiceAccount,
 			AllowedNamespaces: []string{teamNS}}}
 	if err := env.Client.Create(ctx, agent); err != nil {
 		t.Fatal(err)
@@ -154,7 +155,7 @@ func TestPersonas(t *testing.T) {
 			want     bool
 		}{{"alice", agentsNS, true}, {"alice", teamNS, false}, {"carol", agentsNS, false}} {
 			sar, err := admin.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-				User: c.user, ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: c.ns, Verb: "use", Group: rbac.APIGroup, Resource: "agents", Name: "agent"},
+				User: c.user, ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: c.ns, Verb: "use", Group: kocrbac.APIGroup, Resource: "agents", Name: "agent"},
 			}}, metav1.CreateOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -172,7 +173,7 @@ func TestPersonas(t *testing.T) {
 			want     bool
 		}{{"alice", teamNS, true}, {"carol", teamNS, true}, {"alice", agentsNS, false}, {"mallory", teamNS, false}} {
 			sar, err := admin.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-				User: c.user, ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: c.ns, Verb: "get", Group: rbac.APIGroup, Resource: "tasks", Subresource: "log", Name: "task"},
+				User: c.user, ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: c.ns, Verb: "get", Group: kocrbac.APIGroup, Resource: "tasks", Subresource: "log", Name: "task"},
 			}}, metav1.CreateOptions{})
 			if err != nil {
 				t.Fatal(err)

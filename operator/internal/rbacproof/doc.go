@@ -11,7 +11,7 @@
 //     no dangerous grant is reachable;
 //   - the agent ServiceAccount and the persona ClusterRoles behave as documented (task authors and
 //     viewers may get tasks/log, which the log server checks, and list Events);
-//   - the log server's ServiceAccount (rbac.LogReaderObjects) lists Pods and reads pods/log in
+//   - the log server's ServiceAccount (rbac/kubeopencode.LogReaderObjects) lists Pods and reads pods/log in
 //     the Agent namespaces it is bound in, and nothing else on Pods anywhere (T23).
 //
 // The whole-operator proof (the e2e suite passing under exactly these roles, every rule used)

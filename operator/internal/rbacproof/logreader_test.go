@@ -11,21 +11,22 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // TestLogReaderServiceAccount (T23): the log server's ServiceAccount, bound to exactly
-// rbac.LogReaderObjects with one Agent namespace, may list Pods and get pods/log there and
+// kocrbac.LogReaderObjects with one Agent namespace, may list Pods and get pods/log there and
 // nothing else on Pods anywhere: no get, watch, exec, attach, port-forward or write, no Pod
 // or log in a tenant namespace, no Secret. The API server's rules review agrees.
 func TestLogReaderServiceAccount(t *testing.T) {
 	ctx := context.Background()
 	serverNS, agentsNS, teamNS := env.Namespace(ctx, t), env.Namespace(ctx, t), env.Namespace(ctx, t)
-	objs, err := rbac.LogReaderObjects(rbac.LogReaderOptions{Namespace: serverNS, AgentNamespaces: []string{agentsNS}})
+	objs, err := kocrbac.LogReaderObjects(kocrbac.LogReaderOptions{Namespace: serverNS, AgentNamespaces: []string{agentsNS}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	apply(ctx, t, objs)
-	cs := kubernetes.NewForConfigOrDie(serviceAccountConfig(ctx, t, serverNS, rbac.DefaultLogReaderServiceAccount))
+	cs := kubernetes.NewForConfigOrDie(serviceAccountConfig(ctx, t, serverNS, kocrbac.DefaultLogReaderServiceAccount))
 
 	for _, ns := range []string{agentsNS, teamNS} {
 		pod := agentPod(ns, "agent")
@@ -59,16 +60,16 @@ func TestLogReaderServiceAccount(t *testing.T) {
 		{APIGroups: []string{""}, Resources: []string{"pods/attach"}, Verbs: []string{"create"}},
 		{APIGroups: []string{""}, Resources: []string{"pods/portforward"}, Verbs: []string{"create"}},
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"watch"}},
-		{APIGroups: []string{rbac.APIGroup}, Resources: []string{"tasks"}, Verbs: []string{"list"}},
-		{APIGroups: []string{rbac.APIGroup}, Resources: []string{"tasks/status"}, Verbs: []string{"update"}},
+		{APIGroups: []string{kocrbac.APIGroup}, Resources: []string{"tasks"}, Verbs: []string{"list"}},
+		{APIGroups: []string{kocrbac.APIGroup}, Resources: []string{"tasks/status"}, Verbs: []string{"update"}},
 	} {
 		expectAccess(ctx, t, cs, agentsNS, atom, false)
 	}
-	cluster, err := rbac.PolicyRules(rbac.LogReaderRules(), rbac.BuildOptions{})
+	cluster, err := rbac.PolicyRules(kocrbac.LogReaderRules(), rbac.BuildOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pods, err := rbac.PolicyRules(rbac.LogReaderPodsRules(), rbac.BuildOptions{})
+	pods, err := rbac.PolicyRules(kocrbac.LogReaderPodsRules(), rbac.BuildOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

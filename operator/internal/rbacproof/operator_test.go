@@ -29,6 +29,7 @@ import (
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // TestOperatorServiceAccount binds exactly the generated operator roles to a ServiceAccount and
@@ -38,9 +39,9 @@ func TestOperatorServiceAccount(t *testing.T) {
 	ctx := context.Background()
 	opNS := env.Namespace(ctx, t)   // the operator's own namespace
 	workNS := env.Namespace(ctx, t) // where Tasks, Agents, agent Pods and their ConfigMaps live
-	const saName = rbac.DefaultOperatorServiceAccount
-	opts := rbac.OperatorOptions{Namespace: opNS, ServiceAccount: saName}
-	objs, err := rbac.OperatorObjects(opts)
+	const saName = kocrbac.DefaultOperatorServiceAccount
+	opts := kocrbac.OperatorOptions{Namespace: opNS, ServiceAccount: saName}
+	objs, err := kocrbac.OperatorObjects(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,11 +262,11 @@ func TestOperatorServiceAccount(t *testing.T) {
 		}
 	})
 
-	operatorRole, err := rbac.OperatorClusterRole(opts)
+	operatorRole, err := kocrbac.OperatorClusterRole(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaderRole, err := rbac.LeaderElectionRole(opts)
+	leaderRole, err := kocrbac.LeaderElectionRole(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +288,7 @@ func TestOperatorServiceAccount(t *testing.T) {
 			}
 		}
 		for _, g := range rbac.DangerousGrants() {
-			if _, accepted := rbac.AcceptedOperatorGrants()[g.Name]; accepted {
+			if _, accepted := kocrbac.AcceptedOperatorGrants()[g.Name]; accepted {
 				continue // pods create: granted on purpose, checked above with the other rules
 			}
 			for _, ns := range []string{"", workNS, opNS} {
@@ -393,7 +394,7 @@ func expectRules(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns 
 	if ok, extra := validation.Covers(append(append([]rbacv1.PolicyRule{}, want...), builtinRules...), got); !ok {
 		t.Errorf("namespace %s: the API server grants more than generated: %v", ns, extra)
 	}
-	if found := rbac.WithoutAccepted(rbac.FindDangerous(got), rbac.AcceptedOperatorGrants()); len(found) > 0 {
+	if found := kocrbac.WithoutAccepted(rbac.FindDangerous(got), kocrbac.AcceptedOperatorGrants()); len(found) > 0 {
 		t.Errorf("namespace %s: dangerous grants %v", ns, found)
 	}
 }
@@ -407,8 +408,8 @@ func TestOperatorPodsCreateOnlyInWatchedNamespaces(t *testing.T) {
 	opNS := env.Namespace(ctx, t)
 	watched := env.Namespace(ctx, t)
 	other := env.Namespace(ctx, t)
-	const saName = rbac.DefaultOperatorServiceAccount
-	objs, err := rbac.OperatorObjects(rbac.OperatorOptions{Namespace: opNS, ServiceAccount: saName, Namespaces: []string{watched}})
+	const saName = kocrbac.DefaultOperatorServiceAccount
+	objs, err := kocrbac.OperatorObjects(kocrbac.OperatorOptions{Namespace: opNS, ServiceAccount: saName, Namespaces: []string{watched}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	"github.com/kubeopencode/kubeopencode/hack/testbed"
 	"github.com/kubeopencode/kubeopencode/policy"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 )
 
 // Env is a running envtest control plane.
@@ -187,12 +188,12 @@ func nsPrefix(name string) string {
 }
 
 // InstallAdmissionPolicies creates the admission policies and bindings operator/config/policy
-// ships (policy.PolicyObjects, decoded from the YAML policy.RenderYAML emits, as users apply it)
+// ships (kocpolicy.PolicyObjects, decoded from the YAML policy.RenderYAML emits, as users apply it)
 // and waits, on a clock condition with a bound, until settle has passed since the last of them
 // was created: the API server loads policies asynchronously, and the operator starts no Task
 // created before its policies were in place that long (controller.PolicyLoadGrace).
 func InstallAdmissionPolicies(ctx context.Context, c client.Client, settle time.Duration) error {
-	manifest, err := policy.RenderYAML(policy.PolicyObjects(policy.PoliciesOptions{})...)
+	manifest, err := policy.RenderYAML(kocpolicy.PolicyObjects(kocpolicy.PoliciesOptions{})...)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 func main() {
@@ -68,9 +69,9 @@ func newFlagSet(c *config) *flag.FlagSet {
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	fs.BoolVar(&c.operator, "operator", true,
 		"print the operator's ClusterRole and leader-election Role, bound to its ServiceAccount")
-	fs.StringVar(&c.operatorNamespace, "operator-namespace", rbac.DefaultOperatorNamespace,
+	fs.StringVar(&c.operatorNamespace, "operator-namespace", kocrbac.DefaultOperatorNamespace,
 		"`namespace` the operator runs in (its ServiceAccount and leader-election Role live there)")
-	fs.StringVar(&c.operatorSA, "operator-service-account", rbac.DefaultOperatorServiceAccount,
+	fs.StringVar(&c.operatorSA, "operator-service-account", kocrbac.DefaultOperatorServiceAccount,
 		"`name` of the ServiceAccount the operator runs as")
 	fs.BoolVar(&c.manageNetPols, "manage-network-policies", true,
 		"let the operator manage the per-Agent egress NetworkPolicies Agents may ask for;\nfalse drops networkpolicies and agents/finalizers from its ClusterRole")
@@ -78,13 +79,13 @@ func newFlagSet(c *config) *flag.FlagSet {
 		"comma-separated `list` of the namespaces the operator watches (its own --namespaces): \"create\" on pods is then\ngranted by a Role kubeopencode-operator-pods in each of them instead of cluster-wide; empty: all namespaces")
 	fs.Var(&c.agentNamespaces, "agent-namespace",
 		"`namespace` holding Agents whose ServiceAccount gets the agent Role (get on tasks and agents);\nrepeat for several namespaces (default none: the agent ServiceAccount gets nothing)")
-	fs.StringVar(&c.agentSA, "agent-service-account", rbac.DefaultAgentServiceAccount,
+	fs.StringVar(&c.agentSA, "agent-service-account", kocrbac.DefaultAgentServiceAccount,
 		"`name` of the agent Pods' ServiceAccount (the Agents' spec.serviceAccountName) in every --agent-namespace")
 	fs.StringVar(&c.personas, "personas", "task-author,agent-user,viewer,finalizer-remover",
 		"comma-separated `list` of persona ClusterRoles to print: task-author, agent-user, viewer, finalizer-remover;\nempty for none. Bind them yourself with RoleBindings")
 	fs.BoolVar(&c.logReader, "log-reader", false,
 		"print the log server's roles (T23): TokenReview, SubjectAccessReview and get on tasks cluster-wide;\nlist pods and get pods/log bound in every --agent-namespace only")
-	fs.StringVar(&c.logReaderSA, "log-reader-service-account", rbac.DefaultLogReaderServiceAccount,
+	fs.StringVar(&c.logReaderSA, "log-reader-service-account", kocrbac.DefaultLogReaderServiceAccount,
 		"`name` of the ServiceAccount the log server runs as, in --operator-namespace")
 	fs.StringVar(&c.output, "output", "-",
 		"`file` to write (replaced atomically); - for standard output")
@@ -144,7 +145,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\nRun %s --help for usage.\n", name, err, name)
 		return 2
 	}
-	objs, err := rbac.Manifest(opts)
+	objs, err := kocrbac.Manifest(opts)
 	if err != nil { // the flags were checked above, so this is a bug
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
@@ -163,9 +164,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // manifestOptions checks the parsed flags, naming the flag in every error.
-func (c *config) manifestOptions(fs *flag.FlagSet) (rbac.ManifestOptions, error) {
+func (c *config) manifestOptions(fs *flag.FlagSet) (kocrbac.ManifestOptions, error) {
 	if fs.NArg() > 0 {
-		return rbac.ManifestOptions{}, fmt.Errorf("unexpected argument %q: this command takes flags only", fs.Arg(0))
+		return kocrbac.ManifestOptions{}, fmt.Errorf("unexpected argument %q: this command takes flags only", fs.Arg(0))
 	}
 	var errs []error
 	label := func(flagName, v string) {
@@ -199,7 +200,7 @@ func (c *config) manifestOptions(fs *flag.FlagSet) (rbac.ManifestOptions, error)
 			watched = append(watched, ns)
 		}
 	}
-	personas, err := rbac.ParsePersonas(c.personas)
+	personas, err := kocrbac.ParsePersonas(c.personas)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("--personas: %w", err))
 	}
@@ -207,13 +208,13 @@ func (c *config) manifestOptions(fs *flag.FlagSet) (rbac.ManifestOptions, error)
 		errs = append(errs, errors.New("--output is empty (use - for standard output)"))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return rbac.ManifestOptions{}, err
+		return kocrbac.ManifestOptions{}, err
 	}
 	if !c.operator && len(c.agentNamespaces) == 0 && len(personas) == 0 && !c.logReader {
-		return rbac.ManifestOptions{}, errors.New("nothing to print: --operator=false, no --agent-namespace, no --personas and no --log-reader")
+		return kocrbac.ManifestOptions{}, errors.New("nothing to print: --operator=false, no --agent-namespace, no --personas and no --log-reader")
 	}
-	return rbac.ManifestOptions{
-		Operator: rbac.OperatorOptions{
+	return kocrbac.ManifestOptions{
+		Operator: kocrbac.OperatorOptions{
 			Namespace:              c.operatorNamespace,
 			ServiceAccount:         c.operatorSA,
 			WithoutNetworkPolicies: !c.manageNetPols,

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubeopencode/kubeopencode/api/crds"
 	"github.com/kubeopencode/kubeopencode/rbac"
+	kocrbac "github.com/kubeopencode/kubeopencode/rbac/kubeopencode"
 )
 
 // The chart is operator/config turned into templates: every object comes from the same Go
@@ -188,9 +189,9 @@ func deploymentTemplate(doc, version string) (string, chartDefaults, error) {
 // chosen by an if, the per-namespace ones repeated over the list.
 func rbacTemplate() (string, error) {
 	manifest := func(namespaces []string) ([]runtime.Object, error) {
-		return rbac.Manifest(rbac.ManifestOptions{
-			Operator: rbac.OperatorOptions{Namespaces: namespaces},
-			Personas: rbac.Personas(),
+		return kocrbac.Manifest(kocrbac.ManifestOptions{
+			Operator: kocrbac.OperatorOptions{Namespaces: namespaces},
+			Personas: kocrbac.Personas(),
 		})
 	}
 	clusterWide, err := manifest(nil)

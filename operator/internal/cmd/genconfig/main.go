@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubeopencode/kubeopencode/api/crds"
 	"github.com/kubeopencode/kubeopencode/policy"
+	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 )
 
 // layout says where genconfig reads and writes; main uses the repository's, the test temporary
@@ -49,7 +50,7 @@ func run(l layout) error {
 			return err
 		}
 	}
-	doc, err := policy.RenderYAML(policy.PolicyObjects(policy.PoliciesOptions{})...)
+	doc, err := policy.RenderYAML(kocpolicy.PolicyObjects(kocpolicy.PoliciesOptions{})...)
 	if err != nil {
 		return fmt.Errorf("rendering the admission policies: %w", err)
 	}

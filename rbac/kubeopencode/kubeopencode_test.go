@@ -1,6 +1,8 @@
-package rbac
+package kubeopencode
 
 import (
+	"github.com/kubeopencode/kubeopencode/rbac"
+
 	"bytes"
 	"flag"
 	"os"
@@ -22,7 +24,7 @@ func golden(t *testing.T, name string, objs ...runtime.Object) {
 	t.Helper()
 	render := func() []byte {
 		var buf bytes.Buffer
-		if err := WriteYAML(&buf, objs); err != nil {
+		if err := rbac.WriteYAML(&buf, objs); err != nil {
 			t.Fatal(err)
 		}
 		return buf.Bytes()
@@ -113,7 +115,7 @@ func predefinedRules(t *testing.T) map[string][]rbacv1.PolicyRule {
 // FindDangerous flags them, and only they are subtracted.
 func TestPredefinedRolesHaveNoDangerousGrant(t *testing.T) {
 	for name, rules := range predefinedRules(t) {
-		found := FindDangerous(rules)
+		found := rbac.FindDangerous(rules)
 		if name == "ClusterRole "+OperatorRoleName {
 			if want := []string{"pods:create", "pods:patch"}; !cmp.Equal(found, want) {
 				t.Errorf("%s: FindDangerous = %v, want exactly the accepted %v", name, found, want)
@@ -150,7 +152,7 @@ func TestOperatorNamespacesOption(t *testing.T) {
 			if ok, _ := validation.Covers(r.Rules, []rbacv1.PolicyRule{createPods}); ok {
 				t.Errorf("ClusterRole %s still grants pods create cluster-wide", r.Name)
 			}
-			if found := FindDangerous(r.Rules); len(found) > 0 {
+			if found := rbac.FindDangerous(r.Rules); len(found) > 0 {
 				t.Errorf("ClusterRole %s: dangerous %v", r.Name, found)
 			}
 		case *rbacv1.Role:
@@ -173,7 +175,7 @@ func TestOperatorNamespacesOption(t *testing.T) {
 	}
 	// Without namespaces the ClusterRole keeps it (and FindDangerous says so).
 	cr := must[*rbacv1.ClusterRole](t)(OperatorClusterRole(OperatorOptions{}))
-	if found := FindDangerous(cr.Rules); !slices.Contains(found, "pods:create") {
+	if found := rbac.FindDangerous(cr.Rules); !slices.Contains(found, "pods:create") {
 		t.Errorf("the cluster-wide operator role is not flagged for pods:create: %v", found)
 	}
 	if _, ok := AcceptedOperatorGrants()["pods:create"]; !ok {
@@ -224,7 +226,7 @@ func TestAgentRoleIsReadOnlyByName(t *testing.T) {
 }
 
 // TestAgentUserMatchesPolicyModule pins the shared contract with the policy module, which emits
-// the same ClusterRole for the admission policy of T2 (policy.AgentUserClusterRole).
+// the same ClusterRole for the admission policy of T2 (policy/kubeopencode.AgentUserClusterRole).
 func TestAgentUserMatchesPolicyModule(t *testing.T) {
 	role := must[*rbacv1.ClusterRole](t)(PersonaClusterRole(PersonaAgentUser))
 	if role.Name != "kubeopencode-agent-user" {
@@ -396,7 +398,19 @@ func TestLogReaderHoldsOnlyWhatLogsNeed(t *testing.T) {
 			t.Errorf("%s %s/%s: covered %v, want %v", c.verb, c.group, c.res, got, c.want)
 		}
 	}
-	if found := FindDangerous(append(cluster, pods...)); len(found) > 0 {
+	if found := rbac.FindDangerous(append(cluster, pods...)); len(found) > 0 {
 		t.Errorf("log reader has dangerous grants %v", found)
+	}
+}
+
+func checkErr(t *testing.T, what string, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Errorf("%s: unexpected error %v", what, err)
+	case want != "" && err == nil:
+		t.Errorf("%s succeeded; want an error mentioning %q", what, want)
+	case want != "" && !strings.Contains(err.Error(), want):
+		t.Errorf("%s: error %q does not mention %q", what, err, want)
 	}
 }

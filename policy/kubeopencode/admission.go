@@ -1,4 +1,4 @@
-package policy
+package kubeopencode
 
 import (
 	"slices"
@@ -6,6 +6,8 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeopencode/kubeopencode/policy"
 )
 
 // Names the admission policy (threat T2) uses. The Task field paths are the api module's
@@ -115,14 +117,7 @@ func AgentUsePolicy(opts AdmissionPolicyOptions) *admissionregistrationv1.Valida
 
 // AgentUsePolicyBinding binds AgentUsePolicy cluster-wide with validationActions [Deny].
 func AgentUsePolicyBinding(opts AdmissionPolicyOptions) *admissionregistrationv1.ValidatingAdmissionPolicyBinding {
-	return &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
-		TypeMeta:   metav1.TypeMeta{APIVersion: admissionregistrationv1.SchemeGroupVersion.String(), Kind: "ValidatingAdmissionPolicyBinding"},
-		ObjectMeta: metav1.ObjectMeta{Name: opts.name(), Labels: cloneMap(opts.Labels)},
-		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
-			PolicyName:        opts.name(),
-			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
-		},
-	}
+	return policy.PolicyBinding(opts.name(), opts.Labels)
 }
 
 // AgentUserRoleOptions configure AgentUserClusterRole. The zero value is the documented default.

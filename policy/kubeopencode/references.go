@@ -1,4 +1,4 @@
-package policy
+package kubeopencode
 
 import (
 	"fmt"
@@ -178,18 +178,6 @@ func referencesPolicy(name string, labels map[string]string, resource string, op
 			MatchConditions: conditions,
 			Variables:       vars,
 			Validations:     validations,
-		},
-	}
-}
-
-// PolicyBinding binds the named policy cluster-wide with validationActions [Deny].
-func PolicyBinding(policyName string, labels map[string]string) *admissionregistrationv1.ValidatingAdmissionPolicyBinding {
-	return &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
-		TypeMeta:   metav1.TypeMeta{APIVersion: admissionregistrationv1.SchemeGroupVersion.String(), Kind: "ValidatingAdmissionPolicyBinding"},
-		ObjectMeta: metav1.ObjectMeta{Name: policyName, Labels: cloneMap(labels)},
-		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
-			PolicyName:        policyName,
-			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
 		},
 	}
 }

@@ -1,9 +1,11 @@
-package policy
+package kubeopencode
 
 import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubeopencode/kubeopencode/policy"
 )
 
 // Names of the finalizer guard (threat T18). The rbac module generates the same ClusterRole
@@ -104,7 +106,7 @@ func Policies(opts PoliciesOptions) []GeneratedPolicy {
 	}
 	out := make([]GeneratedPolicy, 0, len(pols))
 	for _, p := range pols {
-		out = append(out, GeneratedPolicy{Threat: p.threat, Policy: p.p, Binding: PolicyBinding(p.p.Name, opts.Labels)})
+		out = append(out, GeneratedPolicy{Threat: p.threat, Policy: p.p, Binding: policy.PolicyBinding(p.p.Name, opts.Labels)})
 	}
 	return out
 }

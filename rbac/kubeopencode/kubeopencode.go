@@ -1,6 +1,8 @@
-package rbac
+package kubeopencode
 
 import (
+	"github.com/kubeopencode/kubeopencode/rbac"
+
 	"fmt"
 	"slices"
 	"strings"
@@ -90,8 +92,8 @@ func readVerbs() []string { return []string{"get", "list", "watch"} }
 // (threat T14). Each rule says why it is needed. There is nothing on Secrets (the kubelet mounts
 // them; the operator only names them in Pod specs), ServiceAccounts, nodes, or any pods/
 // subresource.
-func OperatorRules(opts OperatorOptions) []Rule {
-	rules := []Rule{
+func OperatorRules(opts OperatorOptions) []rbac.Rule {
+	rules := []rbac.Rule{
 		// Reconcile Tasks, read from the informer (list, watch) without their payload; get reads
 		// the whole Task when its Pod is built or its finalizer removed (threat T24), and checks
 		// with the API server that a Task is really gone before its Pod is deleted (T18); update
@@ -120,10 +122,10 @@ func OperatorRules(opts OperatorOptions) []Rule {
 		// readable (the only change the operator makes to a Pod). No update. "create" and
 		// "patch" are the operator's most dangerous grants (AcceptedOperatorGrants); with
 		// opts.Namespaces they move to a Role in each of those namespaces (OperatorPodsRules).
-		{Group: CoreGroup, Resources: []string{"pods"}, Verbs: podVerbs(opts)},
+		{Group: rbac.CoreGroup, Resources: []string{"pods"}, Verbs: podVerbs(opts)},
 		// Read a Task's ConfigMaps (uncached: get, list; never watched) and copy their content
 		// into a ConfigMap the operator owns (T3), created once per Task and deleted with it.
-		{Group: CoreGroup, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "create", "delete"}},
+		{Group: rbac.CoreGroup, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "create", "delete"}},
 		// Events on Tasks and Agents (for example T1's refusal); patch updates an event series.
 		{Group: "events.k8s.io", Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 		// The metrics endpoint authenticates each scraper's bearer token (TokenReview) and asks
@@ -141,12 +143,12 @@ func OperatorRules(opts OperatorOptions) []Rule {
 		rules = append(rules,
 			// The per-Agent default-deny egress NetworkPolicy (T17): create, keep it equal to the
 			// Agent's allow-list, delete it when the Agent no longer asks for one.
-			Rule{Group: "networking.k8s.io", Resources: []string{"networkpolicies"}, Verbs: []string{"get", "list", "watch", "create", "update", "delete"}},
+			rbac.Rule{Group: "networking.k8s.io", Resources: []string{"networkpolicies"}, Verbs: []string{"get", "list", "watch", "create", "update", "delete"}},
 			// The NetworkPolicy is owned by its Agent (garbage-collected with it); a controller
 			// reference sets blockOwnerDeletion, which needs this where
 			// OwnerReferencesPermissionEnforcement is on. It lets the holder set blockOwnerDeletion
 			// on references to Agents and nothing else.
-			Rule{Group: APIGroup, Resources: []string{"agents/finalizers"}, Verbs: []string{"update"}},
+			rbac.Rule{Group: APIGroup, Resources: []string{"agents/finalizers"}, Verbs: []string{"update"}},
 		)
 	}
 	return rules
@@ -161,8 +163,8 @@ func podVerbs(opts OperatorOptions) []string {
 
 // OperatorPodsRules are the operator's rules in each of OperatorOptions.Namespaces: create agent
 // Pods there, and patch them (only to lower a stopped Pod's activeDeadlineSeconds).
-func OperatorPodsRules() []Rule {
-	return []Rule{{Group: CoreGroup, Resources: []string{"pods"}, Verbs: []string{"create", "patch"}}}
+func OperatorPodsRules() []rbac.Rule {
+	return []rbac.Rule{{Group: rbac.CoreGroup, Resources: []string{"pods"}, Verbs: []string{"create", "patch"}}}
 }
 
 // AcceptedOperatorGrants are the dangerous grants (DangerousGrants names) the operator's roles
@@ -194,23 +196,23 @@ func WithoutAccepted(found []string, accepted map[string]string) []string {
 // with controller-runtime v0.25: a coordination.k8s.io Lease it gets, creates and renews
 // (update), and the core/v1 Events client-go's leader election records on that Lease
 // ("became leader"), which controller-runtime still sends through the core Events API.
-func LeaderElectionRules() []Rule {
-	return []Rule{
+func LeaderElectionRules() []rbac.Rule {
+	return []rbac.Rule{
 		{Group: "coordination.k8s.io", Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
-		{Group: CoreGroup, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+		{Group: rbac.CoreGroup, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	}
 }
 
 // OperatorClusterRole is the operator's ClusterRole, named OperatorRoleName.
 func OperatorClusterRole(opts OperatorOptions) (*rbacv1.ClusterRole, error) {
-	return ClusterRole(RoleSpec{Name: OperatorRoleName, Rules: OperatorRules(opts)})
+	return rbac.ClusterRole(rbac.RoleSpec{Name: OperatorRoleName, Rules: OperatorRules(opts)})
 }
 
 // LeaderElectionRole is the operator's leader-election Role in its namespace, named
 // LeaderElectionRoleName.
 func LeaderElectionRole(opts OperatorOptions) (*rbacv1.Role, error) {
 	opts = opts.withDefaults()
-	return Role(RoleSpec{Name: LeaderElectionRoleName, Namespace: opts.Namespace, Rules: LeaderElectionRules()})
+	return rbac.Role(rbac.RoleSpec{Name: LeaderElectionRoleName, Namespace: opts.Namespace, Rules: LeaderElectionRules()})
 }
 
 // OperatorObjects are the operator's ClusterRole and leader-election Role, each bound to the
@@ -218,12 +220,12 @@ func LeaderElectionRole(opts OperatorOptions) (*rbacv1.Role, error) {
 // opts.Namespaces a Role and RoleBinding OperatorPodsRoleName in each of them.
 func OperatorObjects(opts OperatorOptions) ([]runtime.Object, error) {
 	opts = opts.withDefaults()
-	sa := ServiceAccountSubject(opts.Namespace, opts.ServiceAccount)
+	sa := rbac.ServiceAccountSubject(opts.Namespace, opts.ServiceAccount)
 	cr, err := OperatorClusterRole(opts)
 	if err != nil {
 		return nil, fmt.Errorf("operator ClusterRole: %w", err)
 	}
-	crb, err := ClusterRoleBinding(BindingSpec{Name: OperatorRoleName, RoleRef: RoleRefToClusterRole(cr.Name), Subjects: []rbacv1.Subject{sa}})
+	crb, err := rbac.ClusterRoleBinding(rbac.BindingSpec{Name: OperatorRoleName, RoleRef: rbac.RoleRefToClusterRole(cr.Name), Subjects: []rbacv1.Subject{sa}})
 	if err != nil {
 		return nil, fmt.Errorf("operator ClusterRoleBinding: %w", err)
 	}
@@ -231,7 +233,7 @@ func OperatorObjects(opts OperatorOptions) ([]runtime.Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("leader-election Role: %w", err)
 	}
-	leb, err := RoleBinding(BindingSpec{Name: LeaderElectionRoleName, Namespace: opts.Namespace, RoleRef: RoleRefToRole(le.Name), Subjects: []rbacv1.Subject{sa}})
+	leb, err := rbac.RoleBinding(rbac.BindingSpec{Name: LeaderElectionRoleName, Namespace: opts.Namespace, RoleRef: rbac.RoleRefToRole(le.Name), Subjects: []rbacv1.Subject{sa}})
 	if err != nil {
 		return nil, fmt.Errorf("leader-election RoleBinding: %w", err)
 	}
@@ -239,11 +241,11 @@ func OperatorObjects(opts OperatorOptions) ([]runtime.Object, error) {
 	namespaces := slices.Clone(opts.Namespaces)
 	slices.Sort(namespaces)
 	for _, ns := range slices.Compact(namespaces) {
-		role, err := Role(RoleSpec{Name: OperatorPodsRoleName, Namespace: ns, Rules: OperatorPodsRules()})
+		role, err := rbac.Role(rbac.RoleSpec{Name: OperatorPodsRoleName, Namespace: ns, Rules: OperatorPodsRules()})
 		if err != nil {
 			return nil, fmt.Errorf("operator pods Role in namespace %q: %w", ns, err)
 		}
-		rb, err := RoleBinding(BindingSpec{Name: OperatorPodsRoleName, Namespace: ns, RoleRef: RoleRefToRole(role.Name), Subjects: []rbacv1.Subject{sa}})
+		rb, err := rbac.RoleBinding(rbac.BindingSpec{Name: OperatorPodsRoleName, Namespace: ns, RoleRef: rbac.RoleRefToRole(role.Name), Subjects: []rbacv1.Subject{sa}})
 		if err != nil {
 			return nil, fmt.Errorf("operator pods RoleBinding in namespace %q: %w", ns, err)
 		}
@@ -287,8 +289,8 @@ type AgentOptions struct {
 //   - nothing on Secrets, ConfigMaps, Pods or logs: the agent's inputs are mounted into its Pod.
 //
 // The token reaches the agent only if the Agent sets automountServiceAccountToken.
-func AgentRules() []Rule {
-	return []Rule{
+func AgentRules() []rbac.Rule {
+	return []rbac.Rule{
 		{Group: APIGroup, Resources: []string{"tasks", "agents"}, Verbs: []string{"get"}},
 	}
 }
@@ -299,13 +301,13 @@ func AgentObjects(opts AgentOptions) ([]runtime.Object, error) {
 	if opts.ServiceAccount == "" {
 		opts.ServiceAccount = DefaultAgentServiceAccount
 	}
-	role, err := Role(RoleSpec{Name: AgentRoleName, Namespace: opts.Namespace, Rules: AgentRules()})
+	role, err := rbac.Role(rbac.RoleSpec{Name: AgentRoleName, Namespace: opts.Namespace, Rules: AgentRules()})
 	if err != nil {
 		return nil, fmt.Errorf("agent Role in namespace %q: %w", opts.Namespace, err)
 	}
-	rb, err := RoleBinding(BindingSpec{
-		Name: AgentRoleName, Namespace: opts.Namespace, RoleRef: RoleRefToRole(role.Name),
-		Subjects: []rbacv1.Subject{ServiceAccountSubject(opts.Namespace, opts.ServiceAccount)},
+	rb, err := rbac.RoleBinding(rbac.BindingSpec{
+		Name: AgentRoleName, Namespace: opts.Namespace, RoleRef: rbac.RoleRefToRole(role.Name),
+		Subjects: []rbacv1.Subject{rbac.ServiceAccountSubject(opts.Namespace, opts.ServiceAccount)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agent RoleBinding in namespace %q: %w", opts.Namespace, err)
@@ -337,8 +339,8 @@ func (o LogReaderOptions) withDefaults() LogReaderOptions {
 // LogReaderRules are the log server's cluster-wide permissions: it authenticates its callers
 // (TokenReview), asks whether each may get tasks/log on the Task (SubjectAccessReview), and
 // reads the Task (get, no list: it serves one named Task) for its UID and spec.agentRef.
-func LogReaderRules() []Rule {
-	return []Rule{
+func LogReaderRules() []rbac.Rule {
+	return []rbac.Rule{
 		{Group: "authentication.k8s.io", Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
 		{Group: "authorization.k8s.io", Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
 		{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"get"}},
@@ -348,10 +350,10 @@ func LogReaderRules() []Rule {
 // LogReaderPodsRules are the log server's permissions in each Agent namespace: find the Task's
 // Pod by its UID label (list) and read its log. No get, watch or write on Pods, and no other
 // pods/ subresource.
-func LogReaderPodsRules() []Rule {
-	return []Rule{
-		{Group: CoreGroup, Resources: []string{"pods"}, Verbs: []string{"list"}},
-		{Group: CoreGroup, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
+func LogReaderPodsRules() []rbac.Rule {
+	return []rbac.Rule{
+		{Group: rbac.CoreGroup, Resources: []string{"pods"}, Verbs: []string{"list"}},
+		{Group: rbac.CoreGroup, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
 	}
 }
 
@@ -360,22 +362,22 @@ func LogReaderPodsRules() []Rule {
 // each of opts.AgentNamespaces only, all to the log server's ServiceAccount.
 func LogReaderObjects(opts LogReaderOptions) ([]runtime.Object, error) {
 	opts = opts.withDefaults()
-	sa := ServiceAccountSubject(opts.Namespace, opts.ServiceAccount)
-	cr, err := ClusterRole(RoleSpec{Name: LogReaderRoleName, Rules: LogReaderRules()})
+	sa := rbac.ServiceAccountSubject(opts.Namespace, opts.ServiceAccount)
+	cr, err := rbac.ClusterRole(rbac.RoleSpec{Name: LogReaderRoleName, Rules: LogReaderRules()})
 	if err != nil {
 		return nil, fmt.Errorf("log reader ClusterRole: %w", err)
 	}
-	crb, err := ClusterRoleBinding(BindingSpec{Name: LogReaderRoleName, RoleRef: RoleRefToClusterRole(cr.Name), Subjects: []rbacv1.Subject{sa}})
+	crb, err := rbac.ClusterRoleBinding(rbac.BindingSpec{Name: LogReaderRoleName, RoleRef: rbac.RoleRefToClusterRole(cr.Name), Subjects: []rbacv1.Subject{sa}})
 	if err != nil {
 		return nil, fmt.Errorf("log reader ClusterRoleBinding: %w", err)
 	}
-	pods, err := ClusterRole(RoleSpec{Name: LogReaderPodsRoleName, Rules: LogReaderPodsRules()})
+	pods, err := rbac.ClusterRole(rbac.RoleSpec{Name: LogReaderPodsRoleName, Rules: LogReaderPodsRules()})
 	if err != nil {
 		return nil, fmt.Errorf("log reader pods ClusterRole: %w", err)
 	}
 	objs := []runtime.Object{cr, crb, pods}
 	for _, ns := range opts.AgentNamespaces {
-		rb, err := RoleBinding(BindingSpec{Name: LogReaderPodsRoleName, Namespace: ns, RoleRef: RoleRefToClusterRole(pods.Name), Subjects: []rbacv1.Subject{sa}})
+		rb, err := rbac.RoleBinding(rbac.BindingSpec{Name: LogReaderPodsRoleName, Namespace: ns, RoleRef: rbac.RoleRefToClusterRole(pods.Name), Subjects: []rbacv1.Subject{sa}})
 		if err != nil {
 			return nil, fmt.Errorf("log reader RoleBinding in namespace %q: %w", ns, err)
 		}
@@ -467,10 +469,10 @@ func (p Persona) RoleName() string {
 }
 
 // Rules are the persona's rules; nil for an unknown persona.
-func (p Persona) Rules() []Rule {
+func (p Persona) Rules() []rbac.Rule {
 	switch p {
 	case PersonaTaskAuthor:
-		return []Rule{
+		return []rbac.Rule{
 			{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"create", "get", "list", "watch", "delete", "patch"}},
 			// The logs of the Task's agent Pod, served by the log server (T23). The CRD serves
 			// no such subresource: RBAC grants the name, the log server checks it.
@@ -478,20 +480,20 @@ func (p Persona) Rules() []Rule {
 			// The Events the operator emits regarding Tasks (queued, refused, failed), shown
 			// by kubectl describe (core API) and kubectl-kubeopencode describe (events.k8s.io):
 			// list only, in the namespaces where the persona is bound.
-			{Group: CoreGroup, Resources: []string{"events"}, Verbs: []string{"list"}},
+			{Group: rbac.CoreGroup, Resources: []string{"events"}, Verbs: []string{"list"}},
 			{Group: "events.k8s.io", Resources: []string{"events"}, Verbs: []string{"list"}},
 		}
 	case PersonaAgentUser:
-		return []Rule{{Group: APIGroup, Resources: []string{"agents"}, Verbs: []string{"use"}}}
+		return []rbac.Rule{{Group: APIGroup, Resources: []string{"agents"}, Verbs: []string{"use"}}}
 	case PersonaViewer:
-		return []Rule{
+		return []rbac.Rule{
 			{Group: APIGroup, Resources: []string{"tasks", "agents"}, Verbs: readVerbs()},
 			{Group: APIGroup, Resources: []string{"tasks/log"}, Verbs: []string{"get"}},
-			{Group: CoreGroup, Resources: []string{"events"}, Verbs: []string{"list"}},
+			{Group: rbac.CoreGroup, Resources: []string{"events"}, Verbs: []string{"list"}},
 			{Group: "events.k8s.io", Resources: []string{"events"}, Verbs: []string{"list"}},
 		}
 	case PersonaFinalizerRemover:
-		return []Rule{{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"get", "patch", "update", VerbRemoveFinalizer}}}
+		return []rbac.Rule{{Group: APIGroup, Resources: []string{"tasks"}, Verbs: []string{"get", "patch", "update", VerbRemoveFinalizer}}}
 	}
 	return nil
 }
@@ -501,7 +503,7 @@ func PersonaClusterRole(p Persona) (*rbacv1.ClusterRole, error) {
 	if p.RoleName() == "" {
 		return nil, fmt.Errorf("unknown persona %q (known: %s)", p, personaNames())
 	}
-	return ClusterRole(RoleSpec{Name: p.RoleName(), Rules: p.Rules()})
+	return rbac.ClusterRole(rbac.RoleSpec{Name: p.RoleName(), Rules: p.Rules()})
 }
 
 // ManifestOptions choose the role set Manifest renders. The zero value renders the operator's
@@ -558,5 +560,5 @@ func Manifest(opts ManifestOptions) ([]runtime.Object, error) {
 		}
 		objs = append(objs, role)
 	}
-	return SortObjects(objs)
+	return rbac.SortObjects(objs)
 }

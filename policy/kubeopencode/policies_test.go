@@ -1,4 +1,4 @@
-package policy
+package kubeopencode
 
 import (
 	"strconv"
@@ -7,10 +7,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+
+	"github.com/kubeopencode/kubeopencode/policy"
 )
 
 func TestPoliciesGolden(t *testing.T) {
-	out, err := RenderYAML(PolicyObjects(PoliciesOptions{})...)
+	out, err := policy.RenderYAML(PolicyObjects(PoliciesOptions{})...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,3 @@
+package policy
+
+func ptrTo[T any](v T) *T { return &v }
