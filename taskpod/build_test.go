@@ -194,8 +194,7 @@ func TestT20TaskPathsThatBypassedTheSchema(t *testing.T) {
 // names that matter (the schema bypassed: "..", ".", empty segments, OpenCode's names, HOME's
 // name, the Agent's own paths), relative or absolute, a Pod that Build makes mounts the Task's
 // context strictly inside the workspace, outside HOME and the Agent's own paths, and never at an
-// OpenCode configuration name. (Exhaustive rather than a fuzz target: every fuzz worker would
-// start this package's control plane; podspec's FuzzResolveInWorkspace fuzzes the derivation.)
+// OpenCode configuration name. FuzzTaskContextPath checks the same promise on arbitrary paths.
 func TestTaskContextContainmentExhaustive(t *testing.T) {
 	// workspaceDir /home contains HOME: the hardest case for containment.
 	a := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "agents", Name: "a"},
