@@ -88,4 +88,3 @@ func TestEgressNetworkPolicyRefused(t *testing.T) {
 		t.Errorf("EgressNetworkPolicy = %v, %v; want an error under spec.networkPolicy", np, err)
 	}
 }
-
