@@ -44,8 +44,10 @@
 // otherwise v1alpha1.ReasonInvalidConfiguration. Error() is the message for the Task's author:
 // a Task from another namespace is told only that the Agent is misconfigured, never the Agent's
 // Secret names or paths; [Error.AgentMessage] has them, for the Agent's own status. Problems
-// found by podspec or credentials are reported under spec (or spec.credentials) with their
-// message; they are only looked for once the contexts and credentials are otherwise valid.
+// found by credentials are reported under spec.credentials with the others; podspec's own checks
+// (reserved labels, the assembled Pod's mounts) run only when nothing else was found, and are
+// reported under spec (under the Task's spec.contexts for a path conflict when the Task has
+// contexts, since its paths may be involved).
 //
 // [EgressNetworkPolicy] returns a field.ErrorList aggregate under spec.networkPolicy when
 // policy refuses the allow-list. [ReadPod] cannot fail.
