@@ -133,7 +133,7 @@ func Build(in Input) (*Result, error) {
 	var probs problems
 	specPath := field.NewPath("spec")
 	if spec.Config != "" && !json.Valid([]byte(spec.Config)) {
-		probs.addAgent(false, invalid(specPath.Child("config"), "is not valid JSON"))
+		probs.addAgent(false, invalid(specPath.Child("config"), "must be valid JSON"))
 	}
 
 	creds := make([]credentials.Credential, 0, len(spec.Credentials))

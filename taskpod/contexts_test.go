@@ -259,7 +259,7 @@ func TestEveryProblemAtOnce(t *testing.T) {
 	}
 	msg := err.Error()
 	t.Logf("the Task's author reads: %s\nthe platform team reads: %s", msg, te.AgentMessage())
-	for _, secret := range []string{"secret-of-platform", "/opt/guides", "insecure.example.com", "not valid JSON"} {
+	for _, secret := range []string{"secret-of-platform", "/opt/guides", "insecure.example.com", "valid JSON"} {
 		if strings.Contains(msg, secret) {
 			t.Errorf("the Task's author reads the Agent's detail %q: %s", secret, msg)
 		}

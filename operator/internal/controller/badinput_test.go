@@ -32,7 +32,7 @@ func TestT16BadInput(t *testing.T) {
 		agent  func(*v1alpha1.Agent)
 		detail string
 	}{
-		{name: "config that is not JSON", detail: "spec.config is not valid JSON",
+		{name: "config that is not JSON", detail: "spec.config: Invalid value: must be valid JSON",
 			agent: func(a *v1alpha1.Agent) { a.Spec.Config = `{"model": ` }},
 		{name: "whole Secret as environment without a prefix", detail: "envPrefix",
 			agent: func(a *v1alpha1.Agent) {
