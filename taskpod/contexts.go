@@ -465,7 +465,6 @@ func runtimeText(task *v1alpha1.Task, agent *v1alpha1.Agent, workspace string) s
 // the contexts that have one. A context with a conflict claims no path, so it is reported once
 // and the contexts after it are checked against the others only.
 func checkContextPaths(agent *v1alpha1.Agent, entries []contextEntry, workspace string, probs *problems) (bad map[int]bool) {
-	type claimed struct{ path, what string }
 	taken := []claimed{
 		{workspace, "the workspace (spec.workspaceDir)"},
 		{podspec.ToolsDir, "the tools directory"},
@@ -496,13 +495,7 @@ func checkContextPaths(agent *v1alpha1.Agent, entries []contextEntry, workspace 
 		if p == "" {
 			continue
 		}
-		if why := contextPathProblem(e, p, workspace, program, nested, func(yield func(string, string) bool) {
-			for _, o := range taken {
-				if !yield(o.path, o.what) {
-					return
-				}
-			}
-		}); why != "" {
+		if why := contextPathProblem(e, p, workspace, program, nested, taken); why != "" {
 			bad[e.n] = true
 			e.add(probs, true, field.Invalid(e.path.Child("mountPath"), p, why))
 			continue
@@ -520,30 +513,29 @@ func checkContextPaths(agent *v1alpha1.Agent, entries []contextEntry, workspace 
 	return bad
 }
 
+// claimed is a path of the Pod that a context may not take, with what it is.
+type claimed struct{ path, what string }
+
 // contextPathProblem says why the context e may not be mounted at p, or "".
-func contextPathProblem(e contextEntry, p, workspace, program string, nested map[string]bool, taken func(func(path, what string) bool)) string {
+func contextPathProblem(e contextEntry, p, workspace, program string, nested map[string]bool, taken []claimed) string {
 	if why := podspec.CheckPath(p); why != "" {
 		return why
 	}
-	var why, inRuntimeDir string
-	taken(func(o, what string) bool {
+	var inRuntimeDir string
+	for _, o := range taken {
 		switch {
-		case p == o:
-			why = fmt.Sprintf("is the same path as %s %q", what, o)
-		case podspec.Within(o, p):
-			why = fmt.Sprintf("would contain %s %q", what, o)
-		case podspec.Within(p, o) && !nested[o]:
-			why = fmt.Sprintf("is inside %s %q", what, o)
-		case podspec.Within(p, o) && e.fromTask && o != workspace && inRuntimeDir == "":
+		case p == o.path:
+			return fmt.Sprintf("is the same path as %s %q", o.what, o.path)
+		case podspec.Within(o.path, p):
+			return fmt.Sprintf("would contain %s %q", o.what, o.path)
+		case podspec.Within(p, o.path) && !nested[o.path]:
+			return fmt.Sprintf("is inside %s %q", o.what, o.path)
+		case podspec.Within(p, o.path) && e.fromTask && o.path != workspace && inRuntimeDir == "":
 			// Only the workspace takes a Task's files; HOME and /tmp belong to the Agent's
 			// runtime (OpenCode's global configuration, shell start-up files) even when the
 			// workspace contains them. Reported after the more precise conflicts.
-			inRuntimeDir = fmt.Sprintf("is inside %s %q, which a Task may not write to", what, o)
+			inRuntimeDir = fmt.Sprintf("is inside %s %q, which a Task may not write to", o.what, o.path)
 		}
-		return why == ""
-	})
-	if why != "" {
-		return why
 	}
 	if inRuntimeDir != "" {
 		return inRuntimeDir

@@ -54,7 +54,7 @@ func goldenCases() []goldenCase {
 				{Name: "app", Type: v1alpha1.ContextTypeGit, Git: &v1alpha1.GitContext{Repository: "https://git.example.com/web/app.git", Ref: "v1.2.0", Depth: ptr.To[int32](5),
 					SecretRef: &v1alpha1.LocalSecretReference{Name: "git-token"}}, MountPath: "/src/app"},
 			},
-			PodSpec: &v1alpha1.AgentPodSpec{Labels: map[string]v1alpha1.LabelValue{"team": "platform"}},
+			PodSpec: &v1alpha1.AgentPodSpec{Labels: map[string]v1alpha1.LabelValue{"team": "platform"}, Annotations: map[string]string{"example.com/owner": "platform"}},
 		}}
 	task := &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: "team-web", Name: "ctx", UID: "3e2d1c0b-9a8f-4e7d-6c5b-4a3f2e1d0c9b"},
 		Spec: v1alpha1.TaskSpec{
@@ -136,9 +136,14 @@ func compareGolden(t *testing.T, path string, obj any) {
 	}
 }
 
-// TestBuildIsDeterministic: the same input gives byte-identical output (map order, no clock).
+// TestBuildIsDeterministic: the same input gives byte-identical output (map order, no clock),
+// and Build changes nothing it was given (the operator passes its cached objects).
 func TestBuildIsDeterministic(t *testing.T) {
 	for _, tc := range goldenCases() {
+		before, err := yaml.Marshal(tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var first []byte
 		for i := range 20 {
 			res, err := Build(tc.in)
@@ -154,6 +159,13 @@ func TestBuildIsDeterministic(t *testing.T) {
 			} else if string(b) != string(first) {
 				t.Fatalf("%s: run %d differs:\n%s", tc.name, i, cmp.Diff(string(first), string(b)))
 			}
+		}
+		after, err := yaml.Marshal(tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(before), string(after)); diff != "" {
+			t.Errorf("%s: Build changed its input (-before +after):\n%s", tc.name, diff)
 		}
 	}
 }
