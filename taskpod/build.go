@@ -74,7 +74,9 @@ func DefaultInitContainerResources() corev1.ResourceRequirements {
 }
 
 // Defaults are what the caller (the operator's flags) decides where neither the Agent nor
-// KubeOpenCodeConfig does.
+// KubeOpenCodeConfig does. There are no built-in images: an Agent without agentImage or
+// executorImage, with an empty default, cannot run (podspec refuses the Pod, reported under the
+// Agent's spec), and credential files and Git contexts need a system image.
 type Defaults struct {
 	// AgentImage and ExecutorImage when an Agent sets no agentImage or executorImage.
 	AgentImage, ExecutorImage string
