@@ -315,3 +315,18 @@ func build(task *v1alpha1.Task, agent *v1alpha1.Agent, cfg *v1alpha1.KubeOpenCod
 	}
 	return res.Pod, res.ContextConfigMap, nil
 }
+
+// TestNoImageNoPod: with neither the Agent nor Defaults naming the images, Build refuses (an
+// *Error under the Agent's spec) instead of making a Pod with an empty image.
+func TestNoImageNoPod(t *testing.T) {
+	a := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "agents", Name: "a"}, Spec: v1alpha1.AgentSpec{ServiceAccountName: "sa"}}
+	res, err := Build(Input{Task: ValidationTask(a), Agent: a})
+	var te *Error
+	if !errors.As(err, &te) || len(te.Agent) == 0 || te.Reason != v1alpha1.ReasonInvalidConfiguration {
+		t.Fatalf("Build = %v, %v; want an *Error of the Agent", res, err)
+	}
+	a.Spec.AgentImage, a.Spec.ExecutorImage = "example.com/agent:v1", "example.com/executor:v1"
+	if _, err := Build(Input{Task: ValidationTask(a), Agent: a}); err != nil {
+		t.Errorf("with the Agent's images: %v", err)
+	}
+}
