@@ -6,9 +6,9 @@ SHELL := /usr/bin/env bash
 
 # Every Go module of the workspace. LIBRARIES must never depend on controller-runtime.
 LIBRARIES := api podspec credentials policy rbac
-MODULES := $(LIBRARIES) operator examples e2e hack/testbed hack/tools
+MODULES := $(LIBRARIES) taskpod operator examples e2e hack/testbed hack/tools
 # Modules whose tests need no running Kubernetes (e2e's cluster tests are behind the e2e build tag).
-UNIT_MODULES := $(LIBRARIES) e2e hack/testbed hack/tools
+UNIT_MODULES := $(LIBRARIES) taskpod e2e hack/testbed hack/tools
 # Modules whose tests start envtest (etcd + kube-apiserver from `make testbin`).
 INTEGRATION_MODULES := operator examples
 

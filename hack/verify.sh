@@ -39,6 +39,23 @@ for m in "${LIBRARIES[@]}"; do
     grep -v "^github.com/kubeopencode/kubeopencode/$m\(/\|$\)" | grep -vx 'github.com/kubeopencode/kubeopencode/api/contract')
   [ -z "$bad" ] || fail "$m imports what a library must not: $(echo $bad)"
 done
+# taskpod (the pure Task→Pod translation) may import the API types and the libraries, never
+# controller-runtime, client-go or the operator: it does no I/O.
+if [ -d taskpod ]; then
+  if grep -qE 'sigs.k8s.io/controller-runtime|k8s.io/client-go' taskpod/go.mod; then
+    fail "taskpod/go.mod requires controller-runtime or client-go: taskpod must not"
+  fi
+  deps=$(cd taskpod && go list -deps ./...) || fail "taskpod: go list -deps failed"
+  bad=$(echo "$deps" | grep -E '^(sigs.k8s.io/controller-runtime|k8s.io/client-go|github.com/kubeopencode/kubeopencode/)' |
+    grep -vE '^github.com/kubeopencode/kubeopencode/(taskpod|api|podspec|credentials|policy)(/|$)')
+  [ -z "$bad" ] || fail "taskpod imports what it must not: $(echo $bad)"
+  # No library imports taskpod: it sits above them.
+  for m in "${LIBRARIES[@]}"; do
+    if [ -d "$m" ] && grep -q 'github.com/kubeopencode/kubeopencode/taskpod' "$m/go.mod"; then
+      fail "$m requires taskpod: libraries must not"
+    fi
+  done
+fi
 # The contract imports only the standard library, so importing it costs a library nothing.
 nonstd=$(cd api && go list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./contract | grep -vx 'github.com/kubeopencode/kubeopencode/api/contract')
 [ -z "$nonstd" ] || fail "api/contract imports more than the standard library: $(echo $nonstd)"

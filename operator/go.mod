@@ -63,8 +63,8 @@ require (
 	github.com/fsnotify/fsnotify v1.9.0 // indirect
 	github.com/fxamacker/cbor/v2 v2.9.1 // indirect
 	github.com/go-git/gcfg v1.5.1-0.20230307220236-3a3c6141e376 // indirect
-	github.com/go-git/go-billy/v5 v5.9.2
-	github.com/go-git/go-git/v5 v5.19.3
+	github.com/go-git/go-billy/v5 v5.9.2 // indirect
+	github.com/go-git/go-git/v5 v5.19.3 // indirect
 	github.com/go-openapi/jsonpointer v1.0.0 // indirect
 	github.com/go-openapi/jsonreference v1.0.0 // indirect
 	github.com/go-openapi/swag v0.27.1 // indirect
@@ -90,6 +90,7 @@ require (
 	github.com/kubeopencode/kubeopencode/credentials v0.0.0-00010101000000-000000000000
 	github.com/kubeopencode/kubeopencode/examples v0.0.0-00010101000000-000000000000
 	github.com/kubeopencode/kubeopencode/podspec v0.0.0-00010101000000-000000000000
+	github.com/kubeopencode/kubeopencode/taskpod v0.0.0-00010101000000-000000000000
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.3-0.20250322232337-35a7c28c31ee // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
@@ -109,7 +110,7 @@ require (
 	go.opentelemetry.io/otel/trace v1.44.0 // indirect
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
 	go.yaml.in/yaml/v3 v3.0.4 // indirect
-	golang.org/x/crypto v0.56.0
+	golang.org/x/crypto v0.56.0 // indirect
 	golang.org/x/exp v0.0.0-20260410095643-746e56fc9e2f // indirect
 	golang.org/x/net v0.57.0 // indirect
 	golang.org/x/oauth2 v0.36.0 // indirect
@@ -142,4 +143,5 @@ replace (
 	github.com/kubeopencode/kubeopencode/podspec => ../podspec
 	github.com/kubeopencode/kubeopencode/policy => ../policy
 	github.com/kubeopencode/kubeopencode/rbac => ../rbac
+	github.com/kubeopencode/kubeopencode/taskpod => ../taskpod
 )

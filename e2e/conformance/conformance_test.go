@@ -11,8 +11,9 @@ import (
 	"k8s.io/pod-security-admission/api"
 )
 
-// goldenDirs are the libraries' testdata directories, relative to this package's directory.
-var goldenDirs = []string{"../../podspec/testdata", "../../credentials/testdata"}
+// goldenDirs are the testdata directories of the libraries and taskpod, relative to this
+// package's directory.
+var goldenDirs = []string{"../../podspec/testdata", "../../credentials/testdata", "../../taskpod/testdata"}
 
 // versions: the newest policy, and pinned versions (the test bed's Kubernetes minor, and 1.25,
 // when restricted gained its current capability and seccomp rules).

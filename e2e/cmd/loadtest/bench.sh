@@ -17,7 +17,7 @@ mkdir -p results
 if [ "${BENCH_GO:-1}" = 1 ]; then
   step "library benchmarks (go test -bench, -benchmem -count 5): results/gobench.txt"
   { echo "# $(date -u +%FT%TZ) load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-    for m in podspec credentials policy; do (cd "$m" && GOWORK=off go test -run '^$' -bench . -benchmem -count 5 ./...); done
+    for m in podspec credentials policy taskpod; do (cd "$m" && GOWORK=off go test -run '^$' -bench . -benchmem -count 5 ./...); done
   } | tee results/gobench.txt | grep -E '^(Benchmark|#)' >&2
 fi
 

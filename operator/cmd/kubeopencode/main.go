@@ -39,10 +39,10 @@ import (
 	"github.com/kubeopencode/kubeopencode/credentials/stage"
 	"github.com/kubeopencode/kubeopencode/operator/internal/cli"
 	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
-	"github.com/kubeopencode/kubeopencode/operator/internal/gitclone"
 	"github.com/kubeopencode/kubeopencode/operator/internal/logserver"
 	"github.com/kubeopencode/kubeopencode/operator/internal/migrate"
 	"github.com/kubeopencode/kubeopencode/operator/internal/setup"
+	"github.com/kubeopencode/kubeopencode/taskpod/gitclone"
 )
 
 // version is stamped at build time (-ldflags "-X main.version=v0.1.0": the Makefile and the

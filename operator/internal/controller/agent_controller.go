@@ -20,6 +20,7 @@ import (
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	"github.com/kubeopencode/kubeopencode/policy"
+	"github.com/kubeopencode/kubeopencode/taskpod"
 )
 
 // AgentReconciler reports whether each Agent can run Tasks as written: its Ready condition. It
@@ -111,15 +112,15 @@ func validateAgent(agent *v1alpha1.Agent, cfg *v1alpha1.KubeOpenCodeConfig, opts
 	if err := policy.NewNamespacePolicy(agent.Namespace, agent.Name, agent.Spec.AllowedNamespaces).Err(); err != nil {
 		return err.Error() // field paths of the Agent: spec.allowedNamespaces[i], ...
 	}
-	pod, _, err := buildPod(validationTask(agent), podInputs{agent: agent, config: cfg, opts: opts})
+	res, err := opts.buildPod(taskpod.ValidationTask(agent), agent, cfg, nil)
 	if err != nil {
-		var te *taskError
+		var te *taskpod.Error
 		if errors.As(err, &te) {
-			return te.message
+			return te.Error() // the validation Task is in the Agent's namespace: every detail
 		}
 		return err.Error()
 	}
-	if v := opts.Judge.Judge(pod); !v.Allowed {
+	if v := opts.Judge.Judge(res.Pod); !v.Allowed {
 		return "the agent Pod would " + v.Message()
 	}
 	return ""

@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
-	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
+	"github.com/kubeopencode/kubeopencode/taskpod"
 )
 
 // TestT16BadInput: input the schema accepts but the operator cannot use fails the Task with a
@@ -32,7 +32,7 @@ func TestT16BadInput(t *testing.T) {
 		agent  func(*v1alpha1.Agent)
 		detail string
 	}{
-		{name: "config that is not JSON", detail: "spec.config is not valid JSON",
+		{name: "config that is not JSON", detail: "spec.config: Invalid value: must be valid JSON",
 			agent: func(a *v1alpha1.Agent) { a.Spec.Config = `{"model": ` }},
 		{name: "whole Secret as environment without a prefix", detail: "envPrefix",
 			agent: func(a *v1alpha1.Agent) {
@@ -137,7 +137,7 @@ func TestT16BadInput(t *testing.T) {
 				t.Errorf("label %s=%q: %v", k, v, errs)
 			}
 		}
-		if pod.Annotations[controller.DescriptionAnnotation] != tk.Spec.Description {
+		if pod.Annotations[taskpod.DescriptionAnnotation] != tk.Spec.Description {
 			t.Error("the description did not reach the Pod intact")
 		}
 		setPodStatus(t, pod, phase(corev1.PodSucceeded))

@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
-	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
 	"github.com/kubeopencode/kubeopencode/operator/internal/setup"
 )
 
@@ -273,13 +272,10 @@ func TestT11ContextPathConflicts(t *testing.T) {
 		a.Spec.Contexts = []v1alpha1.ContextItem{{Name: "app", Type: v1alpha1.ContextTypeText, Text: "x", MountPath: "/src/app"}}
 	})
 	create(t, ag)
+	// End to end for two kinds (a credential, an Agent context); taskpod's
+	// TestContextPathConflicts covers every kind of collision.
 	cases := []struct{ mountPath, other string }{
-		{"/src", "/src"},
-		{"/src/task.md", "/src/task.md"},
-		{"/src/.kubeopencode/context.md", "/src/.kubeopencode"},
-		{"/home/agent/.ssh/id", "/home/agent/.ssh/id"},
 		{"/home/agent/.ssh", "/home/agent/.ssh/id"},
-		{"/src/app", "/src/app"},
 		{"/src/app/sub", "/src/app"},
 	}
 	for i, tc := range cases {
@@ -297,125 +293,6 @@ func TestT11ContextPathConflicts(t *testing.T) {
 		}
 		if pods := podsOf(t, got); len(pods) != 0 {
 			t.Errorf("%s: Pods were created", tc.mountPath)
-		}
-	}
-}
-
-// TestT13GitCredentialsBoundToTheRepositoryHost: each Git context is cloned by its own
-// git-clone init container from the system image, hardened like every container; its Secret
-// (only the keys the transport needs) is mounted into that container and no other, and the
-// credentials may go only to the repository's own host (--allowed-host, computed by the
-// operator); SSH always gets known_hosts. A public repository gets no Secret and no host.
-func TestT13GitCredentialsBoundToTheRepositoryHost(t *testing.T) {
-	ctx := context.Background()
-	ns := env.Namespace(ctx, t)
-	startOperator(t, []string{ns})
-	ag := agent(ns, "agent", func(a *v1alpha1.Agent) {
-		a.Spec.Credentials = []v1alpha1.Credential{{Name: "gh", SecretRef: v1alpha1.SecretReference{Name: "gh", Key: "token"}, MountPath: "/home/agent/.token"}}
-		a.Spec.Contexts = []v1alpha1.ContextItem{
-			{Name: "https", Type: v1alpha1.ContextTypeGit, MountPath: "/workspace/app",
-				Git: &v1alpha1.GitContext{Repository: "https://git.example.com:8443/web/app.git", SecretRef: &v1alpha1.LocalSecretReference{Name: "git-https"}}},
-			{Name: "ssh", Type: v1alpha1.ContextTypeGit, MountPath: "/workspace/infra",
-				Git: &v1alpha1.GitContext{Repository: "git@ssh.example.com:platform/infra.git", Ref: "0123456789abcdef0123456789abcdef01234567", Depth: ptr.To[int32](0),
-					SecretRef: &v1alpha1.LocalSecretReference{Name: "git-ssh"}}},
-		}
-	})
-	create(t, ag)
-	tk := task(ns, "git", ns, ag.Name, func(tk *v1alpha1.Task) {
-		tk.Spec.Contexts = []v1alpha1.ContextItem{{Name: "public", Type: v1alpha1.ContextTypeGit, MountPath: "/workspace/public",
-			Git: &v1alpha1.GitContext{Repository: "https://elsewhere.example.org/pub.git"}}}
-	})
-	create(t, tk)
-	pod := waitPod(t, waitPhase(t, tk, v1alpha1.TaskPhaseRunning))
-
-	var inits []string
-	for _, c := range pod.Spec.InitContainers {
-		inits = append(inits, c.Name)
-	}
-	if diff := cmp.Diff([]string{"stage-credentials", "agent-init", "git-clone-0", "git-clone-1", "git-clone-2"}, inits); diff != "" {
-		t.Errorf("init containers (-want +got):\n%s", diff)
-	}
-	secretOf := map[string]string{}
-	for _, v := range pod.Spec.Volumes {
-		if v.Secret != nil {
-			secretOf[v.Name] = v.Secret.SecretName
-		}
-	}
-	wants := map[string]struct {
-		flags  []string
-		secret string
-		keys   []string
-	}{
-		"git-clone-0": {[]string{"--repository=https://git.example.com:8443/web/app.git", "--depth=1", "--dest=/kubeopencode/git/repo",
-			"--username-file=/kubeopencode/git-secret/username", "--token-file=/kubeopencode/git-secret/password", "--allowed-host=git.example.com:8443"},
-			"git-https", []string{"username", "password"}},
-		"git-clone-1": {[]string{"--repository=git@ssh.example.com:platform/infra.git", "--depth=0", "--dest=/kubeopencode/git/repo",
-			"--ref=0123456789abcdef0123456789abcdef01234567",
-			"--ssh-key-file=/kubeopencode/git-secret/ssh-privatekey", "--known-hosts-file=/kubeopencode/git-secret/known_hosts", "--allowed-host=ssh.example.com"},
-			"git-ssh", []string{"ssh-privatekey", "known_hosts"}},
-		"git-clone-2": {[]string{"--repository=https://elsewhere.example.org/pub.git", "--depth=1", "--dest=/kubeopencode/git/repo"}, "", nil},
-	}
-	for _, c := range pod.Spec.InitContainers {
-		var secrets []string
-		for _, m := range c.VolumeMounts {
-			if s, ok := secretOf[m.Name]; ok {
-				secrets = append(secrets, s)
-			}
-		}
-		w, isGit := wants[c.Name]
-		switch {
-		case c.Name == "stage-credentials":
-			if slices.Contains(secrets, "git-https") || slices.Contains(secrets, "git-ssh") {
-				t.Errorf("the staging container sees a Git Secret: %v", secrets)
-			}
-			continue
-		case !isGit:
-			if len(secrets) > 0 {
-				t.Errorf("%s mounts Secrets %v", c.Name, secrets)
-			}
-			continue
-		}
-		if diff := cmp.Diff(append([]string{"/usr/local/bin/kubeopencode", "git-clone"}, w.flags...), c.Command); diff != "" {
-			t.Errorf("%s command (-want +got):\n%s", c.Name, diff)
-		}
-		if len(c.Args) > 0 || len(c.EnvFrom) > 0 {
-			t.Errorf("%s has args %v or envFrom %v", c.Name, c.Args, c.EnvFrom)
-		}
-		for _, e := range c.Env {
-			if e.ValueFrom != nil {
-				t.Errorf("%s has environment from a source: %+v", c.Name, e)
-			}
-		}
-		if c.Image != controller.DefaultSystemImage {
-			t.Errorf("%s image %s, want the system image", c.Name, c.Image)
-		}
-		sc := c.SecurityContext
-		if sc == nil || !*sc.ReadOnlyRootFilesystem || *sc.AllowPrivilegeEscalation || !*sc.RunAsNonRoot || sc.Capabilities.Drop[0] != "ALL" {
-			t.Errorf("%s is not hardened: %+v", c.Name, sc)
-		}
-		want := []string{}
-		if w.secret != "" {
-			want = []string{w.secret}
-		}
-		if diff := cmp.Diff(want, append([]string{}, secrets...)); diff != "" {
-			t.Errorf("%s Secrets (-want +got):\n%s", c.Name, diff)
-		}
-		for _, v := range pod.Spec.Volumes {
-			if v.Secret != nil && v.Secret.SecretName == w.secret && w.secret != "" {
-				var keys []string
-				for _, it := range v.Secret.Items {
-					keys = append(keys, it.Key)
-				}
-				if diff := cmp.Diff(w.keys, keys); diff != "" {
-					t.Errorf("%s Secret keys (-want +got):\n%s", c.Name, diff)
-				}
-			}
-		}
-	}
-	// The agent container never sees a Git Secret.
-	for _, m := range pod.Spec.Containers[0].VolumeMounts {
-		if s := secretOf[m.Name]; s == "git-https" || s == "git-ssh" {
-			t.Errorf("the agent container mounts the Git Secret %s at %s", s, m.MountPath)
 		}
 	}
 }

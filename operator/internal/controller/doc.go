@@ -1,13 +1,14 @@
 // Package controller holds the reference operator's reconcilers: TaskReconciler runs each Task as
 // an agent Pod in its Agent's namespace and follows it to the end; AgentReconciler reports whether
-// an Agent can be used as written. They wire the libraries (api, policy, podspec, credentials) and
-// add only what needs the API server: resolving objects, capacity, status, Events and cleanup.
+// an Agent can be used as written. They wire taskpod (the pure Task→Pod translation) and the
+// libraries (api, policy, podspec, credentials) and add only what needs the API server: resolving
+// objects, capacity, status, Events and cleanup.
 //
 // # Task lifecycle
 //
 // Reconcile resolves the Agent (spec.agentRef, never status), checks the Agent's namespace policy
-// (T1), builds the Pod with podspec and credentials, judges it against Pod Security "restricted"
-// (T8; a failing Pod is never created, the Task fails), admits it against maxConcurrentTasks and
+// (T1), builds the Pod with taskpod, judges it against Pod Security "restricted" (T8; a failing
+// Pod is never created, the Task fails), admits it against maxConcurrentTasks and
 // quota (T7, see ledger), adds the finalizer when the Agent lives in another namespace, creates
 // the Pod in the Agent's namespace and follows it to Completed or Failed. The stop annotation and
 // spec.timeout end the Pod without deleting it (terminate.go: its activeDeadlineSeconds is
@@ -46,36 +47,15 @@
 //
 // # What the agent gets
 //
-// The Task's description travels in the Pod's own annotation kubeopencode.io/task-description;
-// the kubelet turns it into <workspaceDir>/task.md (a downward API file) and TASK_DESCRIPTION,
-// so it costs no ConfigMap and no write. The default command is
-// ["/tools/opencode", "run", "$(TASK_DESCRIPTION)"] (Kubernetes expands the variable; no shell);
-// an Agent's spec.command replaces it. TASK_NAME, TASK_NAMESPACE, TASK_UID,
-// KUBEOPENCODE_AGENT_NAME and KUBEOPENCODE_AGENT_NAMESPACE name the Task and the Agent;
-// OPENCODE_CONFIG_CONTENT carries spec.config. Credential files are staged by the operator's own
-// image (SystemImage, "kubeopencode stage-credentials").
-//
-// # Contexts
-//
-// The Agent's contexts come first, then the Task's. With a mountPath a context is a file or
-// directory there (fileMode, default 0644); without one it is a section of
-// <workspaceDir>/.kubeopencode/context.md, for any workspaceDir. Text content, context.md and the
-// content of the Task's ConfigMap contexts live in one ConfigMap the operator creates per Task in
-// the Agent's namespace, named like the Pod (Task name and UID), labelled with the Task's UID,
-// immutable, and owned by the Task when it is in the same namespace (otherwise the finalizer
-// deletes it by UID label). A Task's ConfigMaps are read, uncached, in the Task's namespace only
-// and copied: an object of the Agent's namespace is never mounted because a Task named it (T3).
-// The Agent's own ConfigMaps are mounted directly (with a mountPath) or read into context.md.
-// A Runtime context is a section of context.md naming the Task, the Agent, the workspace and the
-// variables the agent gets. A Git context is cloned by its own git-clone init container
-// ("kubeopencode git-clone" from the system image, hardened like every container) into an
-// emptyDir mounted writable at mountPath (default <workspaceDir>/<name>, noted in context.md);
-// its Secret holds username and password (HTTPS token) or ssh-privatekey and known_hosts (SSH,
-// strict host-key checking), is mounted into that init container only, and the operator binds it
-// to the repository's own host with --allowed-host (T13). A Task on another namespace's Agent may
-// not name a Git Secret (T3). Every mountPath is checked against the others, the workspace,
-// /tools, /kubeopencode, HOME, /tmp, credential files, task.md and .kubeopencode/: a conflict
-// fails the Task with PathConflict naming both paths (T11).
+// The Pod and the Task's context ConfigMap are built by taskpod.Build, which does no I/O (its
+// package documentation says what the agent gets and how contexts become files, context.md and
+// git-clone init containers). The operator reads what Build needs: the Agent (spec.agentRef,
+// never status), KubeOpenCodeConfig "cluster", and, uncached, the ConfigMaps
+// taskpod.ConfigMapsToRead names — a Task's only ever in the Task's namespace (T3), the Agent's in
+// the Agent's. It then applies Options.MutatePod (tests only), judges the Pod (T8) and creates
+// the context ConfigMap before the Pod. A *taskpod.Error fails the Task with its Reason and
+// message (the Agent's details only for a Task of the Agent's namespace); the AgentReconciler
+// builds a Pod for taskpod.ValidationTask to fill the Agent's Ready condition.
 //
 // # Names and ownership
 //

@@ -5,8 +5,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	"github.com/kubeopencode/kubeopencode/policy"
 	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
+	"github.com/kubeopencode/kubeopencode/taskpod"
 )
 
 // Defaults of Options.
@@ -18,9 +20,6 @@ const (
 	// DefaultSystemImage is the operator's own image, used for its init steps (credential staging)
 	// unless KubeOpenCodeConfig spec.systemImage.image says otherwise.
 	DefaultSystemImage = "kubeopencode.local/operator:v0.1.0"
-	// SystemBinary is the path of the kubeopencode binary in the system image; its
-	// stage-credentials subcommand stages credential files.
-	SystemBinary = "/usr/local/bin/kubeopencode"
 	// DefaultPodStartTimeout is how long a Pod may stay unschedulable before its Task fails.
 	DefaultPodStartTimeout = 10 * time.Minute
 	// DefaultQueuedRecheck is how often a queued Task re-checks capacity even if no slot frees
@@ -29,19 +28,7 @@ const (
 	// DefaultStopGrace is how long a stopped or timed-out agent Pod may take to terminate (the
 	// kubelet acting on its lowered activeDeadlineSeconds) before the operator deletes it.
 	DefaultStopGrace = 30 * time.Second
-	// NoTimeoutDeadline is the Pod's activeDeadlineSeconds for a Task without spec.timeout: the
-	// longest timeout a Task may ask for (podspec cannot express "no deadline").
-	NoTimeoutDeadline = 24 * time.Hour
 )
-
-// DefaultCommand is the agent container's command when an Agent sets no spec.command. Kubernetes
-// expands $(TASK_DESCRIPTION) itself (no shell), from the environment variable the operator sets
-// to the Task's description (also in <workspaceDir>/task.md). One argument is limited to 128 KiB
-// by Linux, so a description of 65536 multi-byte characters needs an Agent command that reads
-// task.md instead.
-func DefaultCommand() []string {
-	return []string{"/tools/opencode", "run", "$(" + EnvTaskDescription + ")"}
-}
 
 // Options configure the reconcilers. The zero value of each field is its documented default,
 // except Judge, which is required.
@@ -52,7 +39,7 @@ type Options struct {
 	SystemImage          string
 	// SystemImagePullPolicy of the system image unless KubeOpenCodeConfig sets one.
 	SystemImagePullPolicy corev1.PullPolicy
-	// DefaultCommand replaces DefaultCommand() when set.
+	// DefaultCommand replaces taskpod.DefaultCommand() when set.
 	DefaultCommand []string
 	// PodStartTimeout bounds how long a Pod may stay unschedulable. Default DefaultPodStartTimeout.
 	PodStartTimeout time.Duration
@@ -87,7 +74,7 @@ func (o Options) withDefaults() Options {
 		o.SystemImage = DefaultSystemImage
 	}
 	if len(o.DefaultCommand) == 0 {
-		o.DefaultCommand = DefaultCommand()
+		o.DefaultCommand = taskpod.DefaultCommand()
 	}
 	if o.PodStartTimeout <= 0 {
 		o.PodStartTimeout = DefaultPodStartTimeout
@@ -99,4 +86,20 @@ func (o Options) withDefaults() Options {
 		o.StopGrace = DefaultStopGrace
 	}
 	return o
+}
+
+// buildPod is taskpod.Build with these options' defaults, then MutatePod. cms nil means the
+// contexts' ConfigMaps were not read (validating an Agent).
+func (o Options) buildPod(task *v1alpha1.Task, agent *v1alpha1.Agent, cfg *v1alpha1.KubeOpenCodeConfig, cms *taskpod.ConfigMaps) (*taskpod.Result, error) {
+	res, err := taskpod.Build(taskpod.Input{Task: task, Agent: agent, Config: cfg, ConfigMaps: cms, Defaults: taskpod.Defaults{
+		AgentImage: o.DefaultAgentImage, ExecutorImage: o.DefaultExecutorImage, SystemImage: o.SystemImage,
+		SystemImagePullPolicy: o.SystemImagePullPolicy, Command: o.DefaultCommand,
+	}})
+	if err != nil {
+		return nil, err
+	}
+	if o.MutatePod != nil {
+		o.MutatePod(res.Pod)
+	}
+	return res, nil
 }

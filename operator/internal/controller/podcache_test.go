@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
+	"github.com/kubeopencode/kubeopencode/taskpod"
 )
 
 func TestTrimPodForCache(t *testing.T) {
@@ -59,8 +60,8 @@ func TestTrimPodForCache(t *testing.T) {
 	}
 	// What the reconciler derives from a Pod is the same before and after trimming.
 	now := created.Add(125 * time.Second)
-	if d := cmp.Diff(readPod(full, now, DefaultPodStartTimeout), readPod(got.(*corev1.Pod), now, DefaultPodStartTimeout), cmp.AllowUnexported(outcome{})); d != "" {
-		t.Errorf("readPod differs on the trimmed Pod (-full +trimmed):\n%s", d)
+	if d := cmp.Diff(taskpod.ReadPod(full, now, DefaultPodStartTimeout), taskpod.ReadPod(got.(*corev1.Pod), now, DefaultPodStartTimeout)); d != "" {
+		t.Errorf("taskpod.ReadPod differs on the trimmed Pod (-full +trimmed):\n%s", d)
 	}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c", Annotations: map[string]string{"a": "b"}}}
 	if got, _ := TrimPodForCache(cm); got != cm {

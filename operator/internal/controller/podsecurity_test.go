@@ -14,9 +14,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
-	"github.com/kubeopencode/kubeopencode/operator/internal/controller"
 	"github.com/kubeopencode/kubeopencode/operator/internal/setup"
 	"github.com/kubeopencode/kubeopencode/policy"
+	"github.com/kubeopencode/kubeopencode/taskpod"
 )
 
 // TestT8PodSecurity: every Pod the operator creates, init containers included, passes Pod
@@ -76,8 +76,8 @@ func TestT8PodSecurity(t *testing.T) {
 				t.Fatalf("no staging init container in %v", pod.Spec.InitContainers)
 			}
 			c := pod.Spec.InitContainers[i]
-			if c.Image != systemImage || !slices.Equal(c.Command, []string{controller.SystemBinary, "stage-credentials"}) {
-				t.Errorf("staging runs %s %v, want the operator's image %s running %s stage-credentials", c.Image, c.Command, systemImage, controller.SystemBinary)
+			if c.Image != systemImage || !slices.Equal(c.Command, []string{taskpod.SystemBinary, "stage-credentials"}) {
+				t.Errorf("staging runs %s %v, want the operator's image %s running %s stage-credentials", c.Image, c.Command, systemImage, taskpod.SystemBinary)
 			}
 		}},
 		{name: "service account token asked for", agent: func(a *v1alpha1.Agent) { a.Spec.AutomountServiceAccountToken = ptr.To(true) },

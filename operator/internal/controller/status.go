@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
-	"github.com/kubeopencode/kubeopencode/podspec"
+	"github.com/kubeopencode/kubeopencode/taskpod"
 )
 
 // Finalizer is the operator's finalizer on Tasks whose Agent lives in another namespace: it
@@ -37,7 +37,7 @@ func agentNamespace(t *v1alpha1.Task) string {
 
 // podName is the only name the operator ever gives the Task's Pod (podspec derives it the same
 // way): deterministic, and unique per Task UID (T4).
-func podName(t *v1alpha1.Task) string { return podspec.DNSLabel(t.Name, string(t.UID)) }
+func podName(t *v1alpha1.Task) string { return taskpod.PodName(t) }
 
 // ownedBy reports whether obj carries the Task's UID label: the only proof of ownership the
 // operator accepts (T4, T15).

@@ -27,6 +27,7 @@ import (
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	"github.com/kubeopencode/kubeopencode/policy"
+	"github.com/kubeopencode/kubeopencode/taskpod"
 )
 
 // TaskReconciler runs Tasks as agent Pods. Create it with NewTaskReconciler.
@@ -150,8 +151,8 @@ func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		if live != nil && ours {
 			return ctrl.Result{RequeueAfter: time.Second}, nil
 		}
-		return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodMissing,
-			message: fmt.Sprintf("the agent Pod %s/%s disappeared before the agent finished", agentNamespace(task), podName(task))}, nil)
+		return r.end(ctx, task, taskpod.Outcome{Phase: v1alpha1.TaskPhaseFailed, Reason: v1alpha1.ReasonPodMissing,
+			Message: fmt.Sprintf("the agent Pod %s/%s disappeared before the agent finished", agentNamespace(task), podName(task))}, nil)
 	}
 	return r.start(ctx, task)
 }
@@ -223,8 +224,8 @@ func (r *TaskReconciler) admit(ctx context.Context, task *v1alpha1.Task) (*admit
 		return nil, res, err
 	}
 	if stopRequested(task) {
-		res, err := r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonStopped,
-			message: "stopped (annotation " + v1alpha1.StopAnnotation + ") before it started"}, nil)
+		res, err := r.end(ctx, task, taskpod.Outcome{Phase: v1alpha1.TaskPhaseFailed, Reason: v1alpha1.ReasonStopped,
+			Message: "stopped (annotation " + v1alpha1.StopAnnotation + ") before it started"}, nil)
 		return nil, res, err
 	}
 	// A Task that must wait for a slot waits without its payload being read (T24).
@@ -247,15 +248,16 @@ func (r *TaskReconciler) admit(ctx context.Context, task *v1alpha1.Task) (*admit
 	if err != nil {
 		return nil, ctrl.Result{}, err
 	}
-	pod, contextCM, err := buildPod(task, podInputs{agent: agent, config: cfg, opts: r.opts, configMaps: cms})
+	built, err := r.opts.buildPod(task, agent, cfg, cms)
 	if err != nil {
-		var te *taskError
+		var te *taskpod.Error
 		if errors.As(err, &te) {
-			res, err := r.deny(ctx, task, te.reason, te.message)
+			res, err := r.deny(ctx, task, te.Reason, te.Error())
 			return nil, res, err
 		}
 		return nil, ctrl.Result{}, err
 	}
+	pod, contextCM := built.Pod, built.ContextConfigMap
 	// T8: the operator never creates a Pod that fails Pod Security "restricted".
 	if v := r.opts.Judge.Judge(pod); !v.Allowed {
 		res, err := r.deny(ctx, task, v1alpha1.ReasonPodSecurityViolation, "the agent Pod was not created: it "+v.Message())
@@ -273,7 +275,7 @@ func (r *TaskReconciler) admit(ctx context.Context, task *v1alpha1.Task) (*admit
 // context ConfigMap, the Pod. created is true when the Pod exists (made now, or by an earlier
 // attempt whose status write did not happen). Otherwise the Task's reservation is returned to the
 // ledger (one deferred rollback) and either err is set (retry) or o says how the Task ends.
-func (r *TaskReconciler) create(ctx context.Context, task *v1alpha1.Task, pod *corev1.Pod, contextCM *corev1.ConfigMap) (o outcome, created bool, err error) {
+func (r *TaskReconciler) create(ctx context.Context, task *v1alpha1.Task, pod *corev1.Pod, contextCM *corev1.ConfigMap) (o taskpod.Outcome, created bool, err error) {
 	defer func() {
 		if !created {
 			r.wakeAll(r.ledger.unreserve(task.UID))
@@ -283,7 +285,7 @@ func (r *TaskReconciler) create(ctx context.Context, task *v1alpha1.Task, pod *c
 		before := task.ResourceVersion
 		controllerutil.AddFinalizer(task, Finalizer)
 		if err := r.Client.Update(ctx, task); err != nil {
-			return outcome{}, false, fmt.Errorf("adding the finalizer to Task %s/%s: %w", task.Namespace, task.Name, err)
+			return taskpod.Outcome{}, false, fmt.Errorf("adding the finalizer to Task %s/%s: %w", task.Namespace, task.Name, err)
 		}
 		r.ledger.superseded(task.UID, before)
 	}
@@ -295,26 +297,26 @@ func (r *TaskReconciler) create(ctx context.Context, task *v1alpha1.Task, pod *c
 	err = r.Client.Create(ctx, pod)
 	switch {
 	case err == nil:
-		return outcome{}, true, nil
+		return taskpod.Outcome{}, true, nil
 	case apierrors.IsAlreadyExists(err):
 		_, ours, lerr := r.livePod(ctx, task)
 		if lerr != nil {
-			return outcome{}, false, lerr
+			return taskpod.Outcome{}, false, lerr
 		}
 		if !ours {
 			// T4: never adopt an object that is not the Task's.
-			return outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
-				message: fmt.Sprintf("a Pod named %s already exists in namespace %s and does not belong to this Task; it was left alone",
+			return taskpod.Outcome{Phase: v1alpha1.TaskPhaseFailed, Reason: v1alpha1.ReasonPodStartFailed,
+				Message: fmt.Sprintf("a Pod named %s already exists in namespace %s and does not belong to this Task; it was left alone",
 					pod.Name, pod.Namespace)}, false, nil
 		}
-		return outcome{}, true, nil // created by an earlier attempt
+		return taskpod.Outcome{}, true, nil // created by an earlier attempt
 	case apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
 		// Refused by admission (quota, missing ServiceAccount, policy): it will not pass by
 		// retrying the same Pod (T6).
-		return outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
-			message: "the API server refused the agent Pod: " + err.Error()}, false, nil
+		return taskpod.Outcome{Phase: v1alpha1.TaskPhaseFailed, Reason: v1alpha1.ReasonPodStartFailed,
+			Message: "the API server refused the agent Pod: " + err.Error()}, false, nil
 	}
-	return outcome{}, false, fmt.Errorf("creating Pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	return taskpod.Outcome{}, false, fmt.Errorf("creating Pod %s/%s: %w", pod.Namespace, pod.Name, err)
 }
 
 // markRunning writes phase Running with the Pod's coordinates (informational). It emits no
@@ -366,7 +368,7 @@ func (r *TaskReconciler) queue(ctx context.Context, task *v1alpha1.Task, adm adm
 
 // deny ends a Task that may not or cannot run; it has no Pod.
 func (r *TaskReconciler) deny(ctx context.Context, task *v1alpha1.Task, reason, message string) (ctrl.Result, error) {
-	return r.end(ctx, task, outcome{phase: v1alpha1.TaskPhaseFailed, reason: reason, message: message}, nil)
+	return r.end(ctx, task, taskpod.Outcome{Phase: v1alpha1.TaskPhaseFailed, Reason: reason, Message: message}, nil)
 }
 
 // follow reads the Task's Pod and ends the Task when the Pod says so, or when it is stopped or
@@ -374,21 +376,21 @@ func (r *TaskReconciler) deny(ctx context.Context, task *v1alpha1.Task, reason, 
 func (r *TaskReconciler) follow(ctx context.Context, task *v1alpha1.Task, pod *corev1.Pod) (ctrl.Result, error) {
 	now := r.now()
 	if stopRequested(task) {
-		return r.terminate(ctx, task, pod, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonStopped,
-			message: fmt.Sprintf("stopped (annotation %s)", v1alpha1.StopAnnotation)})
+		return r.terminate(ctx, task, pod, taskpod.Outcome{Phase: v1alpha1.TaskPhaseFailed, Reason: v1alpha1.ReasonStopped,
+			Message: fmt.Sprintf("stopped (annotation %s)", v1alpha1.StopAnnotation)})
 	}
 	var timeoutIn time.Duration
 	if to := task.Spec.Timeout; to != nil {
 		// The Pod's own creation time, not status.startTime: status can be edited (T15).
 		deadline := pod.CreationTimestamp.Add(to.Duration)
 		if !now.Before(deadline) {
-			return r.terminate(ctx, task, pod, outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonTimedOut,
-				message: fmt.Sprintf("spec.timeout %s elapsed", to.Duration)})
+			return r.terminate(ctx, task, pod, taskpod.Outcome{Phase: v1alpha1.TaskPhaseFailed, Reason: v1alpha1.ReasonTimedOut,
+				Message: fmt.Sprintf("spec.timeout %s elapsed", to.Duration)})
 		}
 		timeoutIn = deadline.Sub(now)
 	}
-	o := readPod(pod, now, r.opts.PodStartTimeout)
-	if o.done {
+	o := taskpod.ReadPod(pod, now, r.opts.PodStartTimeout)
+	if o.Done {
 		return r.end(ctx, task, o, pod)
 	}
 	if task.Status.Phase != v1alpha1.TaskPhaseRunning {
@@ -397,7 +399,7 @@ func (r *TaskReconciler) follow(ctx context.Context, task *v1alpha1.Task, pod *c
 			return ctrl.Result{}, err
 		}
 	}
-	next := o.recheck
+	next := o.Recheck
 	if timeoutIn > 0 && (next == 0 || timeoutIn < next) {
 		next = timeoutIn
 	}
@@ -406,8 +408,8 @@ func (r *TaskReconciler) follow(ctx context.Context, task *v1alpha1.Task, pod *c
 
 // end finishes the Task: it deletes the Pod if asked, frees the slot, writes the final status
 // and emits the Event.
-func (r *TaskReconciler) end(ctx context.Context, task *v1alpha1.Task, o outcome, pod *corev1.Pod) (ctrl.Result, error) {
-	if o.deletePod && pod != nil {
+func (r *TaskReconciler) end(ctx context.Context, task *v1alpha1.Task, o taskpod.Outcome, pod *corev1.Pod) (ctrl.Result, error) {
+	if o.DeletePod && pod != nil {
 		if err := r.deletePod(ctx, pod.Namespace, pod.Name, pod.UID); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -419,11 +421,11 @@ func (r *TaskReconciler) end(ctx context.Context, task *v1alpha1.Task, o outcome
 	r.ledger.forget(task)
 	now := metav1.NewTime(r.now())
 	err := r.writeStatus(ctx, task, func(st *v1alpha1.TaskStatus) {
-		st.Phase = o.phase
+		st.Phase = o.Phase
 		st.AgentRef = resolvedAgent(task)
 		st.CompletionTime = &now
-		if o.exitCode != nil {
-			st.ExitCode, st.Result = o.exitCode, o.result
+		if o.ExitCode != nil {
+			st.ExitCode, st.Result = o.ExitCode, o.Result
 		}
 		if pod != nil && st.PodName == "" {
 			st.PodName, st.PodNamespace = pod.Name, pod.Namespace
@@ -433,18 +435,18 @@ func (r *TaskReconciler) end(ctx context.Context, task *v1alpha1.Task, o outcome
 			st.StartTime = &started
 		}
 		status := metav1.ConditionFalse
-		if o.phase == v1alpha1.TaskPhaseCompleted {
+		if o.Phase == v1alpha1.TaskPhaseCompleted {
 			status = metav1.ConditionTrue
 		}
-		setCondition(st, task.Generation, v1alpha1.ConditionSucceeded, status, o.reason, o.message)
-		if o.reason == v1alpha1.ReasonStopped {
-			setCondition(st, task.Generation, v1alpha1.ConditionStopped, metav1.ConditionTrue, v1alpha1.ReasonStopped, o.message)
+		setCondition(st, task.Generation, v1alpha1.ConditionSucceeded, status, o.Reason, o.Message)
+		if o.Reason == v1alpha1.ReasonStopped {
+			setCondition(st, task.Generation, v1alpha1.ConditionStopped, metav1.ConditionTrue, v1alpha1.ReasonStopped, o.Message)
 		}
 		if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionTerminating); c != nil && c.Status == metav1.ConditionTrue {
-			setCondition(st, task.Generation, v1alpha1.ConditionTerminating, metav1.ConditionFalse, o.reason, o.message)
+			setCondition(st, task.Generation, v1alpha1.ConditionTerminating, metav1.ConditionFalse, o.Reason, o.Message)
 		}
 		if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionQueued); c != nil && c.Status == metav1.ConditionTrue {
-			setCondition(st, task.Generation, v1alpha1.ConditionQueued, metav1.ConditionFalse, o.reason, o.message)
+			setCondition(st, task.Generation, v1alpha1.ConditionQueued, metav1.ConditionFalse, o.Reason, o.Message)
 		}
 	})
 	if err != nil {
@@ -454,11 +456,11 @@ func (r *TaskReconciler) end(ctx context.Context, task *v1alpha1.Task, o outcome
 	if task.Status.StartTime != nil {
 		startedAt = task.Status.StartTime.Time
 	}
-	r.metrics.ended(o.reason, startedAt, now.Time)
-	logf.FromContext(ctx).Info("Task ended", "phase", o.phase, "reason", o.reason)
-	if o.reason != v1alpha1.ReasonAgentSucceeded {
+	r.metrics.ended(o.Reason, startedAt, now.Time)
+	logf.FromContext(ctx).Info("Task ended", "phase", o.Phase, "reason", o.Reason)
+	if o.Reason != v1alpha1.ReasonAgentSucceeded {
 		// Success is routine (the Succeeded condition says it); what a human may act on is not.
-		r.event(task, eventType(o.reason), o.reason, action(o.reason), o.message)
+		r.event(task, eventType(o.Reason), o.Reason, action(o.Reason), o.Message)
 	}
 	return ctrl.Result{}, nil
 }
@@ -473,7 +475,7 @@ var podUpdateMayEndTask = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) 
 	if !ok {
 		return true
 	}
-	return readPod(pod, pod.CreationTimestamp.Time, time.Hour).done
+	return taskpod.ReadPod(pod, pod.CreationTimestamp.Time, time.Hour).Done
 }}
 
 // needsFinalizer: only a Task whose Pod runs in another namespace needs the finalizer, because
@@ -485,28 +487,28 @@ func needsFinalizer(t *v1alpha1.Task) bool { return agentNamespace(t) != t.Names
 // createContextConfigMap creates the Task's context ConfigMap in the Agent's namespace (one
 // write). done is true when the Task must end with o instead: the name is taken by an object
 // that is not the Task's (never adopted, T4), or the API server refused the ConfigMap.
-func (r *TaskReconciler) createContextConfigMap(ctx context.Context, task *v1alpha1.Task, cm *corev1.ConfigMap) (outcome, bool, error) {
+func (r *TaskReconciler) createContextConfigMap(ctx context.Context, task *v1alpha1.Task, cm *corev1.ConfigMap) (taskpod.Outcome, bool, error) {
 	err := r.Client.Create(ctx, cm)
 	switch {
 	case err == nil:
-		return outcome{}, false, nil
+		return taskpod.Outcome{}, false, nil
 	case apierrors.IsAlreadyExists(err):
 		m := &metav1.PartialObjectMetadata{}
 		m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
 		if gerr := r.APIReader.Get(ctx, client.ObjectKeyFromObject(cm), m); gerr != nil {
-			return outcome{}, false, fmt.Errorf("reading ConfigMap %s/%s: %w", cm.Namespace, cm.Name, gerr)
+			return taskpod.Outcome{}, false, fmt.Errorf("reading ConfigMap %s/%s: %w", cm.Namespace, cm.Name, gerr)
 		}
 		if ownedBy(m, task) {
-			return outcome{}, false, nil // created by an earlier attempt
+			return taskpod.Outcome{}, false, nil // created by an earlier attempt
 		}
-		return outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
-			message: fmt.Sprintf("a ConfigMap named %s already exists in namespace %s and does not belong to this Task; it was left alone",
+		return taskpod.Outcome{Phase: v1alpha1.TaskPhaseFailed, Reason: v1alpha1.ReasonPodStartFailed,
+			Message: fmt.Sprintf("a ConfigMap named %s already exists in namespace %s and does not belong to this Task; it was left alone",
 				cm.Name, cm.Namespace)}, true, nil
 	case apierrors.IsForbidden(err) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsRequestEntityTooLargeError(err):
-		return outcome{phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonInvalidConfiguration,
-			message: "the API server refused the Task's context ConfigMap (contexts larger than a ConfigMap allows?): " + err.Error()}, true, nil
+		return taskpod.Outcome{Phase: v1alpha1.TaskPhaseFailed, Reason: v1alpha1.ReasonInvalidConfiguration,
+			Message: "the API server refused the Task's context ConfigMap (contexts larger than a ConfigMap allows?): " + err.Error()}, true, nil
 	}
-	return outcome{}, false, fmt.Errorf("creating ConfigMap %s/%s: %w", cm.Namespace, cm.Name, err)
+	return taskpod.Outcome{}, false, fmt.Errorf("creating ConfigMap %s/%s: %w", cm.Namespace, cm.Name, err)
 }
 
 // deleteContextConfigMaps deletes the Task's context ConfigMaps: found by the Task's UID label in

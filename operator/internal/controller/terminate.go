@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
+	"github.com/kubeopencode/kubeopencode/taskpod"
 )
 
 // terminateDeadline is the activeDeadlineSeconds a stopped or timed-out Pod is given: already
@@ -27,19 +28,19 @@ const terminateDeadline int64 = 1
 // slot is freed (a terminated Pod holds none). A Pod that was never scheduled has nothing to keep
 // and is deleted at once; one that has not ended StopGrace after the patch (no kubelet acting on
 // it, e.g. an unreachable node) is deleted then, and its logs are lost.
-func (r *TaskReconciler) terminate(ctx context.Context, task *v1alpha1.Task, pod *corev1.Pod, o outcome) (ctrl.Result, error) {
+func (r *TaskReconciler) terminate(ctx context.Context, task *v1alpha1.Task, pod *corev1.Pod, o taskpod.Outcome) (ctrl.Result, error) {
 	where := pod.Namespace + "/" + pod.Name
 	switch {
 	case pod.DeletionTimestamp != nil:
-		o.message += fmt.Sprintf("; Pod %s is being deleted", where)
+		o.Message += fmt.Sprintf("; Pod %s is being deleted", where)
 		return r.end(ctx, task, o, pod)
 	case !running(pod):
-		o.message += fmt.Sprintf("; Pod %s ended and is kept for its logs", where)
+		o.Message += fmt.Sprintf("; Pod %s ended and is kept for its logs", where)
 		// What the agent printed before it was stopped is its result, as for any ending.
-		return r.end(ctx, task, withResult(o, pod), pod)
+		return r.end(ctx, task, taskpod.WithResult(o, pod), pod)
 	case pod.Spec.NodeName == "":
-		o.deletePod = true
-		o.message += fmt.Sprintf("; Pod %s had not been scheduled and was deleted", where)
+		o.DeletePod = true
+		o.Message += fmt.Sprintf("; Pod %s had not been scheduled and was deleted", where)
 		return r.end(ctx, task, o, pod)
 	}
 	c := meta.FindStatusCondition(task.Status.Conditions, v1alpha1.ConditionTerminating)
@@ -49,9 +50,9 @@ func (r *TaskReconciler) terminate(ctx context.Context, task *v1alpha1.Task, pod
 			return ctrl.Result{}, err
 		}
 		msg := fmt.Sprintf("%s: Pod %s is being terminated (activeDeadlineSeconds lowered to %d); it is kept for its logs",
-			o.message, where, terminateDeadline)
+			o.Message, where, terminateDeadline)
 		if err := r.writeStatus(ctx, task, func(st *v1alpha1.TaskStatus) {
-			setCondition(st, task.Generation, v1alpha1.ConditionTerminating, metav1.ConditionTrue, o.reason, msg)
+			setCondition(st, task.Generation, v1alpha1.ConditionTerminating, metav1.ConditionTrue, o.Reason, msg)
 		}); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -60,8 +61,8 @@ func (r *TaskReconciler) terminate(ctx context.Context, task *v1alpha1.Task, pod
 	if left := c.LastTransitionTime.Add(r.opts.StopGrace).Sub(r.now()); left > 0 {
 		return ctrl.Result{RequeueAfter: left}, nil
 	}
-	o.deletePod = true
-	o.message += fmt.Sprintf("; Pod %s did not terminate within %s of its lowered deadline and was deleted", where, r.opts.StopGrace)
+	o.DeletePod = true
+	o.Message += fmt.Sprintf("; Pod %s did not terminate within %s of its lowered deadline and was deleted", where, r.opts.StopGrace)
 	return r.end(ctx, task, o, pod)
 }
 

@@ -1,14 +1,14 @@
-package controller
+package taskpod
 
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
@@ -16,8 +16,9 @@ import (
 	"github.com/kubeopencode/kubeopencode/podspec"
 )
 
-// Environment variables the operator sets on the agent container (reserved for it by the shared
-// contract: credentials may not set TASK_*, KUBEOPENCODE_* or OPENCODE_CONFIG_CONTENT).
+// Environment variables set on the agent container (reserved by the shared contract: credentials
+// may not set TASK_*, KUBEOPENCODE_* or OPENCODE_CONFIG_CONTENT), and the Pod annotation that
+// carries the Task's description.
 const (
 	EnvTaskName        = "TASK_NAME"
 	EnvTaskNamespace   = "TASK_NAMESPACE"
@@ -32,11 +33,28 @@ const (
 	DescriptionAnnotation = "kubeopencode.io/task-description"
 )
 
+const (
+	// SystemBinary is the path of the kubeopencode binary in the system image: its
+	// stage-credentials and git-clone subcommands are the Pod's init steps.
+	SystemBinary = "/usr/local/bin/kubeopencode"
+	// NoTimeoutDeadline is the Pod's activeDeadlineSeconds for a Task without spec.timeout: the
+	// longest timeout a Task may ask for (podspec cannot express "no deadline").
+	NoTimeoutDeadline = 24 * time.Hour
+)
+
+// DefaultCommand is the agent container's command when an Agent sets no spec.command and
+// [Defaults].Command is empty. Kubernetes expands $(TASK_DESCRIPTION) itself (no shell), from
+// the environment variable set to the Task's description (also in <workspaceDir>/task.md). One
+// argument is limited to 128 KiB by Linux, so a description of 65536 multi-byte characters needs
+// an Agent command that reads task.md instead.
+func DefaultCommand() []string {
+	return []string{"/tools/opencode", "run", "$(" + EnvTaskDescription + ")"}
+}
+
 // Built-in bounds of agent Pods, used where neither KubeOpenCodeConfig's agentPodDefaults nor the
 // Agent's podSpec says otherwise: sizeLimits of the scratch emptyDirs (the kubelet evicts a Pod
-// that writes more, so one agent cannot fill its node's disk) and the resources of every init
-// container (so that a namespace whose ResourceQuota requires requests and limits accepts agent
-// Pods). The agent container's resources are the Agent's or agentPodDefaults' only.
+// that writes more, so one agent cannot fill its node's disk). The agent container's resources
+// are the Agent's or agentPodDefaults' only.
 var (
 	DefaultWorkspaceSizeLimit = resource.MustParse("10Gi")
 	DefaultHomeSizeLimit      = resource.MustParse("2Gi")
@@ -46,7 +64,8 @@ var (
 
 // DefaultInitContainerResources are the resources of every init container of an agent Pod
 // (agent-init, stage-credentials, git-clone-*) unless agentPodDefaults.initContainerResources
-// says otherwise: requests cpu 100m, memory 128Mi; limits cpu 1, memory 512Mi.
+// says otherwise, so that a namespace whose ResourceQuota requires requests and limits accepts
+// agent Pods: requests cpu 100m, memory 128Mi; limits cpu 1, memory 512Mi.
 func DefaultInitContainerResources() corev1.ResourceRequirements {
 	return corev1.ResourceRequirements{
 		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
@@ -54,81 +73,79 @@ func DefaultInitContainerResources() corev1.ResourceRequirements {
 	}
 }
 
-// volumeSizeLimits merges the Agent's sizeLimits over the cluster defaults over the built-in ones.
-func volumeSizeLimits(agent, cluster *v1alpha1.VolumeSizeLimits) v1alpha1.VolumeSizeLimits {
-	out := v1alpha1.VolumeSizeLimits{
-		Workspace: ptr.To(DefaultWorkspaceSizeLimit.DeepCopy()), Home: ptr.To(DefaultHomeSizeLimit.DeepCopy()),
-		Tmp: ptr.To(DefaultTmpSizeLimit.DeepCopy()), Git: ptr.To(DefaultGitSizeLimit.DeepCopy()),
-	}
-	for _, l := range []*v1alpha1.VolumeSizeLimits{cluster, agent} {
-		if l == nil {
-			continue
-		}
-		for _, f := range []struct{ from, to **resource.Quantity }{{&l.Workspace, &out.Workspace}, {&l.Home, &out.Home}, {&l.Tmp, &out.Tmp}, {&l.Git, &out.Git}} {
-			if *f.from != nil {
-				*f.to = ptr.To((*f.from).DeepCopy())
-			}
-		}
-	}
-	return out
+// Defaults are what the caller (the operator's flags) decides where neither the Agent nor
+// KubeOpenCodeConfig does. There are no built-in images: an Agent without agentImage or
+// executorImage, with an empty default, cannot run (podspec refuses the Pod, reported under the
+// Agent's spec), and credential files and Git contexts need a system image.
+type Defaults struct {
+	// AgentImage and ExecutorImage when an Agent sets no agentImage or executorImage.
+	AgentImage, ExecutorImage string
+	// SystemImage runs the init steps (credential staging, git-clone) unless KubeOpenCodeConfig
+	// spec.systemImage says otherwise; SystemImagePullPolicy likewise.
+	SystemImage           string
+	SystemImagePullPolicy corev1.PullPolicy
+	// Command when an Agent sets no spec.command; empty means DefaultCommand().
+	Command []string
 }
 
-// taskError is a decision that ends a Task: a condition reason and a message for its author.
-type taskError struct {
-	reason  string
-	message string
+// Input is everything Build reads. Build reads nothing else: no API server, no clock.
+type Input struct {
+	Task  *v1alpha1.Task
+	Agent *v1alpha1.Agent
+	// Config is KubeOpenCodeConfig "cluster"; nil means none.
+	Config   *v1alpha1.KubeOpenCodeConfig
+	Defaults Defaults
+	// ConfigMaps are the ConfigMaps the caller read for the contexts ([ConfigMapsToRead]). nil
+	// means their content was not read (validating an Agent): a placeholder stands in for it.
+	ConfigMaps *ConfigMaps
 }
 
-func (e *taskError) Error() string { return e.reason + ": " + e.message }
-
-// podInputs is what buildPod needs besides the Task.
-type podInputs struct {
-	agent  *v1alpha1.Agent
-	config *v1alpha1.KubeOpenCodeConfig // nil: defaults
-	opts   Options
-	// configMaps are the ConfigMaps read for the contexts; nil when validating an Agent.
-	configMaps *resolvedConfigMaps
+// Result is what a Task needs created: its Pod, and its context ConfigMap when its contexts need
+// one (nil otherwise). Both are in the Agent's namespace.
+type Result struct {
+	Pod              *corev1.Pod
+	ContextConfigMap *corev1.ConfigMap
 }
 
-// buildPod assembles the agent Pod of a Task with podspec and credentials, and the Task's context
-// ConfigMap when its contexts need one (nil otherwise). It does no I/O. An error is a
-// *taskError: the Agent cannot run this Task as written (threat T16: never a weaker Pod).
-func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap, error) {
-	agent := in.agent
+// Build assembles the agent Pod of a Task with podspec and credentials, and the Task's context
+// ConfigMap. It does no I/O and reads no clock; the same Input gives the same Result. The error
+// is an *[Error] listing every problem: the Agent cannot run this Task as written, and a weaker
+// Pod is never the answer (threat T16).
+func Build(in Input) (*Result, error) {
+	task, agent := in.Task, in.Agent
 	spec := agent.Spec
-	opts := in.opts
 	var defaults v1alpha1.AgentPodDefaults
 	var sysImage v1alpha1.SystemImageConfig
-	if in.config != nil {
-		if d := in.config.Spec.AgentPodDefaults; d != nil {
+	if in.Config != nil {
+		if d := in.Config.Spec.AgentPodDefaults; d != nil {
 			defaults = *d
 		}
-		if s := in.config.Spec.SystemImage; s != nil {
+		if s := in.Config.Spec.SystemImage; s != nil {
 			sysImage = *s
 		}
 	}
 	if sysImage.Image == "" {
-		sysImage.Image = opts.SystemImage
+		sysImage.Image = in.Defaults.SystemImage
 	}
 	if sysImage.ImagePullPolicy == "" {
-		sysImage.ImagePullPolicy = opts.SystemImagePullPolicy
+		sysImage.ImagePullPolicy = in.Defaults.SystemImagePullPolicy
 	}
 	uid, gid := ptr.Deref(defaults.RunAsUser, v1alpha1.DefaultAgentUID), ptr.Deref(defaults.RunAsGroup, v1alpha1.DefaultAgentGID)
 
-	invalid := func(format string, args ...any) error {
-		return &taskError{reason: v1alpha1.ReasonInvalidConfiguration, message: agentProblem(task, agent, fmt.Sprintf(format, args...))}
-	}
+	var probs problems
+	specPath := field.NewPath("spec")
 	if spec.Config != "" && !json.Valid([]byte(spec.Config)) {
-		return nil, nil, invalid("spec.config is not valid JSON")
+		probs.addAgent(false, invalid(specPath.Child("config"), "must be valid JSON"))
 	}
 
 	creds := make([]credentials.Credential, 0, len(spec.Credentials))
-	for _, c := range spec.Credentials {
+	for i, c := range spec.Credentials {
 		if c.SecretRef.Key == "" && c.MountPath == "" && c.EnvPrefix == "" {
 			// Decided here rather than relaxed with AllowUnprefixedEnvFrom: whoever writes the
 			// Secret could otherwise set PATH or TASK_* (T10, T16).
-			return nil, nil, invalid("spec.credentials[%q]: a whole Secret exposed as environment variables needs envPrefix, "+
-				"because its keys could name reserved variables such as PATH or TASK_*", c.Name)
+			probs.addAgent(false, field.Required(specPath.Child("credentials").Index(i).Child("envPrefix"),
+				"a whole Secret exposed as environment variables needs envPrefix, because its keys could name reserved variables such as PATH or TASK_*"))
+			continue
 		}
 		creds = append(creds, credentials.Credential{
 			Name: c.Name, SecretName: c.SecretRef.Name, Key: c.SecretRef.Key, Env: c.Env,
@@ -141,30 +158,32 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 		StagingCommand: []string{SystemBinary, "stage-credentials"},
 	})
 	if err != nil {
-		reason := v1alpha1.ReasonInvalidConfiguration
-		if errors.Is(err, credentials.ErrConflict) {
-			reason = v1alpha1.ReasonPathConflict
-		}
-		return nil, nil, &taskError{reason: reason, message: agentProblem(task, agent, "spec.credentials: "+err.Error())}
+		probs.addAgent(errors.Is(err, credentials.ErrConflict), libraryProblems(specPath, err)...)
 	}
 
+	workspace := WorkspaceDir(spec)
 	s := podspec.Spec{
 		Identity: podspec.Identity{
 			OwnerUID: string(task.UID), OwnerName: task.Name, OwnerNamespace: task.Namespace, GroupName: agent.Name,
 			GroupUID: string(agent.UID),
 		},
 		Namespace:          agent.Namespace,
-		AgentImage:         orDefault(spec.AgentImage, opts.DefaultAgentImage),
-		ExecutorImage:      orDefault(spec.ExecutorImage, opts.DefaultExecutorImage),
+		AgentImage:         orDefault(spec.AgentImage, in.Defaults.AgentImage),
+		ExecutorImage:      orDefault(spec.ExecutorImage, in.Defaults.ExecutorImage),
 		WorkspaceDir:       string(spec.WorkspaceDir),
-		Command:            opts.DefaultCommand,
+		Command:            in.Defaults.Command,
 		Env:                agentEnv(task, agent),
 		ServiceAccountName: spec.ServiceAccountName,
 		Deadline:           NoTimeoutDeadline,
 		UID:                uid,
 		GID:                gid,
-		Projections:        []podspec.Projection{proj},
 		Relax:              podspec.Relax{AutomountServiceAccountToken: ptr.Deref(spec.AutomountServiceAccountToken, false)},
+	}
+	if len(s.Command) == 0 {
+		s.Command = DefaultCommand()
+	}
+	if proj != nil {
+		s.Projections = []podspec.Projection{proj}
 	}
 	var agentLimits *v1alpha1.VolumeSizeLimits
 	if spec.PodSpec != nil {
@@ -176,25 +195,26 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 	if defaults.InitContainerResources != nil {
 		s.InitContainerResources = *defaults.InitContainerResources.DeepCopy()
 	}
-	plan, err := planContexts(task, agent, contextInputs{
-		workspace: workspaceDir(spec), configMap: contextConfigMapName(task),
-		systemImage: sysImage.Image, pullPolicy: sysImage.ImagePullPolicy, resolved: in.configMaps,
-		gitSizeLimit: limits.Git,
-		caBundle:     caBundleRef(&spec, in.config),
-	})
-	if err != nil {
-		return nil, nil, err
+	caBundle := caBundleRef(&spec, in.Config)
+	plan := planContexts(task, agent, contextInputs{
+		workspace: workspace, configMap: ContextConfigMapName(task),
+		systemImage: sysImage.Image, pullPolicy: sysImage.ImagePullPolicy, resolved: in.ConfigMaps,
+		gitSizeLimit: limits.Git, caBundle: caBundle,
+	}, &probs)
+	if !probs.empty() {
+		// The Pod would be assembled from parts already refused: its own errors add nothing.
+		return nil, probs.err(task, agent)
 	}
 	if task.Spec.Description != "" {
 		// <workspaceDir>/task.md: the description, read by the kubelet from the Pod's own
 		// annotation (set below), so it costs no ConfigMap and no write.
-		s.Files = []podspec.File{{Path: workspaceDir(spec) + "/" + v1alpha1.TaskFileName, FieldPath: descriptionFieldPath}}
+		s.Files = []podspec.File{{Path: workspace + "/" + v1alpha1.TaskFileName, FieldPath: descriptionFieldPath}}
 	}
 	s.Files = append(s.Files, plan.files...)
-	if ref := caBundleRef(&spec, in.config); ref != nil {
+	if caBundle != nil {
 		// The agent's copy: a file of the Pod's namespace ConfigMap, named by the variables
 		// OpenCode (Bun: NODE_EXTRA_CA_CERTS, added to its roots) and other tools read.
-		s.Files = append(s.Files, podspec.File{Path: CABundlePath, ConfigMap: ref.Name, Key: caBundleKey(ref)})
+		s.Files = append(s.Files, podspec.File{Path: CABundlePath, ConfigMap: caBundle.Name, Key: caBundleKey(caBundle)})
 		s.Env = append(s.Env, corev1.EnvVar{Name: EnvNodeExtraCACerts, Value: CABundlePath}, corev1.EnvVar{Name: EnvCABundle, Value: CABundlePath})
 	}
 	s.Volumes = plan.volumes
@@ -227,18 +247,17 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 	}
 	pod, err := podspec.Build(s)
 	if err != nil {
-		reason := v1alpha1.ReasonInvalidConfiguration
 		pathConflict := podspec.IsPathConflict(err)
-		if errors.Is(err, podspec.ErrConflict) || pathConflict {
-			reason = v1alpha1.ReasonPathConflict
-		}
+		conflict := errors.Is(err, podspec.ErrConflict) || pathConflict
 		if pathConflict && len(task.Spec.Contexts) > 0 {
 			// The Task's own paths may be involved: its author gets both paths (T11).
-			return nil, nil, &taskError{reason: reason, message: "contexts: " + err.Error()}
+			probs.addTask(conflict, libraryProblems(specPath.Child("contexts"), err)...)
+		} else {
+			probs.addAgent(conflict, libraryProblems(specPath, err)...)
 		}
-		return nil, nil, &taskError{reason: reason, message: agentProblem(task, agent, err.Error())}
+		return nil, probs.err(task, agent)
 	}
-	// The description travels in an annotation the operator sets (after podspec, which keeps
+	// The description travels in an annotation set here (after podspec, which keeps
 	// kubeopencode.io keys away from Agents): the agent reads it through the downward API, so it
 	// costs no extra object and no extra write.
 	if pod.Annotations == nil {
@@ -254,10 +273,10 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 			Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
 		}}
 	}
-	var cm *corev1.ConfigMap
+	out := &Result{Pod: pod}
 	if plan.needsConfigMap() {
-		cm = &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: contextConfigMapName(task),
+		cm := &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: ContextConfigMapName(task),
 				Labels: map[string]string{}, OwnerReferences: pod.OwnerReferences},
 			Data: plan.data, BinaryData: plan.binary, Immutable: ptr.To(true),
 		}
@@ -266,14 +285,31 @@ func buildPod(task *v1alpha1.Task, in podInputs) (*corev1.Pod, *corev1.ConfigMap
 				cm.Labels[k] = v
 			}
 		}
+		out.ContextConfigMap = cm
 	}
-	if opts.MutatePod != nil {
-		opts.MutatePod(pod)
-	}
-	return pod, cm, nil
+	return out, nil
 }
 
-// agentEnv is what the operator tells the agent about its Task and Agent.
+// volumeSizeLimits merges the Agent's sizeLimits over the cluster defaults over the built-in ones.
+func volumeSizeLimits(agent, cluster *v1alpha1.VolumeSizeLimits) v1alpha1.VolumeSizeLimits {
+	out := v1alpha1.VolumeSizeLimits{
+		Workspace: ptr.To(DefaultWorkspaceSizeLimit.DeepCopy()), Home: ptr.To(DefaultHomeSizeLimit.DeepCopy()),
+		Tmp: ptr.To(DefaultTmpSizeLimit.DeepCopy()), Git: ptr.To(DefaultGitSizeLimit.DeepCopy()),
+	}
+	for _, l := range []*v1alpha1.VolumeSizeLimits{cluster, agent} {
+		if l == nil {
+			continue
+		}
+		for _, f := range []struct{ from, to **resource.Quantity }{{&l.Workspace, &out.Workspace}, {&l.Home, &out.Home}, {&l.Tmp, &out.Tmp}, {&l.Git, &out.Git}} {
+			if *f.from != nil {
+				*f.to = ptr.To((*f.from).DeepCopy())
+			}
+		}
+	}
+	return out
+}
+
+// agentEnv is what the agent is told about its Task and Agent.
 func agentEnv(task *v1alpha1.Task, agent *v1alpha1.Agent) []corev1.EnvVar {
 	env := []corev1.EnvVar{
 		{Name: EnvTaskName, Value: task.Name},
@@ -291,26 +327,11 @@ func agentEnv(task *v1alpha1.Task, agent *v1alpha1.Agent) []corev1.EnvVar {
 	return env
 }
 
-// agentProblem words a problem of the Agent for the Task's author. A Task from another namespace
-// learns only that the Agent is misconfigured: the details (Secret names, paths) belong to the
-// platform team and are in the Agent's Ready condition.
-func agentProblem(task *v1alpha1.Task, agent *v1alpha1.Agent, detail string) string {
-	if task.Namespace != agent.Namespace {
-		return fmt.Sprintf("Agent %s/%s cannot run Tasks as configured; its Ready condition says why (ask the platform team that owns namespace %q)",
-			agent.Namespace, agent.Name, agent.Namespace)
-	}
-	return fmt.Sprintf("Agent %s/%s cannot run this Task: %s", agent.Namespace, agent.Name, detail)
-}
-
-// contextConfigMapName is the name of the Task's context ConfigMap in the Agent's namespace:
-// derived from the Task's name and UID like the Pod's (T4).
-func contextConfigMapName(t *v1alpha1.Task) string { return podName(t) }
-
 // descriptionFieldPath is the downward API path of the description annotation.
 const descriptionFieldPath = "metadata.annotations['" + DescriptionAnnotation + "']"
 
-// workspaceDir is the Agent's workspace (podspec's default when unset).
-func workspaceDir(spec v1alpha1.AgentSpec) string {
+// WorkspaceDir is the Agent's workspace (podspec's default when unset).
+func WorkspaceDir(spec v1alpha1.AgentSpec) string {
 	return orDefault(string(spec.WorkspaceDir), podspec.DefaultWorkspaceDir)
 }
 
@@ -321,9 +342,10 @@ func orDefault(v, def string) string {
 	return v
 }
 
-// validationTask is the stand-in Task the AgentReconciler builds a Pod for, to find what the
-// schema cannot check.
-func validationTask(agent *v1alpha1.Agent) *v1alpha1.Task {
+// ValidationTask is the stand-in Task an Agent's Pod is built for to find what the Agent's
+// schema cannot check (its Ready condition): in the Agent's namespace, so every problem is
+// reported with its details.
+func ValidationTask(agent *v1alpha1.Agent) *v1alpha1.Task {
 	return &v1alpha1.Task{
 		ObjectMeta: metav1.ObjectMeta{Name: "validation", Namespace: agent.Namespace, UID: "00000000-0000-0000-0000-000000000000"},
 		Spec: v1alpha1.TaskSpec{

@@ -1,5 +1,6 @@
-// Package gitclone is the Git clone step of a Git context: the program logic of the operator
-// binary's git-clone subcommand, which runs as an init container before the agent starts. It is
+// Package gitclone is the Git clone step of a Git context: the program logic of the kubeopencode
+// binary's git-clone subcommand, which runs as an init container before the agent starts
+// (taskpod.Build adds that container; another runner of Tasks may call [Main] or [Clone]). It is
 // pure Go (go-git, golang.org/x/crypto/ssh), so the init image is the operator's own static
 // binary: no git, ssh or shell in it, and nothing from the Task's repository is executed (no
 // hooks, no ssh_config ProxyCommand, no credential helpers, no submodules).
@@ -14,7 +15,7 @@
 //     the host that is dialled.
 //   - Credentials are bound to hosts: a token or SSH key is used only when the repository's
 //     exact host and port are in Auth.AllowedHosts (the hosts of the Agent's repositories,
-//     computed by the operator with [Endpoint.Authority]). Otherwise the clone fails before any
+//     computed by taskpod.Build with [Endpoint.Authority]). Otherwise the clone fails before any
 //     connection; it does not fall back to an anonymous clone. Binding is per host, not per
 //     repository path: the credential may reach any repository on an allowed host.
 //   - HTTPS: TLS is always verified (system roots plus Options.CABundleFile; there is no

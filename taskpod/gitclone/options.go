@@ -74,7 +74,7 @@ type Auth struct {
 	// user name comes from the repository URL (default "git").
 	SSHKeyFile string
 	// AllowedHosts are the hosts the credentials may be sent to: the hosts of the Agent's
-	// repositories, computed by the operator (see Endpoint.Authority). Each entry is "host" (the
+	// repositories, computed by taskpod.Build (see Endpoint.Authority). Each entry is "host" (the
 	// scheme's default port) or "host:port"; IPv6 in brackets. Matching is exact: no wildcards,
 	// no subdomains. Required when a credential is configured.
 	AllowedHosts []string

@@ -50,7 +50,7 @@ type Endpoint struct {
 const defaultSSHUser = "git"
 
 // Authority is the endpoint's host as an allowed-host entry: the host alone when the port is the
-// scheme's default, host:port otherwise (IPv6 in brackets). The operator uses it to compute the
+// scheme's default, host:port otherwise (IPv6 in brackets). taskpod.Build uses it to compute the
 // hosts a Git Secret is bound to from the Agent's repositories.
 func (e Endpoint) Authority() string {
 	if e.Port == defaultPort(e.Scheme) {

@@ -1,4 +1,4 @@
-package controller
+package taskpod
 
 import (
 	"strings"
@@ -9,7 +9,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 )
@@ -45,65 +44,21 @@ func TestReadPod(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p", CreationTimestamp: metav1.NewTime(created)}, Status: tc.status}
-			o := readPod(pod, created.Add(tc.age), timeout)
-			if o.done != tc.done || o.reason != tc.reason || !strings.Contains(o.message, tc.text) {
-				t.Errorf("readPod = done %v reason %q message %q; want done %v reason %q containing %q", o.done, o.reason, o.message, tc.done, tc.reason, tc.text)
+			o := ReadPod(pod, created.Add(tc.age), timeout)
+			if o.Done != tc.done || o.Reason != tc.reason || !strings.Contains(o.Message, tc.text) {
+				t.Errorf("ReadPod = done %v reason %q message %q; want done %v reason %q containing %q", o.Done, o.Reason, o.Message, tc.done, tc.reason, tc.text)
 			}
 		})
 	}
 }
 
-// TestPodUpdateMayEndTask: a Pod update reaches the reconciler exactly when its status ends the
-// Task; routine updates (bound, running) are dropped.
-func TestPodUpdateMayEndTask(t *testing.T) {
-	created := metav1.Unix(1000, 0)
-	pod := func(mut func(*corev1.Pod)) *corev1.Pod {
-		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", CreationTimestamp: created}}
-		mut(p)
-		return p
-	}
-	waiting := func(reason string) func(*corev1.Pod) {
-		return func(p *corev1.Pod) {
-			p.Status.Phase = corev1.PodPending
-			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "agent", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason}}}}
-		}
-	}
-	deleted := metav1.Unix(2000, 0)
-	cases := map[string]struct {
-		pod  *corev1.Pod
-		want bool
-	}{
-		"new, no status": {pod(func(*corev1.Pod) {}), false},
-		"bound, pending": {pod(func(p *corev1.Pod) { p.Status.Phase = corev1.PodPending }), false},
-		"unschedulable": {pod(func(p *corev1.Pod) {
-			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse}}
-		}), false},
-		"running":                {pod(func(p *corev1.Pod) { p.Status.Phase = corev1.PodRunning }), false},
-		"creating container":     {pod(waiting("ContainerCreating")), false},
-		"succeeded":              {pod(func(p *corev1.Pod) { p.Status.Phase = corev1.PodSucceeded }), true},
-		"failed":                 {pod(func(p *corev1.Pod) { p.Status.Phase = corev1.PodFailed }), true},
-		"being deleted":          {pod(func(p *corev1.Pod) { p.Status.Phase = corev1.PodRunning; p.DeletionTimestamp = &deleted }), true},
-		"missing Secret":         {pod(waiting("CreateContainerConfigError")), true},
-		"image cannot be pulled": {pod(waiting("ImagePullBackOff")), true},
-	}
-	for name, tc := range cases {
-		old := pod(func(*corev1.Pod) {})
-		if got := podUpdateMayEndTask.Update(event.UpdateEvent{ObjectOld: old, ObjectNew: tc.pod}); got != tc.want {
-			t.Errorf("%s: update passes = %v, want %v", name, got, tc.want)
-		}
-		if !podUpdateMayEndTask.Create(event.CreateEvent{Object: tc.pod}) || !podUpdateMayEndTask.Delete(event.DeleteEvent{Object: tc.pod}) {
-			t.Errorf("%s: a create or delete event was dropped", name)
-		}
-	}
-}
-
 // TestReadPodResult: the agent container's exit code and termination message become the
-// outcome's result, bounded to maxResultBytes of valid UTF-8; other containers' messages never do.
+// outcome's result, bounded to MaxResultBytes of valid UTF-8; other containers' messages never do.
 func TestReadPodResult(t *testing.T) {
 	term := func(name string, code int32, msg string) corev1.ContainerStatus {
 		return corev1.ContainerStatus{Name: name, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Message: msg}}}
 	}
-	long := strings.Repeat("a", maxResultBytes-1) + "é" // the 2-byte rune straddles the bound
+	long := strings.Repeat("a", MaxResultBytes-1) + "é" // the 2-byte rune straddles the bound
 	cases := []struct {
 		name     string
 		status   corev1.PodStatus
@@ -119,22 +74,22 @@ func TestReadPodResult(t *testing.T) {
 			ContainerStatuses:     []corev1.ContainerStatus{term("proxy", 0, "not the agent")}}},
 		{name: "killed at the deadline, never started", status: corev1.PodStatus{Phase: corev1.PodFailed, Reason: "DeadlineExceeded"}},
 		{name: "cut on a rune boundary", status: corev1.PodStatus{Phase: corev1.PodSucceeded,
-			ContainerStatuses: []corev1.ContainerStatus{term("agent", 0, long)}}, wantCode: ptrTo[int32](0), want: strings.Repeat("a", maxResultBytes-1)},
+			ContainerStatuses: []corev1.ContainerStatus{term("agent", 0, long)}}, wantCode: ptrTo[int32](0), want: strings.Repeat("a", MaxResultBytes-1)},
 		{name: "invalid UTF-8 replaced", status: corev1.PodStatus{Phase: corev1.PodSucceeded,
 			ContainerStatuses: []corev1.ContainerStatus{term("agent", 0, "ok\xff")}}, wantCode: ptrTo[int32](0), want: "ok\uFFFD"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"}, Status: tc.status}
-			o := readPod(pod, time.Now(), time.Minute)
-			if diff := cmp.Diff(tc.wantCode, o.exitCode); diff != "" {
+			o := ReadPod(pod, time.Now(), time.Minute)
+			if diff := cmp.Diff(tc.wantCode, o.ExitCode); diff != "" {
 				t.Errorf("exit code (-want +got):\n%s", diff)
 			}
-			if o.result != tc.want {
-				t.Errorf("result = %.40q… (%d bytes), want %.40q… (%d bytes)", o.result, len(o.result), tc.want, len(tc.want))
+			if o.Result != tc.want {
+				t.Errorf("result = %.40q… (%d bytes), want %.40q… (%d bytes)", o.Result, len(o.Result), tc.want, len(tc.want))
 			}
-			if len(o.result) > maxResultBytes || !utf8.ValidString(o.result) {
-				t.Errorf("result is %d bytes, valid UTF-8 %v", len(o.result), utf8.ValidString(o.result))
+			if len(o.Result) > MaxResultBytes || !utf8.ValidString(o.Result) {
+				t.Errorf("result is %d bytes, valid UTF-8 %v", len(o.Result), utf8.ValidString(o.Result))
 			}
 		})
 	}
@@ -143,17 +98,17 @@ func TestReadPodResult(t *testing.T) {
 func ptrTo[T any](v T) *T { return &v }
 
 // FuzzBoundResult: whatever the kubelet hands over, the result fits the CRD (at most
-// maxResultBytes, valid UTF-8) and is a prefix of the message with invalid bytes replaced.
+// MaxResultBytes, valid UTF-8) and is a prefix of the message with invalid bytes replaced.
 func FuzzBoundResult(f *testing.F) {
 	f.Add("PR opened")
 	f.Add(strings.Repeat("é", 3000))
 	f.Add("\xff\xfe" + strings.Repeat("a", 5000))
 	f.Fuzz(func(t *testing.T, s string) {
 		got := boundResult(s)
-		if len(got) > maxResultBytes || !utf8.ValidString(got) {
+		if len(got) > MaxResultBytes || !utf8.ValidString(got) {
 			t.Fatalf("boundResult: %d bytes, valid %v", len(got), utf8.ValidString(got))
 		}
-		if clean := strings.ToValidUTF8(s, "\uFFFD"); !strings.HasPrefix(clean, got) || (len(clean) <= maxResultBytes && got != clean) {
+		if clean := strings.ToValidUTF8(s, "\uFFFD"); !strings.HasPrefix(clean, got) || (len(clean) <= MaxResultBytes && got != clean) {
 			t.Fatalf("boundResult(%q) = %q", s, got)
 		}
 	})

@@ -1,4 +1,4 @@
-package controller
+package taskpod
 
 import (
 	"fmt"
@@ -22,29 +22,29 @@ var fatalWaiting = map[string]bool{
 	"ImagePullBackOff":           true,
 }
 
-// outcome is what the Pod's status means for its Task.
-type outcome struct {
-	// done: the Task ends with phase, reason and message.
-	done            bool
-	phase           v1alpha1.TaskPhase
-	reason, message string
-	// deletePod: the Pod must be deleted first (it would otherwise linger or keep trying).
-	deletePod bool
-	// recheck: nothing happened yet, look again after this long (zero: wait for a Pod event).
-	recheck time.Duration
-	// exitCode and result: the agent container's exit code and termination message, when it
-	// has exited (exitCode nil otherwise).
-	exitCode *int32
-	result   string
+// Outcome is what a Pod's status means for its Task.
+type Outcome struct {
+	// Done: the Task ends with Phase, Reason and Message.
+	Done            bool
+	Phase           v1alpha1.TaskPhase
+	Reason, Message string
+	// DeletePod: the Pod must be deleted first (it would otherwise linger or keep trying).
+	DeletePod bool
+	// Recheck: nothing happened yet, look again after this long (zero: wait for a Pod event).
+	Recheck time.Duration
+	// ExitCode and Result: the agent container's exit code and termination message, when it
+	// has exited (ExitCode nil otherwise).
+	ExitCode *int32
+	Result   string
 }
 
-// maxResultBytes bounds status.result (the CRD's maxLength). The kubelet already keeps at most
-// 4096 bytes of a termination message; the bound holds even if a kubelet did not.
-const maxResultBytes = 4096
+// MaxResultBytes bounds Outcome.Result (status.result's maxLength). The kubelet already keeps at
+// most 4096 bytes of a termination message; the bound holds even if a kubelet did not.
+const MaxResultBytes = 4096
 
-// withResult adds the agent container's exit code and termination message to o, if it exited.
+// WithResult adds the agent container's exit code and termination message to o, if it exited.
 // The message is what the agent wrote or printed: copied as text, bounded, never interpreted.
-func withResult(o outcome, pod *corev1.Pod) outcome {
+func WithResult(o Outcome, pod *corev1.Pod) Outcome {
 	for i := range pod.Status.ContainerStatuses {
 		cs := &pod.Status.ContainerStatuses[i]
 		if cs.Name != podspec.AgentContainerName {
@@ -58,51 +58,52 @@ func withResult(o outcome, pod *corev1.Pod) outcome {
 			return o
 		}
 		code := t.ExitCode
-		o.exitCode = &code
-		o.result = boundResult(t.Message)
+		o.ExitCode = &code
+		o.Result = boundResult(t.Message)
 	}
 	return o
 }
 
-// boundResult cuts s to at most maxResultBytes of valid UTF-8 (invalid bytes become U+FFFD
+// boundResult cuts s to at most MaxResultBytes of valid UTF-8 (invalid bytes become U+FFFD
 // first, so the status write cannot fail on them).
 func boundResult(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) <= maxResultBytes {
+	if len(s) <= MaxResultBytes {
 		return s
 	}
-	cut := maxResultBytes
+	cut := MaxResultBytes
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
 	return s[:cut]
 }
 
-// readPod interprets the Pod's status. It reads only status the kubelet (or, in tests, the
-// admin) writes, never anything the Task's author controls.
-func readPod(pod *corev1.Pod, now time.Time, startTimeout time.Duration) outcome {
+// ReadPod interprets a Task's Pod at time now: a Pod with no container started after
+// startTimeout has failed to start. It reads only status the kubelet (or the cluster's admins)
+// write, never anything the Task's author controls, and reads no clock itself.
+func ReadPod(pod *corev1.Pod, now time.Time, startTimeout time.Duration) Outcome {
 	where := pod.Namespace + "/" + pod.Name
 	switch pod.Status.Phase {
 	case corev1.PodSucceeded:
-		return withResult(outcome{done: true, phase: v1alpha1.TaskPhaseCompleted, reason: v1alpha1.ReasonAgentSucceeded,
-			message: fmt.Sprintf("the agent in Pod %s exited with status 0", where)}, pod)
+		return WithResult(Outcome{Done: true, Phase: v1alpha1.TaskPhaseCompleted, Reason: v1alpha1.ReasonAgentSucceeded,
+			Message: fmt.Sprintf("the agent in Pod %s exited with status 0", where)}, pod)
 	case corev1.PodFailed:
 		if pod.Status.Reason == "DeadlineExceeded" {
-			return withResult(outcome{done: true, phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonTimedOut,
-				message: fmt.Sprintf("Pod %s exceeded its activeDeadlineSeconds: %s", where, pod.Status.Message)}, pod)
+			return WithResult(Outcome{Done: true, Phase: v1alpha1.TaskPhaseFailed, Reason: v1alpha1.ReasonTimedOut,
+				Message: fmt.Sprintf("Pod %s exceeded its activeDeadlineSeconds: %s", where, pod.Status.Message)}, pod)
 		}
-		return withResult(outcome{done: true, phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonAgentFailed,
-			message: fmt.Sprintf("Pod %s failed: %s", where, failureDetail(pod))}, pod)
+		return WithResult(Outcome{Done: true, Phase: v1alpha1.TaskPhaseFailed, Reason: v1alpha1.ReasonAgentFailed,
+			Message: fmt.Sprintf("Pod %s failed: %s", where, failureDetail(pod))}, pod)
 	}
 	if pod.DeletionTimestamp != nil {
-		return outcome{done: true, phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodMissing,
-			message: fmt.Sprintf("the agent Pod %s was deleted before the agent finished", where)}
+		return Outcome{Done: true, Phase: v1alpha1.TaskPhaseFailed, Reason: v1alpha1.ReasonPodMissing,
+			Message: fmt.Sprintf("the agent Pod %s was deleted before the agent finished", where)}
 	}
 	statuses := append(append([]corev1.ContainerStatus(nil), pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
 	for _, cs := range statuses {
 		if w := cs.State.Waiting; w != nil && fatalWaiting[w.Reason] {
-			return outcome{done: true, deletePod: true, phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
-				message: fmt.Sprintf("Pod %s cannot start: container %q: %s: %s", where, cs.Name, w.Reason, w.Message)}
+			return Outcome{Done: true, DeletePod: true, Phase: v1alpha1.TaskPhaseFailed, Reason: v1alpha1.ReasonPodStartFailed,
+				Message: fmt.Sprintf("Pod %s cannot start: container %q: %s: %s", where, cs.Name, w.Reason, w.Message)}
 		}
 	}
 	if (pod.Status.Phase == corev1.PodPending || pod.Status.Phase == "") && !anyContainerStarted(statuses) {
@@ -110,12 +111,12 @@ func readPod(pod *corev1.Pod, now time.Time, startTimeout time.Duration) outcome
 		// exist, whose mount the kubelet retries forever). Give it startTimeout. Once a container
 		// has started the volumes are mounted, and a long init step (a clone) is progress.
 		if left := pod.CreationTimestamp.Add(startTimeout).Sub(now); left > 0 {
-			return outcome{recheck: left}
+			return Outcome{Recheck: left}
 		}
-		return outcome{done: true, deletePod: true, phase: v1alpha1.TaskPhaseFailed, reason: v1alpha1.ReasonPodStartFailed,
-			message: fmt.Sprintf("Pod %s did not start within %s: %s", where, startTimeout, pendingDetail(pod))}
+		return Outcome{Done: true, DeletePod: true, Phase: v1alpha1.TaskPhaseFailed, Reason: v1alpha1.ReasonPodStartFailed,
+			Message: fmt.Sprintf("Pod %s did not start within %s: %s", where, startTimeout, pendingDetail(pod))}
 	}
-	return outcome{}
+	return Outcome{}
 }
 
 func anyContainerStarted(statuses []corev1.ContainerStatus) bool {
@@ -174,4 +175,16 @@ func failureDetail(pod *corev1.Pod) string {
 		return "no container status"
 	}
 	return strings.Join(parts, "; ")
+}
+
+// truncate shortens s to at most n bytes without splitting a UTF-8 sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("...")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }

@@ -1,4 +1,4 @@
-package controller
+package taskpod
 
 import (
 	"errors"
@@ -18,11 +18,6 @@ import (
 // (an older CRD, a direct etcd write) are refused with a reason, never turned into a weaker Pod
 // or one with overwritten labels (T12, T16).
 func TestBuildPodRefusesWhatTheSchemaShouldHaveStopped(t *testing.T) {
-	judge, err := policy.NewPodSecurityJudge("restricted", "latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := Options{Judge: judge}.withDefaults()
 	base := func() *v1alpha1.Agent {
 		return &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "agents", Name: "a"},
 			Spec: v1alpha1.AgentSpec{WorkspaceDir: "/workspace", ServiceAccountName: "sa"}}
@@ -60,19 +55,19 @@ func TestBuildPodRefusesWhatTheSchemaShouldHaveStopped(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a := base()
 			tc.change(a)
-			task := validationTask(a)
-			pod, _, err := buildPod(task, podInputs{agent: a, opts: opts})
-			var te *taskError
+			task := ValidationTask(a)
+			pod, _, err := build(task, a, nil, nil)
+			var te *Error
 			if !errors.As(err, &te) {
-				t.Fatalf("buildPod = %v, %v; want a *taskError", pod, err)
+				t.Fatalf("buildPod = %v, %v; want an *Error", pod, err)
 			}
-			if te.reason != tc.reason || !strings.Contains(te.message, tc.detail) {
-				t.Errorf("got %s %q, want %s mentioning %q", te.reason, te.message, tc.reason, tc.detail)
+			if te.Reason != tc.reason || !strings.Contains(te.Error(), tc.detail) {
+				t.Errorf("got %s %q, want %s mentioning %q", te.Reason, te.Error(), tc.reason, tc.detail)
 			}
 			// A Task from another namespace learns only that the Agent is misconfigured.
 			task.Namespace = "elsewhere"
-			_, _, err = buildPod(task, podInputs{agent: a, opts: opts})
-			if !errors.As(err, &te) || strings.Contains(te.message, tc.detail) {
+			_, _, err = build(task, a, nil, nil)
+			if !errors.As(err, &te) || strings.Contains(te.Error(), tc.detail) {
 				t.Errorf("a cross-namespace Task is told the Agent's details: %v", err)
 			}
 		})
@@ -87,9 +82,9 @@ func TestBuildPodDefaults(t *testing.T) {
 	}
 	a := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "agents", Name: "a"},
 		Spec: v1alpha1.AgentSpec{WorkspaceDir: "/workspace", ServiceAccountName: "sa", Config: `{"model":"x"}`}}
-	task := validationTask(a)
+	task := ValidationTask(a)
 	task.Spec.Timeout = nil
-	pod, _, err := buildPod(task, podInputs{agent: a, opts: Options{Judge: judge}.withDefaults()})
+	pod, _, err := build(task, a, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,30 +139,26 @@ func TestBuildPodDefaults(t *testing.T) {
 // TestGitSecretRefRefusedAcrossNamespaces: defense in depth behind the API's rule, a Task that
 // runs on another namespace's Agent may not name a Git Secret.
 func TestGitSecretRefRefusedAcrossNamespaces(t *testing.T) {
-	judge, err := policy.NewPodSecurityJudge("restricted", "latest")
-	if err != nil {
-		t.Fatal(err)
-	}
 	a := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "a"},
 		Spec: v1alpha1.AgentSpec{WorkspaceDir: "/workspace", ServiceAccountName: "sa", AllowedNamespaces: []string{"team"}}}
 	tk := &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "t", UID: "u"},
 		Spec: v1alpha1.TaskSpec{Description: "d", AgentRef: v1alpha1.AgentReference{Name: "a", Namespace: "platform"},
 			Contexts: []v1alpha1.ContextItem{{Type: v1alpha1.ContextTypeGit, Git: &v1alpha1.GitContext{
 				Repository: "https://git.example.com/r.git", SecretRef: &v1alpha1.LocalSecretReference{Name: "s"}}}}}}
-	_, _, err = buildPod(tk, podInputs{agent: a, opts: Options{Judge: judge}.withDefaults(), configMaps: &resolvedConfigMaps{}})
-	var te *taskError
-	if !errors.As(err, &te) || te.reason != v1alpha1.ReasonInvalidConfiguration || !strings.Contains(te.message, "git.secretRef") {
+	_, _, err := build(tk, a, nil, &ConfigMaps{})
+	var te *Error
+	if !errors.As(err, &te) || te.Reason != v1alpha1.ReasonInvalidConfiguration || !strings.Contains(te.Error(), "git.secretRef") {
 		t.Fatalf("error %v, want InvalidConfiguration about git.secretRef", err)
 	}
 	tk.Spec.AgentRef.Namespace, tk.Namespace = "", "platform"
-	if _, _, err := buildPod(tk, podInputs{agent: a, opts: Options{Judge: judge}.withDefaults(), configMaps: &resolvedConfigMaps{}}); err != nil {
+	if _, _, err := build(tk, a, nil, &ConfigMaps{}); err != nil {
 		t.Fatalf("same namespace: %v", err)
 	}
 }
 
 // taskWithContext is the validation Task of a with one Text context at mountPath.
 func taskWithContext(a *v1alpha1.Agent, mountPath string) *v1alpha1.Task {
-	tk := validationTask(a)
+	tk := ValidationTask(a)
 	tk.Spec.Contexts = []v1alpha1.ContextItem{{Name: "mine", Type: v1alpha1.ContextTypeText, Text: "x", MountPath: v1alpha1.ContextPath(mountPath)}}
 	return tk
 }
@@ -176,46 +167,35 @@ func taskWithContext(a *v1alpha1.Agent, mountPath string) *v1alpha1.Task {
 // CRD, a direct etcd write) still never leaves the workspace nor takes OpenCode's configuration
 // (T20): the Task fails with PathConflict naming the path; an empty command fails the Agent.
 func TestT20TaskPathsThatBypassedTheSchema(t *testing.T) {
-	judge, err := policy.NewPodSecurityJudge("restricted", "latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := Options{Judge: judge}.withDefaults()
 	a := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "agents", Name: "a"},
 		Spec: v1alpha1.AgentSpec{WorkspaceDir: "/workspace", ServiceAccountName: "sa"}}
 	for _, p := range []string{"../etc/hosts", "a/../../etc/hosts", "..", "opencode.json", "/workspace/opencode.jsonc",
 		".opencode/plugin/x.ts", "src/.opencode", "/etc/hosts", "/workspace", "/workspace/"} {
-		_, _, err := buildPod(taskWithContext(a, p), podInputs{agent: a, opts: opts})
-		var te *taskError
-		if !errors.As(err, &te) || te.reason != v1alpha1.ReasonPathConflict {
-			t.Errorf("%q: buildPod error %v, want PathConflict", p, err)
+		_, _, err := build(taskWithContext(a, p), a, nil, nil)
+		var te *Error
+		if !errors.As(err, &te) || te.Reason != v1alpha1.ReasonPathConflict {
+			t.Errorf("%q: Build error %v, want PathConflict", p, err)
 			continue
 		}
-		if !strings.Contains(te.message, "/workspace") {
-			t.Errorf("%q: message %q does not name the path", p, te.message)
+		if !strings.Contains(te.Error(), "/workspace") {
+			t.Errorf("%q: message %q does not name the path", p, te.Error())
 		}
 	}
 	empty := a.DeepCopy()
 	empty.Spec.Command = []string{""}
-	_, _, err = buildPod(validationTask(empty), podInputs{agent: empty, opts: opts})
-	var te *taskError
-	if !errors.As(err, &te) || te.reason != v1alpha1.ReasonInvalidConfiguration || !strings.Contains(te.message, "Command") {
-		t.Errorf("empty command: buildPod error %v, want InvalidConfiguration naming Command", err)
+	_, _, err := build(ValidationTask(empty), empty, nil, nil)
+	var te *Error
+	if !errors.As(err, &te) || te.Reason != v1alpha1.ReasonInvalidConfiguration || !strings.Contains(te.Error(), "Command") {
+		t.Errorf("empty command: Build error %v, want InvalidConfiguration naming Command", err)
 	}
 }
 
 // TestTaskContextContainmentExhaustive: for every mountPath of up to three segments drawn from the
 // names that matter (the schema bypassed: "..", ".", empty segments, OpenCode's names, HOME's
-// name, the Agent's own paths), relative or absolute, a Pod that buildPod makes mounts the Task's
+// name, the Agent's own paths), relative or absolute, a Pod that Build makes mounts the Task's
 // context strictly inside the workspace, outside HOME and the Agent's own paths, and never at an
-// OpenCode configuration name. (Exhaustive rather than a fuzz target: every fuzz worker would
-// start this package's control plane; podspec's FuzzResolveInWorkspace fuzzes the derivation.)
+// OpenCode configuration name. FuzzTaskContextPath checks the same promise on arbitrary paths.
 func TestTaskContextContainmentExhaustive(t *testing.T) {
-	judge, err := policy.NewPodSecurityJudge("restricted", "latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := Options{Judge: judge}.withDefaults()
 	// workspaceDir /home contains HOME: the hardest case for containment.
 	a := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "agents", Name: "a"},
 		Spec: v1alpha1.AgentSpec{WorkspaceDir: "/home", ServiceAccountName: "sa", Command: []string{"/home/bin/agent"},
@@ -242,7 +222,7 @@ func TestTaskContextContainmentExhaustive(t *testing.T) {
 		if p == "" {
 			continue
 		}
-		pod, _, err := buildPod(taskWithContext(a, p), podInputs{agent: a, opts: opts})
+		pod, _, err := build(taskWithContext(a, p), a, nil, nil)
 		if err != nil {
 			continue
 		}
@@ -282,11 +262,6 @@ func TestTaskContextContainmentExhaustive(t *testing.T) {
 // agentPodDefaults, else the built-in default; init containers get agentPodDefaults'
 // initContainerResources, else the built-in ones.
 func TestResourceBoundsPrecedence(t *testing.T) {
-	judge, err := policy.NewPodSecurityJudge("restricted", "latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := Options{Judge: judge}.withDefaults()
 	q := func(s string) *resource.Quantity { v := resource.MustParse(s); return &v }
 	a := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "agents", Name: "a"},
 		Spec: v1alpha1.AgentSpec{WorkspaceDir: "/workspace", ServiceAccountName: "sa",
@@ -305,7 +280,7 @@ func TestResourceBoundsPrecedence(t *testing.T) {
 		{"built-in defaults", nil, map[string]string{"workspace": "10Gi", "home": "4Gi", "tmp": "2Gi"}, DefaultInitContainerResources()},
 		{"cluster defaults", cfg, map[string]string{"workspace": "50Gi", "home": "4Gi", "tmp": "2Gi"}, initRes},
 	} {
-		pod, _, err := buildPod(validationTask(a), podInputs{agent: a, config: tc.config, opts: opts})
+		pod, _, err := build(ValidationTask(a), a, tc.config, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -323,5 +298,35 @@ func TestResourceBoundsPrecedence(t *testing.T) {
 				t.Errorf("%s: init container %s resources (-want +got):\n%s", tc.name, c.Name, diff)
 			}
 		}
+	}
+}
+
+// testDefaults are the reference operator's defaults.
+var testDefaults = Defaults{
+	AgentImage: "kubeopencode.local/agent-opencode:v0.1.0", ExecutorImage: "kubeopencode.local/executor:v0.1.0",
+	SystemImage: "kubeopencode.local/operator:v0.1.0",
+}
+
+// build is Build with testDefaults, returning the Pod and the context ConfigMap.
+func build(task *v1alpha1.Task, agent *v1alpha1.Agent, cfg *v1alpha1.KubeOpenCodeConfig, cms *ConfigMaps) (*corev1.Pod, *corev1.ConfigMap, error) {
+	res, err := Build(Input{Task: task, Agent: agent, Config: cfg, Defaults: testDefaults, ConfigMaps: cms})
+	if err != nil {
+		return nil, nil, err
+	}
+	return res.Pod, res.ContextConfigMap, nil
+}
+
+// TestNoImageNoPod: with neither the Agent nor Defaults naming the images, Build refuses (an
+// *Error under the Agent's spec) instead of making a Pod with an empty image.
+func TestNoImageNoPod(t *testing.T) {
+	a := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "agents", Name: "a"}, Spec: v1alpha1.AgentSpec{ServiceAccountName: "sa"}}
+	res, err := Build(Input{Task: ValidationTask(a), Agent: a})
+	var te *Error
+	if !errors.As(err, &te) || len(te.Agent) == 0 || te.Reason != v1alpha1.ReasonInvalidConfiguration {
+		t.Fatalf("Build = %v, %v; want an *Error of the Agent", res, err)
+	}
+	a.Spec.AgentImage, a.Spec.ExecutorImage = "example.com/agent:v1", "example.com/executor:v1"
+	if _, err := Build(Input{Task: ValidationTask(a), Agent: a}); err != nil {
+		t.Errorf("with the Agent's images: %v", err)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/kubeopencode/kubeopencode/operator/internal/gitclone"
+	"github.com/kubeopencode/kubeopencode/taskpod/gitclone"
 )
 
 // Clone a branch of a private repository over HTTPS, keeping only docs/ for the agent. The token

@@ -1,4 +1,4 @@
-package controller
+package taskpod
 
 import (
 	"strings"
@@ -34,8 +34,8 @@ func TestCABundle(t *testing.T) {
 						{Name: "ssh", Type: v1alpha1.ContextTypeGit, Git: &v1alpha1.GitContext{Repository: "ssh://git@git.example.com/three.git",
 							SecretRef: &v1alpha1.LocalSecretReference{Name: "ssh"}}},
 					}}}
-			tk := validationTask(a)
-			pod, _, err := buildPod(tk, podInputs{agent: a, opts: Options{Judge: judge}.withDefaults(), configMaps: &resolvedConfigMaps{}})
+			tk := ValidationTask(a)
+			pod, _, err := build(tk, a, nil, &ConfigMaps{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,14 +114,10 @@ func TestCABundle(t *testing.T) {
 
 // TestNoCABundle: without caBundle nothing of it appears.
 func TestNoCABundle(t *testing.T) {
-	judge, err := policy.NewPodSecurityJudge("restricted", "latest")
-	if err != nil {
-		t.Fatal(err)
-	}
 	a := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "a"},
 		Spec: v1alpha1.AgentSpec{WorkspaceDir: "/workspace", ServiceAccountName: "sa",
 			Contexts: []v1alpha1.ContextItem{{Name: "one", Type: v1alpha1.ContextTypeGit, Git: &v1alpha1.GitContext{Repository: "https://git.example.com/one.git"}}}}}
-	pod, _, err := buildPod(validationTask(a), podInputs{agent: a, opts: Options{Judge: judge}.withDefaults(), configMaps: &resolvedConfigMaps{}})
+	pod, _, err := build(ValidationTask(a), a, nil, &ConfigMaps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +155,7 @@ func TestCABundleFromConfig(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &v1alpha1.Agent{ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "a"},
 				Spec: v1alpha1.AgentSpec{WorkspaceDir: "/workspace", ServiceAccountName: "sa", CABundle: tc.agent}}
-			pod, _, err := buildPod(validationTask(a), podInputs{agent: a, config: config, opts: Options{Judge: judge}.withDefaults(), configMaps: &resolvedConfigMaps{}})
+			pod, _, err := build(ValidationTask(a), a, config, &ConfigMaps{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -171,6 +167,9 @@ func TestCABundleFromConfig(t *testing.T) {
 			}
 			if d := cmp.Diff([]string{tc.want}, names); d != "" {
 				t.Errorf("ConfigMap volumes (-want +got):\n%s", d)
+			}
+			if v := judge.Judge(pod); !v.Allowed {
+				t.Error(v.Message())
 			}
 		})
 	}
