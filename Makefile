@@ -6,11 +6,11 @@ SHELL := /usr/bin/env bash
 
 # Every Go module of the workspace. LIBRARIES must never depend on controller-runtime.
 LIBRARIES := api podspec credentials policy rbac
-MODULES := $(LIBRARIES) taskpod operator examples e2e hack/testbed hack/tools
+MODULES := $(LIBRARIES) taskpod operator examples e2e hack/testbed hack/controlplane hack/tools
 # Modules whose tests need no running Kubernetes (e2e's cluster tests are behind the e2e build tag).
 UNIT_MODULES := $(LIBRARIES) taskpod e2e hack/testbed hack/tools
 # Modules whose tests start envtest (etcd + kube-apiserver from `make testbin`).
-INTEGRATION_MODULES := operator examples
+INTEGRATION_MODULES := hack/controlplane operator examples
 
 export GOFLAGS := -buildvcs=false
 TOOLS_BIN := $(CURDIR)/bin

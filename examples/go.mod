@@ -7,12 +7,11 @@ require (
 	github.com/google/go-cmp v0.7.0
 	github.com/kubeopencode/kubeopencode/api v0.1.0
 	github.com/kubeopencode/kubeopencode/credentials v0.0.0-00010101000000-000000000000
-	github.com/kubeopencode/kubeopencode/hack/testbed v0.0.0-00010101000000-000000000000
+	github.com/kubeopencode/kubeopencode/hack/controlplane v0.0.0-00010101000000-000000000000
 	github.com/kubeopencode/kubeopencode/podspec v0.0.0-00010101000000-000000000000
 	github.com/kubeopencode/kubeopencode/policy v0.0.0-00010101000000-000000000000
 	github.com/kubeopencode/kubeopencode/rbac v0.0.0-00010101000000-000000000000
 	k8s.io/api v0.37.2
-	k8s.io/apiextensions-apiserver v0.37.2
 	k8s.io/apimachinery v0.37.2
 	k8s.io/client-go v0.37.2
 	sigs.k8s.io/controller-runtime v0.25.2
@@ -45,6 +44,7 @@ require (
 	github.com/google/gnostic-models v0.7.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
+	github.com/kubeopencode/kubeopencode/hack/testbed v0.0.0-00010101000000-000000000000 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.3-0.20250322232337-35a7c28c31ee // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
@@ -64,12 +64,13 @@ require (
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/term v0.45.0 // indirect
-	golang.org/x/text v0.40.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	gomodules.xyz/jsonpatch/v2 v2.4.0 // indirect
 	google.golang.org/protobuf v1.36.12-0.20260120151049-f2248ac996af // indirect
 	gopkg.in/evanphx/json-patch.v4 v4.13.0 // indirect
 	gopkg.in/inf.v0 v0.9.1 // indirect
+	k8s.io/apiextensions-apiserver v0.37.2 // indirect
 	k8s.io/component-base v0.37.2 // indirect
 	k8s.io/component-helpers v0.37.2 // indirect
 	k8s.io/klog/v2 v2.140.0 // indirect
@@ -84,6 +85,7 @@ require (
 replace (
 	github.com/kubeopencode/kubeopencode/api => ../api
 	github.com/kubeopencode/kubeopencode/credentials => ../credentials
+	github.com/kubeopencode/kubeopencode/hack/controlplane => ../hack/controlplane
 	github.com/kubeopencode/kubeopencode/hack/testbed => ../hack/testbed
 	github.com/kubeopencode/kubeopencode/podspec => ../podspec
 	github.com/kubeopencode/kubeopencode/policy => ../policy

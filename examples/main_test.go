@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeopencode/kubeopencode/api/crds"
-	"github.com/kubeopencode/kubeopencode/examples/internal/controlplane"
+	"github.com/kubeopencode/kubeopencode/hack/controlplane"
 )
 
 var (
@@ -42,7 +42,12 @@ func TestMain(m *testing.M) {
 	for _, d := range byKind(docs, "CustomResourceDefinition") {
 		crdDocs = append(crdDocs, d.raw)
 	}
-	os.Exit(controlplane.Run(m, controlplane.Options{CRDs: crdDocs}, &env, func(e *controlplane.Env) (func(), error) {
+	crds, err := controlplane.DecodeCRDs(crdDocs...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(controlplane.Run(m, controlplane.Options{CRDs: crds}, &env, func(e *controlplane.Env) (func(), error) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		for _, d := range applyOrder(docs) {

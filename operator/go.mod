@@ -6,6 +6,7 @@ require (
 	github.com/go-logr/logr v1.4.3
 	github.com/google/go-cmp v0.7.0
 	github.com/kubeopencode/kubeopencode/api v0.1.0
+	github.com/kubeopencode/kubeopencode/hack/controlplane v0.0.0-00010101000000-000000000000
 	github.com/kubeopencode/kubeopencode/hack/testbed v0.0.0-00010101000000-000000000000
 	github.com/kubeopencode/kubeopencode/policy v0.0.0-00010101000000-000000000000
 	github.com/kubeopencode/kubeopencode/rbac v0.0.0-00010101000000-000000000000
@@ -139,6 +140,7 @@ replace (
 	github.com/kubeopencode/kubeopencode/api => ../api
 	github.com/kubeopencode/kubeopencode/credentials => ../credentials
 	github.com/kubeopencode/kubeopencode/examples => ../examples
+	github.com/kubeopencode/kubeopencode/hack/controlplane => ../hack/controlplane
 	github.com/kubeopencode/kubeopencode/hack/testbed => ../hack/testbed
 	github.com/kubeopencode/kubeopencode/podspec => ../podspec
 	github.com/kubeopencode/kubeopencode/policy => ../policy

@@ -20,7 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/kubeopencode/kubeopencode/examples/internal/controlplane"
+	"github.com/kubeopencode/kubeopencode/hack/controlplane"
 	"github.com/kubeopencode/kubeopencode/examples/sandbox"
 	"github.com/kubeopencode/kubeopencode/examples/sandbox/v1alpha1"
 )
@@ -41,7 +41,7 @@ var controllerUser = rest.ImpersonationConfig{
 // TestMain installs the Sandbox CRDs, the controller's namespace, ServiceAccount and RBAC from
 // config/, starts the controller in a manager as that ServiceAccount, and applies the sample.
 func TestMain(m *testing.M) {
-	var crds [][]byte
+	var manifests [][]byte
 	paths, _ := filepath.Glob("config/crd/*.yaml")
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
@@ -49,7 +49,12 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		crds = append(crds, b)
+		manifests = append(manifests, b)
+	}
+	crds, err := controlplane.DecodeCRDs(manifests...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 	opts := controlplane.Options{CRDs: crds, AddToScheme: []func(*runtime.Scheme) error{v1alpha1.AddToScheme}}
 	os.Exit(controlplane.Run(m, opts, &env, startController))

@@ -22,7 +22,7 @@ import (
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
 	"github.com/kubeopencode/kubeopencode/examples/sandbox"
 	sandboxv1alpha1 "github.com/kubeopencode/kubeopencode/examples/sandbox/v1alpha1"
-	"github.com/kubeopencode/kubeopencode/operator/internal/testenv"
+	"github.com/kubeopencode/kubeopencode/hack/controlplane"
 	"github.com/kubeopencode/kubeopencode/podspec"
 )
 
@@ -40,7 +40,7 @@ func sandboxCRDs() ([]*apiextensionsv1.CustomResourceDefinition, error) {
 		}
 		docs = append(docs, b)
 	}
-	return testenv.DecodeCRDs(docs...)
+	return controlplane.DecodeCRDs(docs...)
 }
 
 // startSandboxController runs the sandbox example's controller (a third-party controller built on

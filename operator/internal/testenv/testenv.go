@@ -1,11 +1,8 @@
 package testenv
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"testing"
@@ -18,38 +15,27 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeopencode/kubeopencode/api/crds"
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
-	"github.com/kubeopencode/kubeopencode/hack/testbed"
+	"github.com/kubeopencode/kubeopencode/hack/controlplane"
 	"github.com/kubeopencode/kubeopencode/policy"
 	kocpolicy "github.com/kubeopencode/kubeopencode/policy/kubeopencode"
 )
 
-// Env is a running envtest control plane.
-type Env struct {
-	// Config authenticates as a cluster admin (system:masters).
-	Config *rest.Config
-	// Client is an uncached admin client with Scheme.
-	Client client.Client
-	// Scheme knows the built-in kinds.
-	Scheme *runtime.Scheme
-
-	env *envtest.Environment
-}
+// Env is a running envtest control plane: the repository's one envtest helper,
+// hack/controlplane, which this package only adds KubeOpenCode's API and admission policies to.
+type Env = controlplane.Env
 
 // Options configure Start. The zero value starts a bare API server.
 type Options struct {
-	// CRDs are installed before Start returns (decode YAML manifests with DecodeCRDs).
+	// CRDs are installed before Start returns (decode YAML manifests with
+	// controlplane.DecodeCRDs). Default: none.
 	CRDs []*apiextensionsv1.CustomResourceDefinition
-	// AddToScheme functions register extra kinds (e.g. kubeopencode.io/v1alpha1) in Scheme,
-	// after the built-in kinds. Default: none.
+	// AddToScheme functions register extra kinds in Scheme, after the built-in kinds.
+	// Default: none.
 	AddToScheme []func(*runtime.Scheme) error
 	// KubeOpenCodeAPI installs the kubeopencode.io CRDs embedded in the api module (in addition
 	// to CRDs) and registers kubeopencode.io/v1alpha1 in Scheme. Default false: a bare API server.
@@ -63,128 +49,47 @@ func KubeOpenCodeCRDs() ([]*apiextensionsv1.CustomResourceDefinition, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the embedded CRDs: %w", err)
 	}
-	return DecodeCRDs(docs...)
+	return controlplane.DecodeCRDs(docs...)
 }
 
 // Run is the whole body of a package's TestMain: it starts an environment with opts, stores it in
 // *env, runs setup (when not nil), runs the tests, stops the environment and returns the exit code
 // for os.Exit. Failures to start are printed with the make target that fixes them.
 func Run(m *testing.M, opts Options, env **Env, setup func(*Env) error) int {
-	e, err := Start(opts)
+	cp, err := controlplaneOptions(opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer func() {
-		if err := e.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stopping envtest:", err)
-		}
-	}()
-	*env = e
+	var withTeardown func(*Env) (func(), error)
 	if setup != nil {
-		if err := setup(e); err != nil {
-			fmt.Fprintln(os.Stderr, "setting up the test environment:", err)
-			return 1
-		}
+		withTeardown = func(e *Env) (func(), error) { return nil, setup(e) }
 	}
-	return m.Run()
+	return controlplane.Run(m, cp, env, withTeardown)
 }
 
 // Start launches etcd and kube-apiserver from the test-bed cache. It fails with instructions
 // (run `make testbin`) when the binaries are missing.
 func Start(opts Options) (*Env, error) {
-	assets, err := testbed.EnvtestAssets()
+	cp, err := controlplaneOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return nil, fmt.Errorf("building scheme: %w", err)
-	}
-	adds := opts.AddToScheme
-	defs := opts.CRDs
+	return controlplane.Start(cp)
+}
+
+// controlplaneOptions adds the kubeopencode.io API to opts when asked.
+func controlplaneOptions(opts Options) (controlplane.Options, error) {
+	cp := controlplane.Options{CRDs: opts.CRDs, AddToScheme: opts.AddToScheme}
 	if opts.KubeOpenCodeAPI {
 		kocCRDs, err := KubeOpenCodeCRDs()
 		if err != nil {
-			return nil, err
+			return controlplane.Options{}, err
 		}
-		defs = append(append([]*apiextensionsv1.CustomResourceDefinition{}, defs...), kocCRDs...)
-		adds = append(append([]func(*runtime.Scheme) error{}, adds...), v1alpha1.AddToScheme)
+		cp.CRDs = append(append([]*apiextensionsv1.CustomResourceDefinition{}, cp.CRDs...), kocCRDs...)
+		cp.AddToScheme = append(append([]func(*runtime.Scheme) error{}, cp.AddToScheme...), v1alpha1.AddToScheme)
 	}
-	for _, add := range adds {
-		if err := add(scheme); err != nil {
-			return nil, fmt.Errorf("building scheme: %w", err)
-		}
-	}
-	e := &envtest.Environment{BinaryAssetsDirectory: assets, CRDs: defs, ErrorIfCRDPathMissing: true}
-	cfg, err := e.Start()
-	if err != nil {
-		return nil, fmt.Errorf("starting envtest from %s: %w", assets, err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		_ = e.Stop()
-		return nil, fmt.Errorf("creating client: %w", err)
-	}
-	return &Env{Config: cfg, Client: c, Scheme: scheme, env: e}, nil
-}
-
-// DecodeCRDs decodes YAML manifests (each may hold several "---"-separated documents) into
-// CustomResourceDefinitions. Empty documents are skipped; any other kind is an error.
-func DecodeCRDs(manifests ...[]byte) ([]*apiextensionsv1.CustomResourceDefinition, error) {
-	var crds []*apiextensionsv1.CustomResourceDefinition
-	for i, m := range manifests {
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(m), 4096)
-		for {
-			crd := &apiextensionsv1.CustomResourceDefinition{}
-			err := dec.Decode(crd)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("decoding manifest %d: %w", i, err)
-			}
-			if crd.Kind == "" && crd.Name == "" {
-				continue // an empty document
-			}
-			if crd.Kind != "CustomResourceDefinition" {
-				return nil, fmt.Errorf("manifest %d: got kind %q, want CustomResourceDefinition", i, crd.Kind)
-			}
-			crds = append(crds, crd)
-		}
-	}
-	return crds, nil
-}
-
-// Stop shuts the control plane down.
-func (e *Env) Stop() error { return e.env.Stop() }
-
-// Namespace creates a fresh namespace named after the test and returns its name.
-func (e *Env) Namespace(ctx context.Context, t testing.TB) string {
-	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: nsPrefix(t.Name())}}
-	if err := e.Client.Create(ctx, ns); err != nil {
-		t.Fatalf("creating namespace: %v", err)
-	}
-	return ns.Name
-}
-
-// nsPrefix turns a test name into a valid GenerateName prefix.
-func nsPrefix(name string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(name) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('-')
-		}
-	}
-	p := strings.Trim(b.String(), "-")
-	if len(p) > 40 {
-		p = strings.TrimRight(p[:40], "-")
-	}
-	return p + "-"
+	return cp, nil
 }
 
 // InstallAdmissionPolicies creates the admission policies and bindings operator/config/policy

@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kubeopencode/kubeopencode/api/crds"
-	"github.com/kubeopencode/kubeopencode/operator/internal/testenv"
+	"github.com/kubeopencode/kubeopencode/hack/controlplane"
 )
 
 func agentRules(t testing.TB) *Rules { return crdRules(t, "Agent") }
@@ -22,7 +22,7 @@ func crdRules(t testing.TB, kind string) *Rules {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defs, err := testenv.DecodeCRDs(docs...)
+	defs, err := controlplane.DecodeCRDs(docs...)
 	if err != nil {
 		t.Fatal(err)
 	}
