@@ -15,9 +15,9 @@ const (
 	DefaultFileMode = contract.DefaultCredentialFileMode
 )
 
-// IsEnvName reports whether name is a C identifier ([A-Za-z_][A-Za-z0-9_]*), by apimachinery's
-// content.IsCIdentifier.
-func IsEnvName(name string) bool { return len(content.IsCIdentifier(name)) == 0 }
+// IsEnvName reports whether name is a C identifier ([A-Za-z_][A-Za-z0-9_]*): apimachinery's
+// content.IsCIdentifier verdict, by the contract's regexp-free check (FuzzEnvName proves them equal).
+func IsEnvName(name string) bool { return contract.IsCIdentifier(name) }
 
 // IsReservedEnvName reports whether a credential may not set name: HOME, PATH, SHELL, USER,
 // WORKSPACE_DIR, OPENCODE_CONFIG_CONTENT, AGENT, OPENCODE, OPENCODE_PID, and any name starting

@@ -199,3 +199,38 @@ func FuzzLabelSyntax(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEnvName proves IsEnvName (the contract's standard-library check) gives apimachinery's
+// content.IsCIdentifier verdict for every input.
+func FuzzEnvName(f *testing.F) {
+	for _, s := range []string{"", "_", "A", "a1", "1a", "A_B", "a-b", "a.b", "é", "A\n", "HOME", "_9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := IsEnvName(s), len(content.IsCIdentifier(s)) == 0; got != want {
+			t.Errorf("IsEnvName(%q) = %v, content.IsCIdentifier says %v", s, got, want)
+		}
+	})
+}
+
+// FuzzLabelKeySyntax proves the contract's standard-library label key, label value and DNS
+// subdomain checks, which podspec.Build uses on its hot path, give apimachinery's verdicts.
+func FuzzLabelKeySyntax(f *testing.F) {
+	for _, s := range []string{"", "a", "A", "/", "a/", "/a", "a/b", "a/b/c", "Example.com/x", "example.com/MyName",
+		"a..b/x", "a.-b/x", "-a/x", "a_b/x", "x/-a", "x/a-", "x/a.b_C", "é/x", "a\n",
+		strings.Repeat("a", 63), strings.Repeat("a", 64), "p/" + strings.Repeat("a", 64),
+		strings.Repeat("a.", 126) + "a/x", strings.Repeat("a.", 127) + "a/x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := contract.IsLabelKey(s), len(content.IsLabelKey(s)) == 0; got != want {
+			t.Errorf("contract.IsLabelKey(%q) = %v, content.IsLabelKey says %v", s, got, want)
+		}
+		if got, want := contract.IsLabelValue(s), len(content.IsLabelValue(s)) == 0; got != want {
+			t.Errorf("contract.IsLabelValue(%q) = %v, content.IsLabelValue says %v", s, got, want)
+		}
+		if got, want := contract.IsDNSSubdomain(s), len(content.IsDNS1123Subdomain(s)) == 0; got != want {
+			t.Errorf("contract.IsDNSSubdomain(%q) = %v, content.IsDNS1123Subdomain says %v", s, got, want)
+		}
+	})
+}

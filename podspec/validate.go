@@ -20,9 +20,9 @@ const maxAnnotationBytes = 256 * 1024
 // annotation keys case-insensitively. [LabelScheme.IsReserved] answers for another scheme.
 func IsReservedKey(key string) bool { return LabelScheme{}.IsReserved(key) }
 
-// IsEnvName reports whether name is a C identifier ([A-Za-z_][A-Za-z0-9_]*), by apimachinery's
-// content.IsCIdentifier.
-func IsEnvName(name string) bool { return len(content.IsCIdentifier(name)) == 0 }
+// IsEnvName reports whether name is a C identifier ([A-Za-z_][A-Za-z0-9_]*): apimachinery's
+// content.IsCIdentifier verdict, by the contract's regexp-free check (FuzzEnvName proves them equal).
+func IsEnvName(name string) bool { return contract.IsCIdentifier(name) }
 
 // isDNSLabel reports whether s is an RFC 1123 label. It is the contract's check, which
 // FuzzLabelSyntax proves equal to apimachinery's content.IsDNS1123Label: Build checks every volume
@@ -38,11 +38,13 @@ func validateLabels(name string, labels map[string]string, scheme LabelScheme) f
 		if scheme.IsReserved(k) {
 			return reserved(p().Key(k), "label key %q is reserved for the platform", k)
 		}
-		if msgs := content.IsLabelKey(k); len(msgs) > 0 {
-			return invalid(p().Key(k), "label key %q: %s", k, strings.Join(msgs, "; "))
+		// The contract's checks give apimachinery's verdict without its regular expressions
+		// (FuzzLabelKeySyntax); apimachinery words the refusal.
+		if !contract.IsLabelKey(k) {
+			return invalid(p().Key(k), "label key %q: %s", k, strings.Join(content.IsLabelKey(k), "; "))
 		}
-		if msgs := content.IsLabelValue(v); len(msgs) > 0 {
-			return invalid(p().Key(k), "label value %q: %s", v, strings.Join(msgs, "; "))
+		if !contract.IsLabelValue(v) {
+			return invalid(p().Key(k), "label value %q: %s", v, strings.Join(content.IsLabelValue(v), "; "))
 		}
 		return nil
 	})
@@ -55,8 +57,8 @@ func validateAnnotations(name string, annotations map[string]string, scheme Labe
 			return reserved(p().Key(k), "annotation key %q is reserved for the platform", k)
 		}
 		// The API server checks annotation keys case-insensitively.
-		if msgs := content.IsLabelKey(strings.ToLower(k)); len(msgs) > 0 {
-			return invalid(p().Key(k), "annotation key %q: %s", k, strings.Join(msgs, "; "))
+		if lower := strings.ToLower(k); !contract.IsLabelKey(lower) {
+			return invalid(p().Key(k), "annotation key %q: %s", k, strings.Join(content.IsLabelKey(lower), "; "))
 		}
 		return nil
 	})

@@ -15,9 +15,26 @@ const (
 	HashLength = 12
 )
 
+// IsCIdentifier reports whether s is a C identifier ([A-Za-z_][A-Za-z0-9_]*), the rule for
+// environment variable names. It gives apimachinery's content.IsCIdentifier verdict (FuzzEnvName
+// in podspec keeps the two equal) without a regular expression: podspec.Build checks every
+// environment variable of every container, and the regular expression cost it about a tenth.
+func IsCIdentifier(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
 // IsDNSLabel reports whether s is an RFC 1123 label: 1 to 63 characters of [a-z0-9-], starting and
 // ending with [a-z0-9]. The libraries use apimachinery's validation.IsDNS1123Label; this copy
-// exists because the contract imports only the standard library, and FuzzIsDNSLabel in podspec
+// exists because the contract imports only the standard library, and FuzzLabelSyntax in podspec
 // keeps the two equal.
 func IsDNSLabel(s string) bool {
 	if len(s) == 0 || len(s) > MaxNameLength {
@@ -125,6 +142,48 @@ func appendSanitized(dst []byte, s string, max int, labelValue bool) []byte {
 
 // isLabelValue reports whether v is a valid label value: empty, or at most 63 characters from
 // [-A-Za-z0-9_.] that start and end with an alphanumeric character.
+// IsLabelValue reports whether v is a label value: empty, or 1 to 63 characters of
+// [A-Za-z0-9-_.] starting and ending with [A-Za-z0-9]. It gives apimachinery's content.IsLabelValue
+// verdict without a regular expression (FuzzLabelKeySyntax in podspec keeps them equal).
+func IsLabelValue(v string) bool { return isLabelValue(v) }
+
+// IsLabelKey reports whether k is a label key: a name (a non-empty label value) optionally
+// preceded by a lowercase DNS subdomain prefix and "/". It gives apimachinery's
+// content.IsLabelKey verdict without a regular expression (FuzzLabelKeySyntax in podspec keeps
+// them equal): podspec.Build checks every label and annotation key, and the regular expressions
+// cost it about a tenth. Callers ask apimachinery for the messages once this says no.
+func IsLabelKey(k string) bool {
+	prefix, name, hasPrefix := strings.Cut(k, "/")
+	if !hasPrefix {
+		name = prefix
+	} else if !IsDNSSubdomain(prefix) {
+		return false
+	}
+	return name != "" && isLabelValue(name)
+}
+
+// IsDNSSubdomain reports whether s is a lowercase RFC 1123 subdomain: at most 253 characters of
+// dot-separated labels, each [a-z0-9] at both ends and [a-z0-9-] between (apimachinery's
+// content.IsDNS1123Subdomain verdict).
+func IsDNSSubdomain(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || !isAlnumLower(label[0]) || !isAlnumLower(label[len(label)-1]) {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; !isAlnumLower(c) && c != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isAlnumLower(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+
 func isLabelValue(v string) bool {
 	if v == "" {
 		return true
