@@ -20,9 +20,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/kubeopencode/kubeopencode/hack/controlplane"
 	"github.com/kubeopencode/kubeopencode/examples/sandbox"
 	"github.com/kubeopencode/kubeopencode/examples/sandbox/v1alpha1"
+	"github.com/kubeopencode/kubeopencode/hack/controlplane"
 )
 
 // env is the package's control plane; the controller runs against it for every test.
