@@ -141,7 +141,7 @@ func pendingDetail(pod *corev1.Pod) string {
 		if w := cs.State.Waiting; w != nil {
 			p := fmt.Sprintf("container %q waiting: %s", cs.Name, w.Reason)
 			if w.Message != "" {
-				p += ": " + truncate(w.Message, 512)
+				p += ": " + Truncate(w.Message, 512)
 			}
 			parts = append(parts, p)
 		}
@@ -163,7 +163,7 @@ func failureDetail(pod *corev1.Pod) string {
 				p += " (" + t.Reason + ")"
 			}
 			if t.Message != "" {
-				p += ": " + truncate(t.Message, 512)
+				p += ": " + Truncate(t.Message, 512)
 			}
 			parts = append(parts, p)
 		}
@@ -177,8 +177,10 @@ func failureDetail(pod *corev1.Pod) string {
 	return strings.Join(parts, "; ")
 }
 
-// truncate shortens s to at most n bytes without splitting a UTF-8 sequence.
-func truncate(s string, n int) string {
+// Truncate shortens s to at most n bytes without splitting a UTF-8 sequence, ending it with "..."
+// when it cut: the operator bounds condition messages and Events with it, as ReadPod bounds what
+// the kubelet wrote.
+func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

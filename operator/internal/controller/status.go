@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -79,14 +78,5 @@ func eventType(reason string) string {
 	return corev1.EventTypeWarning
 }
 
-// truncate shortens s to at most n bytes without splitting a UTF-8 sequence.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("...")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
-}
+// truncate is taskpod.Truncate: one rule for every message the operator bounds.
+func truncate(s string, n int) string { return taskpod.Truncate(s, n) }
