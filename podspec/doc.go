@@ -58,7 +58,8 @@
 // (domain kubeopencode.io, managed-by kubeopencode, keys kubeopencode.io/task-uid, -name,
 // -namespace, kubeopencode.io/agent and agent-uid); another controller sets its own domain and
 // managed-by value, so that KubeOpenCode's operator, which caches, counts and selects Pods by
-// these labels, never takes its Pods for its own. Spec.Labels and Spec.Annotations may not use
+// these labels, never takes its Pods for its own (Build refuses managed-by kubeopencode with any
+// scheme but KubeOpenCode's, the default for a scheme that sets only its domain). Spec.Labels and Spec.Annotations may not use
 // app.kubernetes.io/managed-by nor any key under the scheme's domain or a subdomain of it
 // ([LabelScheme.IsReserved]) — they are refused, never silently overwritten. Values longer than
 // 63 characters become a readable prefix plus a hash ([LabelValue]).

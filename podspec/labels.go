@@ -29,7 +29,9 @@ type LabelScheme struct {
 	// reserved. A lowercase DNS subdomain; default DefaultLabelDomain ("kubeopencode.io").
 	Domain string
 	// ManagedBy is the value of app.kubernetes.io/managed-by (a label value, not empty); default
-	// DefaultManagedBy ("kubeopencode").
+	// DefaultManagedBy ("kubeopencode"), which only KubeOpenCode's own scheme (default Domain
+	// and kinds) may use: KubeOpenCode's operator caches and lists Pods by it, so any other
+	// scheme must name its own.
 	ManagedBy string
 	// OwnerKind and GroupKind name the owner and group labels (lowercase DNS labels of at most 53
 	// characters); defaults DefaultOwnerKind ("task") and DefaultGroupKind ("agent").
@@ -103,8 +105,14 @@ func (l LabelScheme) validate() field.ErrorList {
 	if strings.ToLower(l.Domain) != l.Domain || len(content.IsDNS1123Subdomain(l.Domain)) > 0 {
 		errs = append(errs, invalid(field.NewPath("LabelScheme", "Domain"), "%q is not a lowercase DNS subdomain", l.Domain))
 	}
-	if len(content.IsLabelValue(l.ManagedBy)) > 0 {
+	switch {
+	case len(content.IsLabelValue(l.ManagedBy)) > 0:
 		errs = append(errs, invalid(field.NewPath("LabelScheme", "ManagedBy"), "%q is not a label value", l.ManagedBy))
+	case l.ManagedBy == DefaultManagedBy && (l.Domain != DefaultLabelDomain || l.OwnerKind != DefaultOwnerKind || l.GroupKind != DefaultGroupKind):
+		// KubeOpenCode's operator caches and lists Pods by this value alone: a controller that
+		// set only its Domain or kinds would have its Pods look like KubeOpenCode's again.
+		errs = append(errs, invalid(field.NewPath("LabelScheme", "ManagedBy"),
+			"%q is KubeOpenCode's: a scheme other than KubeOpenCode's needs its own ManagedBy", l.ManagedBy))
 	}
 	for _, k := range []struct{ field, kind string }{{"OwnerKind", l.OwnerKind}, {"GroupKind", l.GroupKind}} {
 		if !isDNSLabel(k.kind) || len(k.kind) > MaxNameLength-len("-namespace") {

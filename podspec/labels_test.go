@@ -72,7 +72,7 @@ func FuzzLabelSchemeIsReserved(f *testing.F) {
 	f.Add("example.com", "xexample.com/x")
 	f.Add("kubeopencode.io", "app.kubernetes.io/managed-by")
 	f.Fuzz(func(t *testing.T, domain, key string) {
-		s := LabelScheme{Domain: domain}
+		s := LabelScheme{Domain: domain, ManagedBy: "sandbox"}
 		if s.Validate() != nil {
 			return
 		}
@@ -91,17 +91,25 @@ func TestLabelSchemeRefused(t *testing.T) {
 		scheme LabelScheme
 		want   string
 	}{
-		{"uppercase domain", LabelScheme{Domain: "Sandbox.example.com"},
+		{"uppercase domain", LabelScheme{Domain: "Sandbox.example.com", ManagedBy: "sandbox"},
 			`podspec: LabelScheme.Domain: Invalid value: "Sandbox.example.com" is not a lowercase DNS subdomain`},
-		{"domain with a path", LabelScheme{Domain: "example.com/x"},
+		{"domain with a path", LabelScheme{Domain: "example.com/x", ManagedBy: "sandbox"},
 			`podspec: LabelScheme.Domain: Invalid value: "example.com/x" is not a lowercase DNS subdomain`},
-		{"domain too long", LabelScheme{Domain: strings.Repeat("a.", 127) + "io"},
+		{"domain too long", LabelScheme{Domain: strings.Repeat("a.", 127) + "io", ManagedBy: "sandbox"},
 			`podspec: LabelScheme.Domain: Invalid value: "` + strings.Repeat("a.", 127) + `io" is not a lowercase DNS subdomain`},
 		{"managed-by not a label value", LabelScheme{ManagedBy: "my controller"},
 			`podspec: LabelScheme.ManagedBy: Invalid value: "my controller" is not a label value`},
-		{"owner kind with a slash", LabelScheme{OwnerKind: "a/b"},
+		{"own domain, KubeOpenCode's managed-by by default", LabelScheme{Domain: "sandbox.example.com"},
+			`podspec: LabelScheme.ManagedBy: Invalid value: "kubeopencode" is KubeOpenCode's: a scheme other than KubeOpenCode's needs its own ManagedBy`},
+		{"own domain, KubeOpenCode's managed-by", LabelScheme{Domain: "sandbox.example.com", ManagedBy: "kubeopencode", OwnerKind: "sandbox"},
+			`podspec: LabelScheme.ManagedBy: Invalid value: "kubeopencode" is KubeOpenCode's: a scheme other than KubeOpenCode's needs its own ManagedBy`},
+		{"own owner kind, KubeOpenCode's managed-by by default", LabelScheme{OwnerKind: "sandbox"},
+			`podspec: LabelScheme.ManagedBy: Invalid value: "kubeopencode" is KubeOpenCode's: a scheme other than KubeOpenCode's needs its own ManagedBy`},
+		{"own group kind, KubeOpenCode's managed-by", LabelScheme{GroupKind: "template", ManagedBy: "kubeopencode"},
+			`podspec: LabelScheme.ManagedBy: Invalid value: "kubeopencode" is KubeOpenCode's: a scheme other than KubeOpenCode's needs its own ManagedBy`},
+		{"owner kind with a slash", LabelScheme{OwnerKind: "a/b", ManagedBy: "sandbox"},
 			`podspec: LabelScheme.OwnerKind: Invalid value: "a/b" is not a DNS label of at most 53 characters`},
-		{"group kind too long for -namespace", LabelScheme{GroupKind: strings.Repeat("g", 54)},
+		{"group kind too long for -namespace", LabelScheme{GroupKind: strings.Repeat("g", 54), ManagedBy: "sandbox"},
 			`podspec: LabelScheme.GroupKind: Invalid value: "` + strings.Repeat("g", 54) + `" is not a DNS label of at most 53 characters`},
 	}
 	for _, c := range cases {

@@ -234,3 +234,38 @@ func FuzzLabelKeySyntax(f *testing.F) {
 		}
 	})
 }
+
+// TestContractChecksAtTheirBounds complements the fuzz tests above with what random inputs seldom
+// reach: keys, values and subdomains at, just under and just over their length limits (62, 63, 64,
+// 252, 253, 254 bytes), built from every character class at every position. The contract's
+// checks must give apimachinery's verdict on each.
+func TestContractChecksAtTheirBounds(t *testing.T) {
+	var inputs []string
+	for _, n := range []int{62, 63, 64, 252, 253, 254} {
+		for _, unit := range []string{"a", "a.", "a-", "A", "_", "9", ".", "-"} {
+			s := strings.Repeat(unit, n)[:n]
+			inputs = append(inputs, s, s+"/x", "x/"+s, s+"/"+s, s+"a", "a"+s)
+			for _, end := range []string{"", "a", "-", ".", "Z"} {
+				inputs = append(inputs, strings.Repeat("a", 63)+"."+s+end+"/n", s+end)
+			}
+		}
+	}
+	checks := []struct {
+		name     string
+		contract func(string) bool
+		apimach  func(string) []string
+	}{
+		{"IsLabelKey", contract.IsLabelKey, content.IsLabelKey},
+		{"IsLabelValue", contract.IsLabelValue, content.IsLabelValue},
+		{"IsDNSSubdomain", contract.IsDNSSubdomain, content.IsDNS1123Subdomain},
+		{"IsDNSLabel", contract.IsDNSLabel, content.IsDNS1123Label},
+		{"IsCIdentifier", contract.IsCIdentifier, content.IsCIdentifier},
+	}
+	for _, s := range inputs {
+		for _, c := range checks {
+			if got, want := c.contract(s), len(c.apimach(s)) == 0; got != want {
+				t.Errorf("contract.%s(%q) = %v, apimachinery says %v", c.name, s, got, want)
+			}
+		}
+	}
+}

@@ -249,8 +249,10 @@ func Build(in Input) (*Result, error) {
 	if err != nil {
 		pathConflict := podspec.IsPathConflict(err)
 		conflict := errors.Is(err, podspec.ErrConflict) || pathConflict
-		if pathConflict && len(task.Spec.Contexts) > 0 {
-			// The Task's own paths may be involved: its author gets both paths (T11).
+		if pathConflict && len(task.Spec.Contexts) > 0 && buildsWithoutTaskContexts(in) {
+			// The Task's contexts cause the conflict: its author gets both paths (T11). Were
+			// the Agent's Pod refused without them too, every problem would be the Agent's, and
+			// a Task of another namespace must not read them (its paths, its ConfigMap keys).
 			probs.addTask(conflict, libraryProblems(specPath.Child("contexts"), err)...)
 		} else {
 			probs.addAgent(conflict, libraryProblems(specPath, err)...)
@@ -288,6 +290,17 @@ func Build(in Input) (*Result, error) {
 		out.ContextConfigMap = cm
 	}
 	return out, nil
+}
+
+// buildsWithoutTaskContexts reports whether the Task's Pod builds once the Task's own contexts
+// are left out: whether the problems of the Pod with them are the Task's doing. It runs only when
+// podspec has refused the Pod.
+func buildsWithoutTaskContexts(in Input) bool {
+	task := *in.Task
+	task.Spec.Contexts = nil
+	in.Task = &task
+	_, err := Build(in)
+	return err == nil
 }
 
 // volumeSizeLimits merges the Agent's sizeLimits over the cluster defaults over the built-in ones.

@@ -160,6 +160,16 @@ func planContexts(task *v1alpha1.Task, agent *v1alpha1.Agent, in contextInputs, 
 			continue
 		}
 		c := e.item
+		// The API requires each type's own field; a Task or Agent that never met the API server
+		// (a dry-run, a webhook, a bypassed schema) is refused here rather than dereferenced.
+		if c.Type == v1alpha1.ContextTypeConfigMap && c.ConfigMap == nil {
+			e.add(probs, false, field.Required(e.path.Child("configMap"), "a ConfigMap context needs configMap"))
+			continue
+		}
+		if c.Type == v1alpha1.ContextTypeGit && c.Git == nil {
+			e.add(probs, false, field.Required(e.path.Child("git"), "a Git context needs git"))
+			continue
+		}
 		mode := ptr.Deref((*int32)(c.FileMode), DefaultContextFileMode)
 		// A relative mountPath is resolved under the workspace (upstream's meaning); checked above.
 		mountPath := podspec.ResolvePath(in.workspace, string(c.MountPath))
