@@ -64,6 +64,11 @@ const (
 	// still running (the status was written by someone other than the operator); the Pod was
 	// deleted and the phase set to Failed.
 	ReasonInconsistentStatus = "InconsistentStatus"
+	// ReasonEgressPolicyNotInForce: the Agent has spec.networkPolicy, but its egress
+	// NetworkPolicy (<agent>-egress, owned by the Agent, as the operator builds it) was not in
+	// force within the operator's grace; the Task does not start, so no agent Pod runs without the
+	// egress restriction its Agent declares (T17).
+	ReasonEgressPolicyNotInForce = "EgressPolicyNotInForce"
 	// ReasonOrphanDeleted: an Event reason: the operator deleted a Pod or context ConfigMap of a
 	// Task that is being deleted without the operator's finalizer.
 	ReasonOrphanDeleted = "OrphanDeleted"

@@ -131,6 +131,7 @@ type controllerFlags struct {
 	executorImage           string
 	podStartTimeout         time.Duration
 	stopGrace               time.Duration
+	egressPolicyGrace       time.Duration
 }
 
 func (f *controllerFlags) register(fs *flag.FlagSet) {
@@ -153,6 +154,7 @@ func (f *controllerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.executorImage, "default-executor-image", controller.DefaultExecutorImage, "executor image for Agents without spec.executorImage")
 	fs.DurationVar(&f.podStartTimeout, "pod-start-timeout", controller.DefaultPodStartTimeout, "how long an agent Pod may stay unschedulable before its Task fails")
 	fs.DurationVar(&f.stopGrace, "stop-grace", controller.DefaultStopGrace, "how long a stopped or timed-out agent Pod may take to terminate (kept for its logs) before it is deleted")
+	fs.DurationVar(&f.egressPolicyGrace, "egress-policy-grace", controller.DefaultEgressPolicyGrace, "how long a Task of an Agent with spec.networkPolicy waits for that Agent's egress NetworkPolicy before it fails (EgressPolicyNotInForce)")
 }
 
 func (f *controllerFlags) validate() error {
@@ -179,6 +181,9 @@ func (f *controllerFlags) validate() error {
 	}
 	if f.stopGrace <= 0 {
 		errs = append(errs, fmt.Errorf("--stop-grace must be positive, got %s", f.stopGrace))
+	}
+	if f.egressPolicyGrace <= 0 {
+		errs = append(errs, fmt.Errorf("--egress-policy-grace must be positive, got %s", f.egressPolicyGrace))
 	}
 	for _, img := range []string{f.systemImage, f.agentImage, f.executorImage} {
 		if img == "" || strings.ContainsAny(img, " \t\n") {
@@ -267,6 +272,7 @@ func runController(args []string, stdout, stderr io.Writer) int {
 			SystemImagePullPolicy: corev1.PullPolicy(f.systemImagePullPolicy),
 			PodStartTimeout:       f.podStartTimeout,
 			StopGrace:             f.stopGrace,
+			EgressPolicyGrace:     f.egressPolicyGrace,
 		},
 	})
 	if err != nil {

@@ -80,6 +80,12 @@ func (r *AgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if problem == "" {
 		problem = npProblem
 	}
+	// A foreign policy holding the egress policy's name is not watched (the cache holds only the
+	// operator's): recheck, so its removal lets the operator's own policy in.
+	var res ctrl.Result
+	if npProblem != "" {
+		res.RequeueAfter = r.opts.EgressPolicyGrace
+	}
 	if problem != "" {
 		want.Status, want.Reason, want.Message = metav1.ConditionFalse, v1alpha1.ReasonInvalidConfiguration, truncate(problem, maxConditionMessage)
 	} else if missing, err := r.guard.check(ctx, time.Time{}); err != nil {
@@ -90,7 +96,7 @@ func (r *AgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	have := meta.FindStatusCondition(agent.Status.Conditions, v1alpha1.ConditionReady)
 	if have != nil && have.Status == want.Status && have.Reason == want.Reason && have.Message == want.Message &&
 		have.ObservedGeneration == want.ObservedGeneration && agent.Status.ObservedGeneration == agent.Generation {
-		return ctrl.Result{}, nil
+		return res, nil
 	}
 	agent.Status.ObservedGeneration = agent.Generation
 	meta.SetStatusCondition(&agent.Status.Conditions, want)
@@ -103,7 +109,7 @@ func (r *AgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if want.Status == metav1.ConditionFalse && (have == nil || have.Status != metav1.ConditionFalse || have.Message != want.Message) && r.Recorder != nil {
 		r.Recorder.Eventf(agent, nil, "Warning", want.Reason, "Validate", "%s", truncate(want.Message, 1000))
 	}
-	return ctrl.Result{}, nil
+	return res, nil
 }
 
 // validateAgent returns "" when the Agent can run Tasks, otherwise why not (for the platform

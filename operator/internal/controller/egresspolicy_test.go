@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeopencode/kubeopencode/api/v1alpha1"
+	"github.com/kubeopencode/kubeopencode/operator/internal/setup"
 	"github.com/kubeopencode/kubeopencode/podspec"
 	"github.com/kubeopencode/kubeopencode/policy"
 )
@@ -174,4 +175,61 @@ func TestT17AgentLabelCollision(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestT17NoPodWithoutTheEgressPolicy: someone with NetworkPolicy rights in the Agent's namespace
+// (not a task author) creates an allow-everything policy under the name the Agent's egress policy
+// takes, before the Agent exists. The operator leaves that policy alone and cannot create its own,
+// so a Task of the Agent must not start: an agent Pod without the egress restriction its Agent
+// declares would be a weaker Pod. Within the grace the Task waits (no Pod); past it, it fails
+// with EgressPolicyNotInForce and an Event. Once the foreign policy is gone and the operator's is
+// in force, a new Task runs.
+func TestT17NoPodWithoutTheEgressPolicy(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(ctx, t)
+	allowAll := &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "guarded-egress"},
+		Spec: networkingv1.NetworkPolicySpec{
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+			Egress:      []networkingv1.NetworkPolicyEgressRule{{}}, // one empty rule: every destination
+		},
+	}
+	create(t, allowAll)
+	guarded := agent(ns, "guarded", func(a *v1alpha1.Agent) {
+		a.Spec.NetworkPolicy = &v1alpha1.AgentNetworkPolicy{Egress: []v1alpha1.EgressRule{
+			{CIDRs: []string{"10.0.0.0/8"}, Ports: []v1alpha1.EgressPort{{Port: 443}}},
+		}}
+	})
+	create(t, guarded)
+	const grace = 3 * time.Second
+	startOperator(t, []string{ns}, func(o *setup.Options) { o.Controller.EgressPolicyGrace = grace })
+
+	first := task(ns, "first", ns, "guarded")
+	create(t, first)
+	consistently(t, grace-time.Second, "the Task has no Pod while its Agent's egress policy is not in force", func(context.Context) (bool, error) {
+		return len(podsOf(t, first)) == 0, nil
+	})
+	got := waitPhase(t, first, v1alpha1.TaskPhaseFailed)
+	if c := succeeded(got); c.Reason != v1alpha1.ReasonEgressPolicyNotInForce {
+		t.Errorf("Succeeded condition %s: %s, want reason %s", c.Reason, c.Message, v1alpha1.ReasonEgressPolicyNotInForce)
+	}
+	waitEvent(t, first, v1alpha1.ReasonEgressPolicyNotInForce)
+	if pods := podsOf(t, first); len(pods) != 0 {
+		t.Errorf("the Task's Pod %s was created without the Agent's egress policy", pods[0].Name)
+	}
+
+	// The platform team removes the foreign policy: the operator's own goes in, Tasks run.
+	if err := env.Client.Delete(ctx, allowAll); err != nil {
+		t.Fatal(err)
+	}
+	np := &networkingv1.NetworkPolicy{}
+	eventually(t, 60*time.Second, "the operator's egress policy", func(ctx context.Context) (bool, error) {
+		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "guarded-egress"}, np); err != nil {
+			return false, client.IgnoreNotFound(err)
+		}
+		return metav1.GetControllerOf(np) != nil && metav1.GetControllerOf(np).UID == guarded.UID, nil
+	})
+	second := task(ns, "second", ns, "guarded")
+	create(t, second)
+	waitPod(t, second)
 }

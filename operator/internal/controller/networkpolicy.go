@@ -86,3 +86,31 @@ func (r *AgentReconciler) syncNetworkPolicy(ctx context.Context, agent *v1alpha1
 	}
 	return "", nil
 }
+
+// egressInForce reports whether the Agent's egress restriction is in force for a Task about to
+// start: true when the Agent has no spec.networkPolicy, or when <agent>-egress exists, is
+// controlled by this Agent and has the spec taskpod builds from the Agent. The cache answers
+// first; a mismatch is re-read from the API server (the cache may lag behind the Agent
+// reconciler's write), so only a policy that is really missing, foreign or different says no.
+func (r *TaskReconciler) egressInForce(ctx context.Context, agent *v1alpha1.Agent) (bool, error) {
+	want, err := taskpod.EgressNetworkPolicy(agent)
+	if err != nil || want == nil {
+		// An invalid egress spec builds no policy: that is not in force either (the Agent's
+		// Ready condition names the problem).
+		return err == nil, nil
+	}
+	inForce := func(read client.Reader) (bool, error) {
+		have := &networkingv1.NetworkPolicy{}
+		if err := read.Get(ctx, client.ObjectKeyFromObject(want), have); err != nil {
+			if apierrors.IsNotFound(err) {
+				return false, nil
+			}
+			return false, fmt.Errorf("reading NetworkPolicy %s/%s: %w", want.Namespace, want.Name, err)
+		}
+		return ownedByAgent(have, agent) && equality.Semantic.DeepEqual(have.Spec, want.Spec), nil
+	}
+	if ok, err := inForce(r.Client); ok || err != nil {
+		return ok, err
+	}
+	return inForce(r.APIReader)
+}

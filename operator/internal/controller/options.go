@@ -25,6 +25,9 @@ const (
 	// DefaultQueuedRecheck is how often a queued Task re-checks capacity even if no slot frees
 	// (a safety net; freed slots wake queued Tasks at once).
 	DefaultQueuedRecheck = time.Minute
+	// DefaultEgressPolicyGrace is how long a Task waits, from its creation, for its Agent's
+	// egress NetworkPolicy to be in force before it fails (EgressPolicyNotInForce).
+	DefaultEgressPolicyGrace = 30 * time.Second
 	// DefaultStopGrace is how long a stopped or timed-out agent Pod may take to terminate (the
 	// kubelet acting on its lowered activeDeadlineSeconds) before the operator deletes it.
 	DefaultStopGrace = 30 * time.Second
@@ -48,6 +51,12 @@ type Options struct {
 	// StopGrace bounds how long a stopped or timed-out Pod may take to terminate before it is
 	// deleted (its logs then go with it). Default DefaultStopGrace.
 	StopGrace time.Duration
+	// EgressPolicyGrace bounds how long, from its creation, a Task of an Agent with
+	// spec.networkPolicy waits for that Agent's egress NetworkPolicy to be in force (the Agent
+	// reconciler creates it a moment after the Agent) before it fails; an Agent whose policy name
+	// is taken by a NetworkPolicy it does not own is rechecked this often, so removing that
+	// policy lets the operator's own in. Default DefaultEgressPolicyGrace.
+	EgressPolicyGrace time.Duration
 	// Judge is the Pod Security verdict every Pod must pass before it is created (restricted,
 	// latest). Required.
 	Judge *policy.PodSecurityJudge
@@ -84,6 +93,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.StopGrace <= 0 {
 		o.StopGrace = DefaultStopGrace
+	}
+	if o.EgressPolicyGrace <= 0 {
+		o.EgressPolicyGrace = DefaultEgressPolicyGrace
 	}
 	return o
 }

@@ -228,6 +228,20 @@ func (r *TaskReconciler) admit(ctx context.Context, task *v1alpha1.Task) (*admit
 			Message: "stopped (annotation " + v1alpha1.StopAnnotation + ") before it started"}, nil)
 		return nil, res, err
 	}
+	// T17: no agent Pod runs without the egress restriction its Agent declares. The Agent
+	// reconciler creates the policy a moment after the Agent; past the grace the Task fails.
+	if ok, err := r.egressInForce(ctx, agent); err != nil || !ok {
+		if err != nil {
+			return nil, ctrl.Result{}, err
+		}
+		if wait := taskCreated(task).Add(r.opts.EgressPolicyGrace).Sub(r.now()); wait > 0 {
+			return nil, ctrl.Result{RequeueAfter: min(wait, 2*time.Second)}, nil
+		}
+		res, err := r.deny(ctx, task, v1alpha1.ReasonEgressPolicyNotInForce, fmt.Sprintf(
+			"Agent %s/%s restricts egress (spec.networkPolicy), but its egress NetworkPolicy was not in force within %s of the Task's creation; the Task did not start (the Agent's Ready condition says why; ask its owners)",
+			agent.Namespace, agent.Name, r.opts.EgressPolicyGrace))
+		return nil, res, err
+	}
 	// A Task that must wait for a slot waits without its payload being read (T24).
 	if adm := r.ledger.peek(task, agent.Spec.MaxConcurrentTasks, agent.Spec.Quota, r.now()); !adm.ok {
 		res, err := r.queue(ctx, task, adm)
